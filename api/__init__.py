@@ -1,0 +1,1 @@
+"""The HR API, web pages and the endpoints push-mode terminals call."""

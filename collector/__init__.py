@@ -1,0 +1,1 @@
+"""Gathers and keeps punches: settings, the store, normalisation, pollers, the CLI."""

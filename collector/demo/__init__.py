@@ -1,0 +1,1 @@
+"""`punchgate demo`: the whole service on embedded defaults with generated traffic."""

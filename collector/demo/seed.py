@@ -1,0 +1,58 @@
+"""Demo master data and a day of history, so every page has something to show."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from collector.config import EmployeeConfig, PunchgateConfig, apply_config
+from collector.normalize import RawPunch
+from rules.vocabulary import SourceKind
+
+FIRST = ["Anna", "Ben", "Chen", "Dara", "Emil", "Fatma", "Goran", "Hui", "Ines", "Jonas"]
+LAST = ["Weber", "Li", "Novak", "Schulz", "Wang"]
+
+
+def demo_employees(count: int = 20) -> list[EmployeeConfig]:
+    """Employees 1001… split over the two departments."""
+    return [
+        EmployeeConfig(
+            code=str(1001 + i),
+            name=f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}",
+            department="ENG" if i % 2 == 0 else "OPS",
+            site="hq",
+            identities={"owntracks": f"user{1001 + i}"},
+        )
+        for i in range(count)
+    ]
+
+
+def add_employees(session: Session, cfg: PunchgateConfig, now: datetime) -> None:
+    """Apply the demo file plus the generated employees."""
+    cfg = cfg.model_copy(update={"employees": demo_employees()})
+    apply_config(session, cfg, now=now)
+
+
+def history(day: date, *, seed: int = 7, tz: str = "Europe/Berlin") -> list[RawPunch]:
+    """A plausible working day at the front door for employees 1001–1020."""
+    rng = random.Random(seed + day.toordinal())
+    out: list[RawPunch] = []
+    for i in range(20):
+        code = str(1001 + i)
+        arrive = datetime.combine(day, time(8, 0)) + timedelta(minutes=rng.gauss(50, 35))
+        leave = arrive + timedelta(hours=8.5, minutes=rng.gauss(0, 40))
+        for when, state in ((arrive, 0), (leave, 1)):
+            out.append(
+                RawPunch(
+                    employee_code=code,
+                    timestamp=when.replace(microsecond=0),
+                    source_kind=SourceKind.IMPORT,
+                    tz=tz,
+                    device_code="door-fp",
+                    verify=1,
+                    state=state,
+                )
+            )
+    return out

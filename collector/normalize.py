@@ -1,0 +1,280 @@
+"""The one normalisation path: any source's raw punch becomes a storable punch row.
+
+Time policy (naive local times are given their source's IANA zone here, at the edge):
+- a local time inside a spring-forward gap (e.g. 02:30 on the day clocks jump from 02:00
+  to 03:00) is read with the offset in force *before* the jump, as a device whose clock
+  has not yet moved would mean it; the punch is flagged ``dst_gap``;
+- a local time that happens twice (autumn fold) is read as its *first* occurrence and
+  flagged ``dst_ambiguous``;
+- aware times are taken as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypedDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rules.vocabulary import DirectionMode, PunchFlag, PunchState, SourceKind, VerifyMethod
+
+MAX_CODE_LEN = 64
+
+
+class NormalizeError(ValueError):
+    """A raw punch that cannot become a punch; the message is the quarantine reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPunch:
+    """A source-neutral punch as gathered, before normalisation."""
+
+    employee_code: str
+    timestamp: datetime  # naive local time in `tz`, or aware
+    source_kind: SourceKind
+    tz: str | None = None  # the source's IANA zone
+    device_code: str | None = None
+    verify: VerifyMethod | int | str | None = None
+    state: PunchState | int | str | None = None
+    direction_mode: DirectionMode = DirectionMode.AUTO
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    site_code: str | None = None
+    distance_m: float | None = None
+    geo_decision: str | None = None
+    flags: int = 0  # flags the source already decided (fence, mock, skew…)
+    source_ref: str | None = None  # the record's identity at its source
+    raw: str | None = None
+    note: str | None = None
+    voids_punch_id: int | None = None
+
+
+class PunchRow(TypedDict):
+    """A punch ready for the store (column name → value; times aware UTC)."""
+
+    dedupe_key: str
+    employee_code: str
+    occurred_at: datetime
+    tz: str
+    local_date: date
+    source_kind: str
+    device_code: str | None
+    verify: str
+    state: str
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    site_code: str | None
+    distance_m: float | None
+    geo_decision: str | None
+    flags: int
+    source_ref: str | None
+    voids_punch_id: int | None
+    note: str | None
+    raw: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizePolicy:
+    """Tolerances applied while normalising."""
+
+    default_timezone: str = "UTC"
+    future_tolerance: timedelta = timedelta(minutes=5)
+    plausible_year_min: int = 2001
+    plausible_years_ahead: int = 1
+
+
+ZK_STATES: dict[int, PunchState] = {
+    0: PunchState.IN,
+    1: PunchState.OUT,
+    2: PunchState.BREAK_OUT,
+    3: PunchState.BREAK_IN,
+    4: PunchState.OVERTIME_IN,
+    5: PunchState.OVERTIME_OUT,
+    255: PunchState.UNKNOWN,
+}
+
+STATE_WORDS: dict[str, PunchState] = {
+    **{s.value: s for s in PunchState},
+    **{str(k): v for k, v in ZK_STATES.items()},
+    "i": PunchState.IN,
+    "o": PunchState.OUT,
+    "check-in": PunchState.IN,
+    "check_in": PunchState.IN,
+    "checkin": PunchState.IN,
+    "c/in": PunchState.IN,
+    "check-out": PunchState.OUT,
+    "check_out": PunchState.OUT,
+    "checkout": PunchState.OUT,
+    "c/out": PunchState.OUT,
+    "break-out": PunchState.BREAK_OUT,
+    "break-in": PunchState.BREAK_IN,
+    "overtime-in": PunchState.OVERTIME_IN,
+    "overtime-out": PunchState.OVERTIME_OUT,
+    "ot-in": PunchState.OVERTIME_IN,
+    "ot-out": PunchState.OVERTIME_OUT,
+    "": PunchState.UNKNOWN,
+    "undefined": PunchState.UNKNOWN,
+}
+
+ZK_VERIFY: dict[int, VerifyMethod] = {
+    0: VerifyMethod.PASSWORD,
+    1: VerifyMethod.FINGERPRINT,
+    2: VerifyMethod.CARD,
+    3: VerifyMethod.PASSWORD,
+    4: VerifyMethod.CARD,
+    15: VerifyMethod.FACE,
+    25: VerifyMethod.PALM,
+}
+
+VERIFY_WORDS: dict[str, VerifyMethod] = {
+    **{v.value: v for v in VerifyMethod},
+    **{str(k): v for k, v in ZK_VERIFY.items()},
+    "fp": VerifyMethod.FINGERPRINT,
+    "finger": VerifyMethod.FINGERPRINT,
+    "pw": VerifyMethod.PASSWORD,
+    "pin": VerifyMethod.PASSWORD,
+    "rfid": VerifyMethod.CARD,
+    "": VerifyMethod.OTHER,
+}
+
+_ZONES: dict[str, ZoneInfo] = {}
+
+
+def zone(name: str) -> ZoneInfo:
+    """A cached ZoneInfo; unknown names raise NormalizeError."""
+    found = _ZONES.get(name)
+    if found is None:
+        try:
+            found = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise NormalizeError(f"unknown timezone {name!r}") from exc
+        _ZONES[name] = found
+    return found
+
+
+def map_state(state: PunchState | int | str | None, mode: DirectionMode) -> PunchState:
+    """The punch's in/out state under the device's direction mode."""
+    if mode is DirectionMode.IN:
+        return PunchState.IN
+    if mode is DirectionMode.OUT:
+        return PunchState.OUT
+    if mode is DirectionMode.ALTERNATE or state is None:
+        return PunchState.UNKNOWN
+    if isinstance(state, PunchState):
+        return state
+    if isinstance(state, int):
+        # Firmware uses codes beyond 0–5; the punch is still real, its direction unknown.
+        return ZK_STATES.get(state, PunchState.UNKNOWN)
+    found = STATE_WORDS.get(state.strip().lower())
+    if found is None:
+        raise NormalizeError(f"unknown state {state!r}")
+    return found
+
+
+def map_verify(verify: VerifyMethod | int | str | None) -> VerifyMethod:
+    """The verify method for a device code or a name; unrecognised ones become `other`."""
+    if verify is None:
+        return VerifyMethod.OTHER
+    if isinstance(verify, VerifyMethod):
+        return verify
+    if isinstance(verify, int):
+        return ZK_VERIFY.get(verify, VerifyMethod.OTHER)
+    return VERIFY_WORDS.get(verify.strip().lower(), VerifyMethod.OTHER)
+
+
+def to_utc(timestamp: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
+    """Convert a naive local time in `tz` (or an aware time) to UTC, with DST flags."""
+    if timestamp.tzinfo is not None:
+        return timestamp.astimezone(UTC), 0
+    first = timestamp.replace(tzinfo=tz, fold=0)
+    second = timestamp.replace(tzinfo=tz, fold=1)
+    off = first.utcoffset()
+    if off == second.utcoffset():
+        return first.astimezone(UTC), 0
+    utc = first.astimezone(UTC)
+    # A fold survives the round trip back to local time; a gap time does not exist.
+    if utc.astimezone(tz).replace(tzinfo=None) == timestamp:
+        return utc, PunchFlag.DST_AMBIGUOUS
+    return utc, PunchFlag.DST_GAP
+
+
+def dedupe_key(raw: RawPunch, code: str, occurred_at: datetime) -> str:
+    """The key that makes the same punch from any path land once.
+
+    Terminal, push and import punches are the same punch when the same person punched in
+    the same second, whichever path brought them; phones and HR name each punch by id.
+    """
+    if raw.source_kind is SourceKind.MANUAL or (
+        raw.source_kind is SourceKind.MOBILE and raw.source_ref
+    ):
+        basis = f"{raw.source_kind.value}|{code}|{raw.source_ref}"
+    else:
+        basis = f"p|{code}|{int(occurred_at.timestamp())}"
+    return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
+
+
+def clean_code(code: str) -> str:
+    """Validate and trim an employee code."""
+    code = code.strip() if isinstance(code, str) else ""
+    if not code:
+        raise NormalizeError("missing employee code")
+    if len(code) > MAX_CODE_LEN:
+        raise NormalizeError(f"employee code longer than {MAX_CODE_LEN} characters")
+    if not code.isprintable():
+        raise NormalizeError("employee code contains control characters")
+    return code
+
+
+def normalize(raw: RawPunch, *, now: datetime, policy: NormalizePolicy) -> PunchRow:
+    """Turn a raw punch into a punch row; raise NormalizeError with the reason if impossible."""
+    code = clean_code(raw.employee_code)
+    if not isinstance(raw.timestamp, datetime):
+        raise NormalizeError(f"timestamp is not a date and time: {raw.timestamp!r}")
+    if raw.source_kind is SourceKind.MANUAL and not raw.source_ref:
+        raise NormalizeError("a manual punch needs a source reference")
+    tz_name = raw.tz or policy.default_timezone
+    tz = zone(tz_name)
+    occurred_at, flags = to_utc(raw.timestamp, tz)
+    flags |= raw.flags
+    local = raw.timestamp if raw.timestamp.tzinfo is None else occurred_at.astimezone(tz)
+    if occurred_at > now + policy.future_tolerance:
+        flags |= PunchFlag.FUTURE_TIMESTAMP
+    if not policy.plausible_year_min <= local.year <= now.year + policy.plausible_years_ahead:
+        flags |= PunchFlag.CLOCK_RESET
+    if raw.lat is not None or raw.lon is not None:
+        _check_coordinates(raw.lat, raw.lon, raw.accuracy_m)
+    return {
+        "dedupe_key": dedupe_key(raw, code, occurred_at),
+        "employee_code": code,
+        "occurred_at": occurred_at,
+        "tz": tz_name,
+        "local_date": local.date(),
+        "source_kind": raw.source_kind.value,
+        "device_code": raw.device_code,
+        "verify": map_verify(raw.verify).value,
+        "state": map_state(raw.state, raw.direction_mode).value,
+        "lat": raw.lat,
+        "lon": raw.lon,
+        "accuracy_m": raw.accuracy_m,
+        "site_code": raw.site_code,
+        "distance_m": raw.distance_m,
+        "geo_decision": raw.geo_decision,
+        "flags": int(flags),
+        "source_ref": raw.source_ref,
+        "voids_punch_id": raw.voids_punch_id,
+        "note": raw.note,
+        "raw": raw.raw,
+    }
+
+
+def _check_coordinates(lat: Any, lon: Any, acc: Any) -> None:
+    for name, value, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise NormalizeError(f"{name} is not a number")
+        if value != value or not -limit <= value <= limit:  # NaN fails the first test
+            raise NormalizeError(f"{name} {value!r} is out of range")
+    if acc is not None and (not isinstance(acc, int | float) or acc != acc or acc < 0):
+        raise NormalizeError(f"accuracy {acc!r} is not a non-negative number")

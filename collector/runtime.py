@@ -1,0 +1,60 @@
+"""The running service's shared pieces: the store handle built from settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.config import apply_config, load_config
+from collector.normalize import NormalizePolicy
+from collector.settings import Settings
+from collector.store.db import make_engine, make_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Store:
+    """The database engine, session factory and the settings they came from."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def policy(self) -> NormalizePolicy:
+        """Normalisation tolerances from settings."""
+        s = self.settings
+        return NormalizePolicy(
+            default_timezone=s.default_timezone,
+            future_tolerance=timedelta(seconds=s.future_tolerance_s),
+            plausible_year_min=s.plausible_year_min,
+            plausible_years_ahead=s.plausible_years_ahead,
+        )
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+
+def open_store(settings: Settings, *, migrate: bool = True, apply: bool = True) -> Store:
+    """Connect, bring the schema up to date, and apply the configuration file."""
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    store = Store(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    if apply and settings.config is not None:
+        cfg = load_config(settings.config)
+        with store.sessions.begin() as session:
+            counts = apply_config(session, cfg, now=utcnow())
+        log.info("configuration applied from %s: %s", settings.config, counts)
+    return store
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC (the one place the collector reads the clock)."""
+    return datetime.now(UTC)

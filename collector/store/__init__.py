@@ -1,0 +1,1 @@
+"""The punch store: models, engine, and the one idempotent ingest."""

@@ -1,0 +1,262 @@
+"""SQLAlchemy models for every record in ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from collector.store.coltypes import BigId, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Department(Base):
+    """A department employees belong to; reports group by it."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+
+class Site(Base):
+    """A place of work: its timezone, calendar region and GPS fence."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    country: Mapped[str | None] = mapped_column(String(8))
+    subdivision: Mapped[str | None] = mapped_column(String(16))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[float | None] = mapped_column(Float)
+    polygon: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Fence behaviour for phones (accuracy limits, outside policy, BSSIDs, punch mode).
+    fence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Employee(Base):
+    """A person who punches; never hard-deleted so punches keep their owner."""
+
+    __tablename__ = "employees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # PIN on terminals and phones
+    name: Mapped[str] = mapped_column(String(200), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
+    # OwnTracks user name or other per-source identities, e.g. {"owntracks": "alice"}.
+    identities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class Device(Base):
+    """A terminal (pull or push) or a phone gateway, with its live status and sync state."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # zk (pulled), push, mobile
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    direction_mode: Mapped[str] = mapped_column(String(16), default="auto")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Connection: host/port/transport for pulled terminals; serial for push terminals.
+    host: Mapped[str | None] = mapped_column(String(255))
+    port: Mapped[int | None] = mapped_column(Integer)
+    transport: Mapped[str] = mapped_column(String(8), default="auto")
+    serial: Mapped[str | None] = mapped_column(String(64), unique=True)
+    comm_key_secret: Mapped[str | None] = mapped_column(Text)  # never printed or logged
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Live status.
+    status: Mapped[str] = mapped_column(String(16), default="unknown")
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    firmware: Mapped[str | None] = mapped_column(String(100))
+    platform: Mapped[str | None] = mapped_column(String(100))
+    record_count: Mapped[int | None] = mapped_column(Integer)
+    record_capacity: Mapped[int | None] = mapped_column(Integer)
+    user_count: Mapped[int | None] = mapped_column(Integer)
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
+    # Sync state: what has been read and committed from this device.
+    sync_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_sync_at: Mapped[datetime | None] = mapped_column()
+    # Latest punch time this device has reported up to (keeps days provisional until past).
+    reported_until: Mapped[datetime | None] = mapped_column()
+
+
+class Policy(Base):
+    """A named attendance policy; the document is validated by rules on load."""
+
+    __tablename__ = "policies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class PolicyAssignment(Base):
+    """Which policy an employee is under, from a date (to an optional end date)."""
+
+    __tablename__ = "policy_assignments"
+    __table_args__ = (UniqueConstraint("employee_id", "effective_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Punch(Base):
+    """One normalised attendance record; never edited, only added (corrections too)."""
+
+    __tablename__ = "punches"
+    __table_args__ = (
+        Index("ix_punches_employee_time", "employee_id", "occurred_at"),
+        Index("ix_punches_code_time", "employee_code", "occurred_at"),
+        Index("ix_punches_occurred_at", "occurred_at"),
+        Index("ix_punches_device_time", "device_code", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)
+    employee_code: Mapped[str] = mapped_column(String(64))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    occurred_at: Mapped[datetime] = mapped_column()  # UTC
+    tz: Mapped[str] = mapped_column(String(64))  # the source's IANA zone
+    local_date: Mapped[date] = mapped_column(Date)  # date in `tz`
+    source_kind: Mapped[str] = mapped_column(String(16))
+    device_code: Mapped[str | None] = mapped_column(String(64))
+    verify: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    site_code: Mapped[str | None] = mapped_column(String(64))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    geo_decision: Mapped[str | None] = mapped_column(String(32))
+    flags: Mapped[int] = mapped_column(Integer, default=0)
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+    voids_punch_id: Mapped[int | None] = mapped_column(BigId)
+    note: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column()
+
+
+class Quarantine(Base):
+    """Input that could not become a punch, kept with the reason; never dropped."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)
+    received_at: Mapped[datetime] = mapped_column()
+    source_kind: Mapped[str] = mapped_column(String(16))
+    device_code: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(300))  # line number, topic, offset
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, reprocessed
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    punch_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class DirtyDay(Base):
+    """An employee-day whose attendance must be recomputed."""
+
+    __tablename__ = "dirty_days"
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class AttendanceDay(Base):
+    """What one employee's local day means under the policy in force, with the why."""
+
+    __tablename__ = "attendance_days"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "local_date"),
+        Index("ix_attendance_days_date", "local_date"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    local_date: Mapped[date] = mapped_column(Date)
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    provisional: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_in: Mapped[datetime | None] = mapped_column()
+    last_out: Mapped[datetime | None] = mapped_column()
+    worked_s: Mapped[int] = mapped_column(Integer, default=0)
+    break_s: Mapped[int] = mapped_column(Integer, default=0)
+    late_s: Mapped[int] = mapped_column(Integer, default=0)
+    early_leave_s: Mapped[int] = mapped_column(Integer, default=0)
+    overtime: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    balance_delta_s: Mapped[int] = mapped_column(Integer, default=0)
+    anomalies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    explanation: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    computed_at: Mapped[datetime] = mapped_column()
+
+
+class AuditLog(Base):
+    """Every manual change: who, when, what, why. Append-only."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiKey(Base):
+    """An API key, stored only as a hash; the secret is shown once at creation."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # admin, hr, viewer
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,1 @@
+"""Device protocols: drivers, wire formats, payload parsers and emulators; no database."""

@@ -1,0 +1,1 @@
+"""Pure decisions: geofences, pairing and flexible-time policies; no I/O, no clock."""

@@ -1,0 +1,53 @@
+"""Ingest stores once, counts honestly and quarantines what it cannot read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from collector.normalize import NormalizePolicy
+from collector.store.ingest import Outcome, QuarantineItem, ingest_batch
+from collector.store.models import DirtyDay, Punch, Quarantine
+from rules.vocabulary import PunchFlag, SourceKind
+from tests.factories import add_employee, raw_punch
+
+POLICY = NormalizePolicy()
+
+
+def test_same_batch_twice_is_stored_once(engine, store, now):
+    with store.sessions.begin() as s:
+        add_employee(s, "1001", now)
+    batch = [raw_punch("1001", datetime(2026, 3, 2, 9, m)) for m in range(10)]
+    first = ingest_batch(engine, batch, now=now, policy=POLICY)
+    second = ingest_batch(engine, batch, now=now, policy=POLICY)
+    assert (first.inserted, first.duplicates, first.quarantined) == (10, 0, 0)
+    assert (second.inserted, second.duplicates, second.quarantined) == (0, 10, 0)
+    assert second.outcomes == [Outcome.DUPLICATE] * 10
+    with store.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Punch)) == 10
+        days = s.execute(select(DirtyDay.employee_id, DirtyDay.local_date)).all()
+        assert [(d[1].isoformat()) for d in days] == ["2026-03-02"]
+
+
+def test_bad_items_are_quarantined_once_with_reason(engine, store, now):
+    batch = [
+        raw_punch("", datetime(2026, 3, 2, 9, 0)),
+        raw_punch("1002", datetime(2026, 3, 2, 9, 0), tz="Mars/Olympus"),
+        QuarantineItem(SourceKind.TERMINAL, reason="impossible date 2026-02-31", raw="ab12"),
+        raw_punch("1003", datetime(2026, 3, 2, 9, 0)),
+    ]
+    result = ingest_batch(engine, batch, now=now, policy=POLICY)
+    again = ingest_batch(engine, batch, now=now, policy=POLICY)
+    assert result.outcomes == [Outcome.QUARANTINED] * 3 + [Outcome.INSERTED]
+    assert again.outcomes == [Outcome.QUARANTINED] * 3 + [Outcome.DUPLICATE]
+    with store.sessions() as s:
+        reasons = sorted(q.reason for q in s.scalars(select(Quarantine)))
+        punch = s.scalars(select(Punch)).one()
+    assert reasons == [
+        "impossible date 2026-02-31",
+        "missing employee code",
+        "unknown timezone 'Mars/Olympus'",
+    ]
+    assert punch.flags & PunchFlag.UNKNOWN_EMPLOYEE
+    assert punch.employee_id is None
