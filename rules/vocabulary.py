@@ -86,3 +86,24 @@ class PunchFlag(enum.IntFlag):
                 except KeyError:
                     raise ValueError(f"unknown punch flag {raw.strip()!r}") from None
         return out
+
+
+class DayStatus(enum.StrEnum):
+    """What an employee-day amounts to (stored in attendance_days.status)."""
+
+    PRESENT = "present"
+    LATE = "late"
+    HALF_DAY = "half_day"
+    ABSENT = "absent"
+    INCOMPLETE = "incomplete"  # an odd number of punches: a best-effort figure, flagged
+    HOLIDAY = "holiday"
+    REST_DAY = "rest_day"
+    PROVISIONAL = "provisional"  # its punch window is open or a device has not reported past it
+
+
+class OvertimeCategory(enum.StrEnum):
+    """Keys of attendance_days.overtime (seconds per category)."""
+
+    REGULAR = "regular"  # beyond the target or the shift's end on a working day
+    REST_DAY = "rest_day"  # all time worked on a rest day
+    HOLIDAY = "holiday"  # all time worked on a public or company holiday
