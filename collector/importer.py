@@ -185,7 +185,7 @@ def _resolve_header(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]
         wanted = getattr(columns, fld)
         candidates = (wanted.lower(),) if wanted else ()
         if wanted == getattr(ColumnMap(), fld):  # default name: accept common aliases too
-            candidates = (*candidates, *ALIASES[fld])
+            candidates = tuple(dict.fromkeys((*candidates, *ALIASES[fld])))
         for cand in candidates:
             if cand in names:
                 found[fld] = names.index(cand)

@@ -189,16 +189,46 @@ def to_utc(timestamp: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
     """Convert a naive local time in `tz` (or an aware time) to UTC, with DST flags."""
     if timestamp.tzinfo is not None:
         return timestamp.astimezone(UTC), 0
+    hour = timestamp.replace(minute=0, second=0, microsecond=0)
+    offset = _CLEAN_HOURS.get((tz, hour))
+    if offset is None:
+        offset = _clean_hour_offset(hour, tz)
+    if offset is not None:
+        return (timestamp - offset).replace(tzinfo=UTC), 0
     first = timestamp.replace(tzinfo=tz, fold=0)
     second = timestamp.replace(tzinfo=tz, fold=1)
-    off = first.utcoffset()
-    if off == second.utcoffset():
+    if first.utcoffset() == second.utcoffset():
         return first.astimezone(UTC), 0
     utc = first.astimezone(UTC)
     # A fold survives the round trip back to local time; a gap time does not exist.
     if utc.astimezone(tz).replace(tzinfo=None) == timestamp:
         return utc, PunchFlag.DST_AMBIGUOUS
     return utc, PunchFlag.DST_GAP
+
+
+# Local hours with one unambiguous offset throughout, by zone: most punches need no
+# zone arithmetic beyond one subtraction. Bounded so a long import cannot grow it forever.
+_CLEAN_HOURS: dict[tuple[ZoneInfo, datetime], timedelta] = {}
+_CLEAN_HOURS_MAX = 200_000
+
+
+def _clean_hour_offset(hour: datetime, tz: ZoneInfo) -> timedelta | None:
+    end = hour + timedelta(minutes=59, seconds=59)
+    offsets = {
+        hour.replace(tzinfo=tz, fold=0).utcoffset(),
+        hour.replace(tzinfo=tz, fold=1).utcoffset(),
+        end.replace(tzinfo=tz, fold=0).utcoffset(),
+        end.replace(tzinfo=tz, fold=1).utcoffset(),
+    }
+    if len(offsets) != 1:
+        return None  # a transition falls in this hour: decide minute by minute
+    offset = offsets.pop()
+    if offset is None:
+        return None
+    if len(_CLEAN_HOURS) >= _CLEAN_HOURS_MAX:
+        _CLEAN_HOURS.clear()
+    _CLEAN_HOURS[(tz, hour)] = offset
+    return offset
 
 
 def dedupe_key(raw: RawPunch, code: str, occurred_at: datetime) -> str:

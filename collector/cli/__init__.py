@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from collector.cli import db, demo, importing, serve
+from collector.cli.common import console
 
-app = typer.Typer(help="punchgate: attendance device integration.", no_args_is_help=True)
+# Locals in tracebacks could show secrets (URLs, comm keys): never print them.
+app = typer.Typer(
+    help="punchgate: attendance device integration.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(db.app, name="db")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
@@ -14,5 +21,11 @@ app.command("serve")(serve.serve_command)
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script; store errors end in one readable line."""
+    try:
+        app()
+    except SQLAlchemyError as exc:
+        # The driver's message names host and database but never the password.
+        cause = getattr(exc, "orig", None) or exc
+        console.print(f"[red]database error: {type(cause).__name__}: {cause}")
+        raise SystemExit(3) from None

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from collector.settings import Settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def setup_logging(settings: Settings) -> None:

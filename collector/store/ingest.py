@@ -122,64 +122,116 @@ def _store_punches(
     result: IngestResult,
     now: datetime,
 ) -> None:
-    # Within-batch repeats and keys already stored are duplicates before any insert.
-    keys = [r["dedupe_key"] for r in rows]
-    existing = _existing(conn, "punches", "dedupe_key", list(set(keys)))
+    # Within-batch repeats are duplicates before the database is asked.
     seen: set[str] = set()
     fresh: list[PunchRow] = []
+    fresh_index: list[int] = []
     for row, i in zip(rows, row_index, strict=True):
         key = row["dedupe_key"]
-        if key in existing or key in seen:
+        if key in seen:
             result.outcomes[i] = Outcome.DUPLICATE
             result.duplicates += 1
             continue
         seen.add(key)
         fresh.append(row)
+        fresh_index.append(i)
+    postgres = conn.dialect.name == "postgresql"
+    if not postgres:
+        # SQLite: skip keys already stored so a re-ingest writes nothing at all.
+        existing = _existing(conn, "punches", "dedupe_key", list(seen))
+        if existing:
+            for row, i in zip(fresh, fresh_index, strict=True):
+                if row["dedupe_key"] in existing:
+                    result.outcomes[i] = Outcome.DUPLICATE
+                    result.duplicates += 1
+            keep = [k for k, row in enumerate(fresh) if row["dedupe_key"] not in existing]
+            fresh = [fresh[k] for k in keep]
+            fresh_index = [fresh_index[k] for k in keep]
     if not fresh:
         return
     employees = employee_ids(conn, {r["employee_code"] for r in fresh})
-    dialect = conn.dialect.name
-    values: list[tuple[Any, ...]] = []
+    received = db_time(now, conn.dialect.name)
+    values = [
+        _punch_values(row, employees.get(row["employee_code"]), received, conn.dialect.name)
+        for row in fresh
+    ]
+    stored: set[str] | None
+    if postgres:
+        stored = _copy_insert(conn, values)
+    else:
+        count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
+        # Another writer may have stored a key since we looked (counted, not told apart).
+        stored = {r["dedupe_key"] for r in fresh} if count == len(fresh) else None
+        result.duplicates += len(fresh) - count
+        result.inserted += count
     dirty: set[tuple[int, date]] = set()
-    received = db_time(now, dialect)
-    for row in fresh:
-        emp = employees.get(row["employee_code"])
-        flags = row["flags"]
-        if emp is None:
-            flags |= PunchFlag.UNKNOWN_EMPLOYEE
-        else:
-            dirty.add((emp, row["local_date"]))
-        values.append(
-            (
-                row["dedupe_key"],
-                row["employee_code"],
-                db_time(row["occurred_at"], dialect),
-                row["tz"],
-                db_date(row["local_date"], dialect),
-                row["source_kind"],
-                row["device_code"],
-                row["verify"],
-                row["state"],
-                row["lat"],
-                row["lon"],
-                row["accuracy_m"],
-                row["site_code"],
-                row["distance_m"],
-                row["geo_decision"],
-                int(flags),
-                row["source_ref"],
-                row["voids_punch_id"],
-                row["note"],
-                row["raw"],
-                emp,
-                received,
-            )
-        )
-    inserted = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
-    # Another writer may have stored some keys since we looked: those count as duplicates.
-    result.inserted += inserted
-    result.duplicates += len(fresh) - inserted
+    for row, i, vals in zip(fresh, fresh_index, values, strict=True):
+        if stored is not None and row["dedupe_key"] not in stored:
+            result.outcomes[i] = Outcome.DUPLICATE
+            continue
+        if vals[EMPLOYEE_ID] is not None:
+            dirty.add((vals[EMPLOYEE_ID], row["local_date"]))
+    if postgres and stored is not None:
+        result.inserted += len(stored)
+        result.duplicates += len(fresh) - len(stored)
     mark_dirty(conn, dirty)
+
+
+EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
+
+
+def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -> tuple[Any, ...]:
+    flags = row["flags"] if emp is not None else row["flags"] | PunchFlag.UNKNOWN_EMPLOYEE
+    return (
+        row["dedupe_key"],
+        row["employee_code"],
+        db_time(row["occurred_at"], dialect),
+        row["tz"],
+        db_date(row["local_date"], dialect),
+        row["source_kind"],
+        row["device_code"],
+        row["verify"],
+        row["state"],
+        row["lat"],
+        row["lon"],
+        row["accuracy_m"],
+        row["site_code"],
+        row["distance_m"],
+        row["geo_decision"],
+        int(flags),
+        row["source_ref"],
+        row["voids_punch_id"],
+        row["note"],
+        row["raw"],
+        emp,
+        received,
+    )
+
+
+def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> set[str]:
+    """PostgreSQL: COPY into a session temp table, then one INSERT … ON CONFLICT DO NOTHING.
+
+    COPY is several times faster than executemany, and RETURNING tells exactly which
+    keys this call stored, even with other writers racing on the same keys.
+    """
+    cols = ", ".join(PUNCH_COLUMNS)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS ingest_punches ON COMMIT DELETE ROWS AS "
+            f"SELECT {cols} FROM punches WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE ingest_punches")
+        with cursor.copy(f"COPY ingest_punches ({cols}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO punches ({cols}) SELECT {cols} FROM ingest_punches"
+            f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+        )
+        return {r[0] for r in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 def _store_quarantine(conn: Connection, items: list[QuarantineItem], now: datetime) -> None:
@@ -240,35 +292,34 @@ def _insert_ignore(
 
 
 def _existing(conn: Connection, table: str, column: str, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for start in range(0, len(keys), LOOKUP_CHUNK):
-            chunk = keys[start : start + LOOKUP_CHUNK]
-            marks = ", ".join([mark] * len(chunk))
-            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk)
-            found.update(r[0] for r in cursor.fetchall())
-    finally:
-        cursor.close()
-    return found
+    return {row[0] for row in _lookup(conn, f"SELECT {column} FROM {table}", column, keys)}
 
 
 def employee_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
     """Map employee codes to ids for the codes that name an employee."""
-    wanted = list(codes)
-    out: dict[str, int] = {}
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    rows = _lookup(conn, "SELECT code, id FROM employees", "code", list(codes))
+    return {code: emp for code, emp in rows}
+
+
+def _lookup(conn: Connection, select: str, column: str, keys: list[str]) -> list[Any]:
+    """Rows of `select` whose `column` is one of `keys`, using the column's index."""
+    if not keys:
+        return []
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start : start + LOOKUP_CHUNK]
-            marks = ", ".join([mark] * len(chunk))
-            cursor.execute(f"SELECT code, id FROM employees WHERE code IN ({marks})", chunk)
-            out.update((code, emp) for code, emp in cursor.fetchall())
+        if conn.dialect.name == "postgresql":
+            # One array parameter: a prepared IN (...) list gets a generic plan that
+            # scans the whole table once the driver auto-prepares it.
+            cursor.execute(f"{select} WHERE {column} = ANY(%s)", (keys,))
+            return list(cursor.fetchall())
+        out: list[Any] = []
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            cursor.execute(f"{select} WHERE {column} IN ({', '.join('?' * len(chunk))})", chunk)
+            out.extend(cursor.fetchall())
+        return out
     finally:
         cursor.close()
-    return out
 
 
 def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
@@ -285,7 +336,7 @@ def db_time(value: datetime, dialect: str) -> Any:
     """An aware datetime as naive UTC the way `dialect`'s DB-API and SQLAlchemy store it."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    naive = value.astimezone(UTC).replace(tzinfo=None)
+    naive = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
     if dialect == "sqlite":  # the same text SQLAlchemy's SQLite DateTime writes
         return naive.isoformat(sep=" ", timespec="microseconds")
     return naive

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -152,9 +153,14 @@ class Punch(Base):
     __tablename__ = "punches"
     __table_args__ = (
         Index("ix_punches_employee_time", "employee_id", "occurred_at"),
-        Index("ix_punches_code_time", "employee_code", "occurred_at"),
         Index("ix_punches_occurred_at", "occurred_at"),
-        Index("ix_punches_device_time", "device_code", "occurred_at"),
+        # Only punches still waiting for their employee: tiny, and what linking looks up.
+        Index(
+            "ix_punches_unlinked_code",
+            "employee_code",
+            sqlite_where=text("employee_id IS NULL"),
+            postgresql_where=text("employee_id IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)

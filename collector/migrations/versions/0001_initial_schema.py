@@ -209,10 +209,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_punches_dedupe_key'))
     )
     with op.batch_alter_table('punches', schema=None) as batch_op:
-        batch_op.create_index('ix_punches_code_time', ['employee_code', 'occurred_at'], unique=False)
-        batch_op.create_index('ix_punches_device_time', ['device_code', 'occurred_at'], unique=False)
         batch_op.create_index('ix_punches_employee_time', ['employee_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_punches_occurred_at', ['occurred_at'], unique=False)
+        batch_op.create_index('ix_punches_unlinked_code', ['employee_code'], unique=False, sqlite_where=sa.text('employee_id IS NULL'), postgresql_where=sa.text('employee_id IS NULL'))
 
 
 
@@ -220,10 +219,9 @@ def upgrade() -> None:
 def downgrade() -> None:
 
     with op.batch_alter_table('punches', schema=None) as batch_op:
+        batch_op.drop_index('ix_punches_unlinked_code', sqlite_where=sa.text('employee_id IS NULL'), postgresql_where=sa.text('employee_id IS NULL'))
         batch_op.drop_index('ix_punches_occurred_at')
         batch_op.drop_index('ix_punches_employee_time')
-        batch_op.drop_index('ix_punches_device_time')
-        batch_op.drop_index('ix_punches_code_time')
 
     op.drop_table('punches')
     op.drop_table('policy_assignments')

@@ -1,0 +1,53 @@
+"""Shared helpers for the benchmark scripts (plain scripts printing one JSON object)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WORK = Path(os.environ.get("PUNCHGATE_BENCH_DIR", ROOT / ".bench"))
+PG_URL = os.environ.get(
+    "PUNCHGATE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/punchgate_bench"
+)
+
+
+@contextmanager
+def timed(out: dict[str, float], key: str) -> Iterator[None]:
+    """Store the wall time of the block in out[key] (seconds)."""
+    start = time.perf_counter()
+    yield
+    out[key] = round(time.perf_counter() - start, 3)
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the benchmark's JSON result on one line."""
+    print(json.dumps(result, default=str))
+
+
+def fresh_pg_database(url: str) -> str | None:
+    """Drop and create the benchmark database; None when PostgreSQL is not reachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    except OperationalError:
+        return None
+    finally:
+        admin.dispose()
+    return parsed.render_as_string(hide_password=False)

@@ -1,0 +1,5 @@
+"""Allow `python -m collector.cli`."""
+
+from collector.cli import main
+
+main()
