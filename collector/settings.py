@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # MQTT broker URL (mqtt://user:pass@host:port); empty = start an embedded broker.
     mqtt_url: SecretStr | None = None
+    # Days after which a phone punch's exact coordinates are replaced by its decision.
+    location_retention_days: int = Field(default=90, ge=1)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.cli import db, demo, importing, serve
+from collector.cli import db, demo, importing, retention, serve
 from collector.cli.common import console
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(retention.app, name="retention")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

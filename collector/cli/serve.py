@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from collector.cli.common import console, setup_logging
-from collector.runtime import open_store
-from collector.service import Service
+from collector.retention import RetentionWorker
+from collector.runtime import open_store, utcnow
+from collector.service import Service, Worker
 from collector.settings import get_settings
 
 
@@ -18,7 +19,10 @@ def serve_command(
     settings = get_settings()
     setup_logging(settings)
     store = open_store(settings)
-    service = Service(store)
+    workers: list[Worker] = [
+        RetentionWorker(store.engine, days=settings.location_retention_days, clock=utcnow),
+    ]
+    service = Service(store, workers)
     console.print(
         f"punchgate serving on http://{host or settings.api_host}:{port or settings.api_port}"
     )

@@ -179,6 +179,8 @@ class Punch(Base):
     site_code: Mapped[str | None] = mapped_column(String(64))
     distance_m: Mapped[float | None] = mapped_column(Float)
     geo_decision: Mapped[str | None] = mapped_column(String(32))
+    # Kept instead of the coordinates once they pass the retention period.
+    distance_band: Mapped[str | None] = mapped_column(String(32))
     flags: Mapped[int] = mapped_column(Integer, default=0)
     source_ref: Mapped[str | None] = mapped_column(String(200))
     voids_punch_id: Mapped[int | None] = mapped_column(BigId)

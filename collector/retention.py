@@ -1,0 +1,135 @@
+"""Location privacy: raw coordinates older than the retention period are replaced by the decision.
+
+The punch stays (time, person, site, decision); what goes is where exactly the phone was:
+latitude, longitude, accuracy and the exact distance become a distance band, and the raw
+payload (which repeats the coordinates) is dropped. Quarantined phone messages of the
+same age lose their raw text too, keeping the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, bindparam, or_, select, update
+
+from collector.store.models import Punch, Quarantine
+from rules.vocabulary import SourceKind
+
+log = logging.getLogger(__name__)
+
+BANDS = ((50.0, "0-50 m"), (150.0, "50-150 m"), (500.0, "150-500 m"), (2000.0, "500-2000 m"))
+REDACTED = "[location redacted after retention period]"
+CHUNK = 5000
+
+
+def distance_band(distance_m: float | None) -> str | None:
+    """The coarse band HR keeps once the exact distance is gone."""
+    if distance_m is None:
+        return None
+    for limit, label in BANDS:
+        if distance_m <= limit:
+            return label
+    return "over 2000 m"
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    """How many records lost their coordinates in one run."""
+
+    punches: int
+    quarantined: int
+
+
+def scrub_locations(engine: Engine, *, now: datetime, days: int) -> RetentionResult:
+    """Replace coordinates older than `days` with the decision; safe to run repeatedly."""
+    cutoff = now - timedelta(days=days)
+    punches = 0
+    while True:  # chunks keep each transaction short on a big table
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(Punch.id, Punch.distance_m)
+                .where(
+                    Punch.occurred_at < cutoff,
+                    or_(
+                        Punch.lat.is_not(None),
+                        Punch.lon.is_not(None),
+                        Punch.accuracy_m.is_not(None),
+                    ),
+                )
+                .limit(CHUNK)
+            ).all()
+            if rows:
+                conn.execute(
+                    update(Punch)
+                    .where(Punch.id == bindparam("pid"))
+                    .values(
+                        lat=None,
+                        lon=None,
+                        accuracy_m=None,
+                        distance_m=None,
+                        distance_band=bindparam("band"),
+                        raw=None,
+                    ),
+                    [{"pid": pid, "band": distance_band(dist)} for pid, dist in rows],
+                )
+        punches += len(rows)
+        if len(rows) < CHUNK:
+            break
+    with engine.begin() as conn:
+        quarantined = conn.execute(
+            update(Quarantine)
+            .where(
+                and_(
+                    Quarantine.source_kind == SourceKind.MOBILE.value,
+                    Quarantine.received_at < cutoff,
+                    Quarantine.raw != REDACTED,
+                )
+            )
+            .values(raw=REDACTED)
+        ).rowcount
+    if punches or quarantined:
+        log.info(
+            "retention: coordinates removed from %d punches, %d quarantined", punches, quarantined
+        )
+    return RetentionResult(punches=punches, quarantined=max(quarantined or 0, 0))
+
+
+class RetentionWorker:
+    """Runs the location retention once a day inside the service."""
+
+    name = "location retention"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        days: int,
+        clock: Callable[[], datetime],
+        interval_s: float = 86400,
+    ) -> None:
+        self.engine, self.days, self.clock, self.interval_s = engine, days, clock, interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run now and then every interval, in a daemon thread."""
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                scrub_locations(self.engine, now=self.clock(), days=self.days)
+            except Exception:  # the next run retries; a failed run loses nothing
+                log.exception("location retention failed")
+            self._stop.wait(self.interval_s)

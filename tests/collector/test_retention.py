@@ -1,0 +1,73 @@
+"""Old phone coordinates give way to the decision; the punch itself stays."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from collector.normalize import NormalizePolicy, RawPunch
+from collector.retention import REDACTED, distance_band, scrub_locations
+from collector.store.ingest import QuarantineItem, ingest_batch
+from collector.store.models import Punch, Quarantine
+from rules.vocabulary import SourceKind
+
+
+def phone_punch(ref: str, when: datetime, distance: float) -> RawPunch:
+    return RawPunch(
+        employee_code="1001",
+        timestamp=when,
+        source_kind=SourceKind.MOBILE,
+        tz="Europe/Berlin",
+        lat=52.52,
+        lon=13.405,
+        accuracy_m=12.0,
+        site_code="hq",
+        distance_m=distance,
+        geo_decision="inside",
+        source_ref=ref,
+        raw='{"lat": 52.52, "lon": 13.405}',
+    )
+
+
+def test_old_coordinates_are_replaced_by_band_and_newer_kept(engine, store, now):
+    old = now - timedelta(days=91)
+    recent = now - timedelta(days=89)
+    batch = [
+        phone_punch("a", old, 42.0),
+        phone_punch("b", old, 310.0),
+        phone_punch("c", recent, 42.0),
+    ]
+    ingest_batch(engine, batch, now=old, policy=NormalizePolicy())
+    ingest_batch(
+        engine,
+        [QuarantineItem(SourceKind.MOBILE, reason="not JSON", raw="lat=52.52,lon=13.4")],
+        now=old,
+        policy=NormalizePolicy(),
+    )
+    result = scrub_locations(engine, now=now, days=90)
+    assert (result.punches, result.quarantined) == (2, 1)
+    with store.sessions() as s:
+        punches = {p.source_ref: p for p in s.scalars(select(Punch))}
+        q = s.scalars(select(Quarantine)).one()
+    for ref, band in (("a", "0-50 m"), ("b", "150-500 m")):
+        p = punches[ref]
+        assert (p.lat, p.lon, p.accuracy_m, p.distance_m, p.raw) == (None,) * 5
+        assert (p.site_code, p.geo_decision, p.distance_band) == ("hq", "inside", band)
+        assert p.occurred_at == old.astimezone(UTC)
+    assert punches["c"].lat == 52.52 and punches["c"].raw is not None
+    assert q.raw == REDACTED and q.reason == "not JSON"
+    assert scrub_locations(engine, now=now, days=90) == type(result)(0, 0)
+
+
+def test_distance_bands():
+    assert [distance_band(d) for d in (None, 0, 50, 50.1, 150, 499, 2000, 2001)] == [
+        None,
+        "0-50 m",
+        "0-50 m",
+        "50-150 m",
+        "50-150 m",
+        "150-500 m",
+        "500-2000 m",
+        "over 2000 m",
+    ]
