@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from collector.cli import db, demo, importing, serve
+from collector.cli import db, demo, emulate_push, importing, push, serve
 
 app = typer.Typer(help="punchgate: attendance device integration.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
+app.add_typer(emulate_push.app, name="emulate")
+app.add_typer(push.app, name="push")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

@@ -12,7 +12,6 @@ import http.client
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,6 +129,7 @@ class PushTerminalSimulator:
         self._conn: http.client.HTTPConnection | None = None
         self._uploads = 0
         self._lock = threading.RLock()
+        self.stopping = threading.Event()  # set to make a retrying request give up
 
     # -- the terminal's clock and log ----------------------------------------------------
     def local_now(self) -> datetime:
@@ -292,23 +292,27 @@ class PushTerminalSimulator:
 
     def run(
         self,
-        stop: threading.Event,
         *,
         interval: float = 2.0,
         pins: list[str] | None = None,
         punch_probability: float = 0.3,
     ) -> None:
-        """Behave like a terminal at a door until `stop` is set (used by the demo)."""
-        self.handshake()
-        while not stop.is_set():
-            if pins and self.rng.random() < punch_probability:
-                self.punch(self.rng.choice(pins), status=self.rng.choice((0, 1)))
-            try:
-                self.step()
-            except SimulatorGaveUp:
-                log.warning("push simulator %s: server unreachable, will retry", self.serial)
-            stop.wait(interval)
-        self.close()
+        """Behave like a terminal at a door until `stopping` is set (used by the demo)."""
+        try:
+            self.handshake()
+            while not self.stopping.is_set():
+                if pins and self.rng.random() < punch_probability:
+                    self.punch(self.rng.choice(pins), status=self.rng.choice((0, 1)))
+                try:
+                    self.step()
+                except SimulatorGaveUp:
+                    if not self.stopping.is_set():
+                        log.warning("push simulator %s: server unreachable", self.serial)
+                self.stopping.wait(interval)
+        except SimulatorGaveUp:
+            pass  # stopped while waiting for the server
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Drop the HTTP connection."""
@@ -335,9 +339,11 @@ class PushTerminalSimulator:
             attempt += 1
             if self.max_attempts is not None and attempt > self.max_attempts:
                 raise SimulatorGaveUp(f"{method} {path.split('?')[0]}: {attempt - 1} attempts")
+            if self.stopping.is_set():
+                raise SimulatorGaveUp("stopped")
             if attempt > 1:
                 self.ledger.retries += 1
-                time.sleep(delay)
+                self.stopping.wait(delay)
                 delay = min(delay * 2, 5.0)
             try:
                 status, text = self._once(method, path, body, timeout)
