@@ -138,17 +138,24 @@ def _advance_reported_until(
     now: datetime,
 ) -> None:
     # The latest punch time the terminal has delivered; a clock far in the future must not
-    # close days early, so times beyond the future tolerance do not count.
+    # close days early, so times beyond the future tolerance do not count. Local times sort
+    # like UTC ones (but for the one repeated autumn hour), so only candidates are converted.
     limit = now + store.policy.future_tolerance
-    latest = None
     tz = zone(device.timezone)
-    for item, outcome in zip(items, result.outcomes, strict=True):
-        if isinstance(item, RawPunch) and outcome is not Outcome.QUARANTINED:
-            when, _ = to_utc(item.timestamp, tz)
-            if when <= limit and (latest is None or when > latest):
-                latest = when
-    if latest is not None and (device.reported_until is None or latest > device.reported_until):
-        device.reported_until = latest
+    local = sorted(
+        (
+            item.timestamp
+            for item, outcome in zip(items, result.outcomes, strict=True)
+            if isinstance(item, RawPunch) and outcome is not Outcome.QUARANTINED
+        ),
+        reverse=True,
+    )
+    for candidate in local:
+        when, _ = to_utc(candidate, tz)
+        if when <= limit:
+            if device.reported_until is None or when > device.reported_until:
+                device.reported_until = when
+            return
 
 
 def _operlog(
