@@ -189,6 +189,29 @@ def get_command(session: Session, *, command_id: int) -> CommandView | None:
     return _view(found[0], found[1]) if found else None
 
 
+@dataclass(frozen=True, slots=True)
+class RosterView:
+    """One person enrolled on a push terminal, as the terminal reported it."""
+
+    pin: str
+    name: str
+    privilege: int
+    card: str
+    templates: int
+    updated_at: datetime
+
+
+def list_roster(session: Session, *, device_code: str) -> list[RosterView]:
+    """The people a push terminal has reported enrolled (from its OPERLOG uploads)."""
+    rows = session.scalars(
+        select(PushRosterEntry)
+        .join(Device, Device.id == PushRosterEntry.device_id)
+        .where(Device.code == device_code)
+        .order_by(PushRosterEntry.pin)
+    )
+    return [RosterView(r.pin, r.name, r.privilege, r.card, r.templates, r.updated_at) for r in rows]
+
+
 def hand_out(
     store: Store, *, serial: str, token: str | None, info: str | None, now: datetime
 ) -> list[str]:

@@ -17,10 +17,11 @@ terminal's next upload lands in the store.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,9 @@ from collector.runtime import Store
 from collector.store.models import Device
 from devices.zk.push.wire import HandshakeOptions, handshake_text, parse_info
 
+log = logging.getLogger(__name__)
 PUSH_KIND = "push"
+MAX_PENDING = 100  # terminals held for approval at once
 SERIAL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -105,10 +108,17 @@ def _hold(store: Store, serial: str, now: datetime) -> None:
     try:
         with store.sessions.begin() as session:
             device = session.scalar(select(Device).where(Device.serial == serial))
-            if device is None:
-                session.add(_pending_device(serial, store, now))
-            else:
+            if device is not None:
                 device.last_seen_at = now
+                return
+            pending = session.scalar(
+                select(func.count()).select_from(Device).where(Device.status == "pending")
+            )
+            # Whoever can reach the port chooses serials: cap the rows they can create.
+            if (pending or 0) >= MAX_PENDING:
+                log.warning("push: %d terminals already pending; %s not recorded", pending, serial)
+                return
+            session.add(_pending_device(serial, store, now))
     except IntegrityError:
         pass  # another request from the same terminal created the row first
 

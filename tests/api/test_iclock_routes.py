@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
 from api.app import create_app
+from collector.push.commands import list_roster
 from collector.push.terminals import whole_hour_offset
 from collector.store.db import make_sessionmaker
 from collector.store.models import Device, Punch, PushRosterEntry, Quarantine
@@ -153,6 +154,12 @@ def test_operlog_user_lines_update_the_terminals_roster(client, store):
     ]
     assert bad == [f"SN={SN} OPERLOG Stamp=3 line 5"]
     assert device(store).user_count == 2
+    with store.sessions() as s:
+        listed = list_roster(s, device_code="face-1")
+    assert [(r.pin, r.name, r.templates) for r in listed] == [
+        ("1001", "Anna Weber", 1),
+        ("1002", "Ben Li", 0),
+    ]
 
 
 def test_unknown_serial_is_refused_and_nothing_stored(client, store):
@@ -274,3 +281,18 @@ def test_unkept_tables_are_counted_not_lost_silently(client, store):
     state = device(store).sync_state
     assert state["ignored"] == {"ATTPHOTO": 2}
     assert state["ATTPHOTOStamp"] == "9"
+
+
+def test_pending_rows_are_capped(store, monkeypatch):
+    from collector.push import terminals
+
+    monkeypatch.setattr(terminals, "MAX_PENDING", 2)
+    store.settings = store.settings.model_copy(update={"push_unknown_serials": "pending"})
+    with TestClient(create_app(store=store)) as c:
+        replies = [c.get(f"/iclock/cdata?SN=RANDOM{i}&options=all") for i in range(4)]
+    assert [r.status_code for r in replies] == [403] * 4
+    with store.sessions() as s:
+        assert s.scalars(select(Device.serial).order_by(Device.serial)).all() == [
+            "RANDOM0",
+            "RANDOM1",
+        ]
