@@ -218,3 +218,26 @@ def test_simulator_gives_up_after_its_attempt_limit(store):
             sim.handshake()
         sim.close()
     assert sim.ledger.error_replies == 3
+
+
+def test_realtime_loop_uploads_each_punch_and_stops(store):
+    add_push_device(store, timezone=TZ)
+    with live_server(store) as (url, _):
+        sim = PushTerminalSimulator(url, SN, timezone=TZ, seed=3)
+        loop = threading.Thread(
+            target=sim.run, kwargs={"interval": 0.02, "pins": PINS, "punch_probability": 1.0}
+        )
+        loop.start()
+        for _ in range(500):
+            if sim.ledger.acked_through >= 5:
+                break
+            time.sleep(0.01)
+        sim.stopping.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    assert sim.ledger.acked_through >= 5
+    acked = expected(sim)
+    # Punches made after the last upload may still be pending; the rest are stored once.
+    pending = {(r.pin, r.when.replace(tzinfo=ZoneInfo(TZ)).astimezone(UTC)) for r in sim.pending}
+    assert stored(store) == acked - pending
+    assert device(store).status == "online"
