@@ -90,17 +90,20 @@ def _attlog(
     session: Session, store: Store, device: Device, stamp: str | None, body: str, now: datetime
 ) -> UploadReceipt:
     serial = device.serial or device.code
+    # Per-line work is most of an upload: read the device's columns and enum members once.
+    code, tz, push = device.code, device.timezone, SourceKind.PUSH
     mode = DirectionMode(device.direction_mode)
+    where = reference(serial, "ATTLOG", stamp, None).removesuffix("None")
     items: list[RawPunch | QuarantineItem] = []
     for parsed in parse_attlog(body):
         if isinstance(parsed, BadRecord):
             items.append(
                 QuarantineItem(
-                    source_kind=SourceKind.PUSH,
+                    source_kind=push,
                     reason=parsed.reason,
                     raw=str(parsed.raw),
-                    device_code=device.code,
-                    reference=reference(serial, "ATTLOG", stamp, parsed.position),
+                    device_code=code,
+                    reference=f"{where}{parsed.position}",
                 )
             )
             continue
@@ -109,13 +112,13 @@ def _attlog(
             RawPunch(
                 employee_code=punch.user_id,
                 timestamp=punch.timestamp,
-                source_kind=SourceKind.PUSH,
-                tz=device.timezone,
-                device_code=device.code,
+                source_kind=push,
+                tz=tz,
+                device_code=code,
                 verify=punch.verify,
                 state=punch.state,
                 direction_mode=mode,
-                source_ref=reference(serial, "ATTLOG", stamp, parsed.line),
+                source_ref=f"{where}{parsed.line}",
                 raw=str(punch.raw),
             )
         )

@@ -100,7 +100,7 @@ def parse_time(text: str) -> datetime:
         if _OFFSET.search(text):
             raise ValueError(f"time {text!r} carries an offset; terminals send local time")
         raise ValueError(f"not a local time: {text!r}")
-    year, month, day, hour, minute, second = (int(g) for g in found.groups())
+    year, month, day, hour, minute, second = map(int, found.groups())
     return datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - terminal local
 
 
