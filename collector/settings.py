@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Requests per second one terminal may make, and the burst it may save up.
     push_rate_per_s: float = Field(default=50.0, gt=0)
     push_rate_burst: int = Field(default=200, ge=1)
+    # A push terminal silent this many seconds is shown offline (it polls every few seconds).
+    push_offline_after_s: int = Field(default=120, ge=10)
     # Seconds a handed-out command may go unanswered before it is handed out again.
     push_command_resend_s: int = Field(default=120, ge=1)
     # Log lines as JSON objects instead of text.

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from collector.normalize import zone
-from collector.push.terminals import PUSH_KIND, note_info, seen, terminal
+from collector.push.terminals import PUSH_KIND, expire_silent, note_info, seen, terminal
 from collector.push.uploads import reference
 from collector.runtime import Store
 from collector.store.ingest import QuarantineItem, ingest
@@ -221,6 +221,9 @@ def hand_out(
         device = terminal(session, store, serial=serial, token=token, now=now)
         seen(device, now)
         reported = note_info(device, info)
+        session.flush()  # this terminal is fresh before the others are checked
+        # Polls are the heartbeat: each one also notices terminals that stopped polling.
+        expire_silent(session, now=now, after_s=store.settings.push_offline_after_s)
         due = session.scalars(
             select(PushCommand)
             .where(

@@ -19,9 +19,9 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -145,6 +145,21 @@ def seen(device: Device, now: datetime) -> None:
     device.status = "online"
     device.last_seen_at = now
     device.last_error = None
+
+
+def expire_silent(session: Session, *, now: datetime, after_s: int) -> int:
+    """Mark push terminals that have not called for `after_s` seconds offline; how many."""
+    result = session.execute(
+        update(Device)
+        .where(
+            Device.kind == PUSH_KIND,
+            Device.status == "online",
+            Device.last_seen_at < now - timedelta(seconds=after_s),
+        )
+        .values(status="offline")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def note_info(device: Device, info: str | None) -> int | None:

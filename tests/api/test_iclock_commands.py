@@ -18,7 +18,7 @@ from collector.push.commands import (
     queue_command,
 )
 from collector.runtime import utcnow
-from collector.store.models import PushCommand, Quarantine
+from collector.store.models import Device, PushCommand, Quarantine
 from devices.zk.push.wire import from_zk_time, parse_command_line
 from tests.factories import add_employee
 from tests.push_support import add_push_device, device
@@ -147,3 +147,16 @@ def test_queue_refuses_unknown_device_and_kind(client, store):
         queue(store, "format_disk")
     with store.sessions.begin() as s, pytest.raises(CommandError):
         queue_command(s, device_code="nope", kind="reboot", requested_by="hr", now=utcnow())
+
+
+def test_a_poll_marks_silent_terminals_offline(client, store):
+    add_push_device(store, serial="QUIET1", code="quiet")
+    client.get("/iclock/getrequest?SN=QUIET1")
+    assert device(store, "QUIET1").status == "online"
+    with store.sessions.begin() as s:
+        quiet = s.scalar(select(Device).where(Device.serial == "QUIET1"))
+        quiet.last_seen_at = utcnow() - timedelta(minutes=10)
+    client.get(f"/iclock/getrequest?SN={SN}")
+    assert (device(store, "QUIET1").status, device(store).status) == ("offline", "online")
+    client.get("/iclock/getrequest?SN=QUIET1")
+    assert device(store, "QUIET1").status == "online"
