@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.normalize import RawPunch, to_utc, zone
+from collector.normalize import NormalizeError, RawPunch, to_utc, zone
 from collector.push.terminals import seen, terminal
 from collector.runtime import Store
 from collector.store.ingest import IngestResult, Outcome, QuarantineItem, ingest
@@ -144,7 +144,10 @@ def _advance_reported_until(
     # close days early, so times beyond the future tolerance do not count. Local times sort
     # like UTC ones (but for the one repeated autumn hour), so only candidates are converted.
     limit = now + store.policy.future_tolerance
-    tz = zone(device.timezone)
+    try:
+        tz = zone(device.timezone)
+    except NormalizeError:
+        return  # every line was quarantined for the zone already; nothing was delivered
     local = sorted(
         (
             item.timestamp

@@ -296,3 +296,12 @@ def test_pending_rows_are_capped(store, monkeypatch):
             "RANDOM0",
             "RANDOM1",
         ]
+
+
+def test_a_device_with_a_broken_zone_quarantines_lines_and_still_answers(store):
+    add_push_device(store, serial="MARS1", code="mars", timezone="Mars/Olympus")
+    with TestClient(create_app(store=store)) as c:
+        reply = c.post("/iclock/cdata?SN=MARS1&table=ATTLOG", content="1\t2026-03-02 09:00:05\n")
+    assert reply.text == "OK"
+    with store.sessions() as s:
+        assert s.scalars(select(Quarantine.reason)).all() == ["unknown timezone 'Mars/Olympus'"]
