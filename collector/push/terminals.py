@@ -237,19 +237,26 @@ def heartbeat(store: Store, *, serial: str, token: str | None, now: datetime) ->
 
 def approve(store: Store, *, serial: str, code: str | None, timezone: str | None) -> Device:
     """Enable a terminal held for approval (optionally renaming it and setting its zone)."""
-    with store.sessions.begin() as session:
-        device = session.scalar(select(Device).where(Device.serial == serial))
-        if device is None:
-            raise UnknownTerminal(f"no device has serial {serial}")
-        if code:
-            device.code = code
-        if timezone:
+    if timezone:
+        try:
             zone(timezone)
-            device.timezone = timezone
-        device.enabled = True
-        device.status = "unknown"
-        device.name = device.name.removeprefix("pending approval: ")
-        return device
+        except NormalizeError as exc:
+            raise PushError(str(exc)) from exc
+    try:
+        with store.sessions.begin() as session:
+            device = session.scalar(select(Device).where(Device.serial == serial))
+            if device is None:
+                raise UnknownTerminal(f"no device has serial {serial}")
+            if code:
+                device.code = code
+            if timezone:
+                device.timezone = timezone
+            device.enabled = True
+            device.status = "unknown"
+            device.name = device.name.removeprefix("pending approval: ")
+            return device
+    except IntegrityError as exc:
+        raise PushError(f"device code {code!r} is already taken") from exc
 
 
 def utc(value: datetime) -> datetime:

@@ -57,6 +57,23 @@ def test_approve_a_pending_terminal(store, db_url, monkeypatch):
         dev = s.scalar(select(Device).where(Device.serial == "NEW1"))
         assert (dev.code, dev.enabled) == ("hall", True)
     assert runner.invoke(app, ["push", "approve", "NOPE"]).exit_code == 1
+    with store.sessions.begin() as s:
+        s.add(
+            Device(
+                code="push-NEW2",
+                kind="push",
+                serial="NEW2",
+                enabled=False,
+                status="pending",
+                options={},
+                sync_state={},
+            )
+        )
+    taken = runner.invoke(app, ["push", "approve", "NEW2", "--code", "hall"])
+    assert taken.exit_code == 1
+    assert "already taken" in taken.output
+    bad_zone = runner.invoke(app, ["push", "approve", "NEW2", "--timezone", "Mars/Base"])
+    assert bad_zone.exit_code == 1
 
 
 def test_emulate_push_uploads_a_backlog(store):
