@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import health, punches
+from api.routes import health, iclock, punches
 from collector.runtime import Store, open_store
 from collector.settings import Settings, get_settings
 
@@ -28,4 +28,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store
     app.include_router(health.router)
     app.include_router(punches.router)
+    app.include_router(iclock.router)
     return app

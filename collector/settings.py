@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,19 @@ class Settings(BaseSettings):
     mqtt_url: SecretStr | None = None
     # Days after which a phone punch's exact coordinates are replaced by its decision.
     location_retention_days: int = Field(default=90, ge=1)
+    # Push terminals (/iclock): what to do with a serial number no device row names —
+    # "refuse" it, or hold it as "pending" approval (a disabled device row; nothing stored
+    # and no OK sent until approved, so the terminal keeps its records meanwhile).
+    push_unknown_serials: Literal["refuse", "pending"] = "refuse"
+    # Largest /iclock request body accepted, in bytes (a 500-line ATTLOG batch is ~30 KB).
+    push_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Requests per second one terminal may make, and the burst it may save up.
+    push_rate_per_s: float = Field(default=50.0, gt=0)
+    push_rate_burst: int = Field(default=200, ge=1)
+    # A push terminal silent this many seconds is shown offline (it polls every few seconds).
+    push_offline_after_s: int = Field(default=120, ge=10)
+    # Seconds a handed-out command may go unanswered before it is handed out again.
+    push_command_resend_s: int = Field(default=120, ge=1)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"

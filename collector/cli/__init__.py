@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.cli import db, demo, importing, retention, serve
+from collector.cli import db, demo, emulate_push, importing, push, retention, serve
 from collector.cli.common import console
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
+app.add_typer(emulate_push.app, name="emulate")
+app.add_typer(push.app, name="push")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

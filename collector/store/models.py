@@ -268,3 +268,39 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class PushCommand(Base):
+    """A command queued for a push terminal, handed out by /iclock/getrequest, with its result."""
+
+    __tablename__ = "push_commands"
+    __table_args__ = (Index("ix_push_commands_device_status", "device_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)  # the <id> in C:<id>:<command>
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # sync_roster, set_clock, reboot, clear_log
+    command: Mapped[str] = mapped_column(Text)  # the wire text after C:<id>:
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, sent, done, failed
+    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column()
+    return_code: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PushRosterEntry(Base):
+    """One person enrolled on one push terminal, as its OPERLOG uploads report."""
+
+    __tablename__ = "push_roster"
+    __table_args__ = (UniqueConstraint("device_id", "pin"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    pin: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    privilege: Mapped[int] = mapped_column(Integer, default=0)
+    card: Mapped[str] = mapped_column(String(64), default="")
+    grp: Mapped[str] = mapped_column(String(16), default="")  # the terminal's access group
+    has_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    templates: Mapped[int] = mapped_column(Integer, default=0)  # FP/FACE lines seen
+    updated_at: Mapped[datetime] = mapped_column()

@@ -1,13 +1,13 @@
 """location retention: distance band kept instead of coordinates
 
-Revision ID: 0009
+Revision ID: 0002
 Revises: 0001
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

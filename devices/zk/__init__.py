@@ -1,0 +1,1 @@
+"""ZKTeco terminals: the binary protocol (pull) and the push protocol (iclock)."""
