@@ -9,6 +9,7 @@ incremental poll cost the new records, not the whole log.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 from collections.abc import Callable, Iterator
@@ -21,7 +22,14 @@ from zk import ZK
 from devices.types import BadRecord, DeviceInfo, DevicePunch
 from devices.zk import protocol as p
 from devices.zk.errors import DeviceError, DeviceProtocolError, DeviceUnreachable, map_errors
-from devices.zk.records import Parsed, detect_record_size, parse_attendance
+from devices.zk.records import (
+    USER_SIZES,
+    Parsed,
+    ZKUser,
+    detect_record_size,
+    parse_attendance,
+    parse_users,
+)
 
 Transport = Literal["tcp", "udp", "auto"]
 TCP_CHUNK = 0xFFC0  # the chunk sizes pyzk itself asks for over each transport
@@ -210,10 +218,28 @@ class ZKSession:
             extra={"transport": self.transport or ""},
         )
 
+    def users(self) -> list[ZKUser]:
+        """The enrolled users, names decoded in the terminal's code page."""
+        with map_errors():
+            self.zk.read_sizes()
+            count = int(self.zk.users)
+            if count == 0:
+                return []
+            total_size, inline = self._prepare(p.CMD_USERTEMP_RRQ, p.FCT_USER)
+            try:
+                data = self._range(inline, 0, total_size, None)
+            finally:
+                if inline is None:
+                    self.zk.free_data()
+        body = struct.unpack_from("<I", data)[0] if len(data) >= 4 else 0
+        size = body // count if count else 0
+        if size not in USER_SIZES:
+            raise DeviceProtocolError(f"user table of {body} bytes for {count} users")
+        return parse_users(data[4 : 4 + body], size, self.target.encoding)
+
     def users_by_uid(self) -> dict[int, str]:
         """The terminal's user slots → PINs (8-byte records name users by slot only)."""
-        with map_errors():
-            return {u.uid: u.user_id for u in self.zk.get_users()}
+        return {u.uid: u.user_id for u in self.users()}
 
     def read_log(self, cursor: LogCursor | None, progress: Progress | None = None) -> LogRead:
         """Read the records added since `cursor` (all of them when the log is new to us)."""
@@ -307,6 +333,24 @@ class ZKSession:
         with map_errors():
             self.zk.clear_attendance()
 
+    def clear_log_if_count(self, expected: int) -> bool:
+        """Erase the log only if it still holds exactly `expected` records.
+
+        The terminal is disabled around the recount and the clear, so a punch cannot land
+        between them and be erased unread.
+        """
+        zk = self.zk
+        with map_errors():
+            zk.disable_device()
+            try:
+                zk.read_sizes()
+                if int(zk.records) != expected:
+                    return False
+                zk.clear_attendance()
+                return True
+            finally:
+                zk.enable_device()
+
     def live(
         self, *, wait_s: float, should_stop: Callable[[], bool]
     ) -> Iterator[DevicePunch | BadRecord | None]:
@@ -337,7 +381,5 @@ class ZKSession:
 def _close_socket(zk: Any) -> None:
     sock = getattr(zk, "_ZK__sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.close()
-        except OSError:
-            pass

@@ -1,12 +1,12 @@
 """The project's device errors, and the one boundary that turns pyzk/socket errors into them.
 
-    DeviceError                      anything that went wrong talking to a terminal
-    ├── DeviceUnreachable            no answer: refused, reset, unreachable host
-    │   └── DeviceTimeout            it stopped answering within the timeout
-    ├── DeviceAuthError              it refused our comm key ("wrong comm key")
-    ├── DeviceNotConnected           a command was sent outside a session
-    └── DeviceProtocolError          it answered, but not as the protocol says
-        └── DeviceRefused            it answered a command with an error code
+DeviceError                      anything that went wrong talking to a terminal
+├── DeviceUnreachable            no answer: refused, reset, unreachable host
+│   └── DeviceTimeout            it stopped answering within the timeout
+├── DeviceAuthError              it refused our comm key ("wrong comm key")
+├── DeviceNotConnected           a command was sent outside a session
+└── DeviceProtocolError          it answered, but not as the protocol says
+    └── DeviceRefused            it answered a command with an error code
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _classify(exc: BaseException) -> DeviceError | None:
             return DeviceUnreachable(f"connection refused: {text}")
         return DeviceUnreachable(f"network error: {text}")
     for cls in type(exc).__mro__:
-        target = PYZK_ERRORS.get(cls)  # type: ignore[arg-type]
+        target = PYZK_ERRORS.get(cls)
         if target is not None:
             return target(text)
     if isinstance(exc, TimeoutError | socket.timeout):

@@ -156,14 +156,28 @@ def parse_users(data: bytes, record_size: int, encoding: str = "utf-8") -> list[
     if record_size == 28:
         for uid, priv, pw, name, card, group, _tz, user in USER_28.iter_unpack(view[:whole]):
             users.append(
-                ZKUser(uid, str(user), _text(name, encoding), priv, _text(pw, encoding), card,
-                       str(group))
+                ZKUser(
+                    uid,
+                    str(user),
+                    _text(name, encoding),
+                    priv,
+                    _text(pw, encoding),
+                    card,
+                    str(group),
+                )
             )
     elif record_size == 72:
         for uid, priv, pw, name, card, group, user in USER_72.iter_unpack(view[:whole]):
             users.append(
-                ZKUser(uid, _text(user, encoding), _text(name, encoding), priv,
-                       _text(pw, encoding), card, _text(group, encoding))
+                ZKUser(
+                    uid,
+                    _text(user, encoding),
+                    _text(name, encoding),
+                    priv,
+                    _text(pw, encoding),
+                    card,
+                    _text(group, encoding),
+                )
             )
     else:
         raise ValueError(f"unknown user record size {record_size}")
@@ -174,14 +188,29 @@ def pack_users(users: list[ZKUser], record_size: int, encoding: str = "utf-8") -
     """Pack the user table; 28-byte records need numeric user ids."""
     if record_size == 28:
         parts = [
-            USER_28.pack(u.uid, u.privilege, u.password.encode(encoding), u.name.encode(encoding),
-                         u.card, int(u.group or 0), 0, int(u.user_id))
+            USER_28.pack(
+                u.uid,
+                u.privilege,
+                u.password.encode(encoding),
+                u.name.encode(encoding),
+                u.card,
+                int(u.group or 0),
+                0,
+                int(u.user_id),
+            )
             for u in users
         ]
     elif record_size == 72:
         parts = [
-            USER_72.pack(u.uid, u.privilege, u.password.encode(encoding), u.name.encode(encoding),
-                         u.card, u.group.encode(encoding), u.user_id.encode(encoding))
+            USER_72.pack(
+                u.uid,
+                u.privilege,
+                u.password.encode(encoding),
+                u.name.encode(encoding),
+                u.card,
+                u.group.encode(encoding),
+                u.user_id.encode(encoding),
+            )
             for u in users
         ]
     else:

@@ -8,6 +8,8 @@ pyzk 0.9 spins forever on a peer that closes cleanly in the middle of a transfer
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import socket
 import struct
@@ -79,10 +81,8 @@ class _TcpConnection:
         self.aborted = True
         sock = self.writer.get_extra_info("socket")
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
-            except OSError:
-                pass
         self.writer.transport.abort()
 
 
@@ -113,7 +113,7 @@ class _UdpTerminal(asyncio.DatagramProtocol):
                 self.sessions.pop(oldest).close()
             session = ClientSession(
                 self.terminal,
-                lambda packets, a=addr: self._send(a, packets),
+                functools.partial(self._send, addr),
                 udp=True,
                 schedule=self.loop.call_soon_threadsafe,
             )
@@ -200,7 +200,7 @@ class EmulatorHost:
                 bound = port
                 if not terminal.spec.udp_only:
                     server = await asyncio.start_server(
-                        lambda r, w, t=terminal: self._tcp_client(t, r, w),
+                        functools.partial(self._tcp_client, terminal),
                         self.host,
                         port,
                         reuse_address=True,
@@ -246,10 +246,8 @@ class EmulatorHost:
             session.close()
             self._tcp.discard(conn)
             if not conn.aborted:
-                try:
+                with contextlib.suppress(ConnectionError, OSError):
                     await writer.drain()
-                except (ConnectionError, OSError):
-                    pass
                 writer.close()
 
     def stop(self) -> None:
