@@ -15,7 +15,9 @@ def _pyzk_exception_classes() -> list[type[Exception]]:
     return [
         obj
         for obj in vars(zk_exc).values()
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == zk_exc.__name__
+        if isinstance(obj, type)
+        and issubclass(obj, Exception)
+        and obj.__module__ == zk_exc.__name__
     ]
 
 

@@ -37,7 +37,9 @@ def test_each_layout_parses_and_quarantines_the_impossible_date(size):
     items = parse_attendance(data, size, first_position=10, users_by_uid=users)
     assert [type(i) for i in items] == [DevicePunch, BadRecord, DevicePunch]
     first, bad, last = items
-    assert first == DevicePunch("1001", datetime(2026, 3, 2, 8, 55, 1), 0, 1, first.uid, first.workcode)
+    assert first == DevicePunch(
+        "1001", datetime(2026, 3, 2, 8, 55, 1), 0, 1, first.uid, first.workcode
+    )
     assert (last.user_id, last.state, last.verify) == ("1003", 255, 15)
     assert bad.reason == "impossible date 2026-02-31 09:00:00"
     assert bad.position == 11
@@ -56,7 +58,10 @@ def test_eight_byte_records_without_user_table_fall_back_to_slot_number():
     assert items[0].user_id == "1"
 
 
-@pytest.mark.parametrize(("total", "hint", "size"), [(4000, 100, 40), (1600, 100, 16), (800, 100, 8), (1616, 101, 16), (0, 0, 40)])
+@pytest.mark.parametrize(
+    ("total", "hint", "size"),
+    [(4000, 100, 40), (1600, 100, 16), (800, 100, 8), (1616, 101, 16), (0, 0, 40)],
+)
 def test_detect_record_size(total, hint, size):
     assert detect_record_size(total, hint) == size
 
