@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import struct
 
 import pytest
@@ -44,7 +43,7 @@ def test_each_pyzk_exception_becomes_a_device_error_with_cause(cls):
         (zk_exc.ZKNetworkError("timed out"), e.DeviceTimeout, "timed out"),
         (zk_exc.ZKNetworkError("TCP packet invalid"), e.DeviceProtocolError, "garbled"),
         (zk_exc.ZKNetworkError("[Errno 32] Broken pipe"), e.DeviceUnreachable, "refused"),
-        (socket.timeout("timed out"), e.DeviceTimeout, "timed out"),
+        (TimeoutError("timed out"), e.DeviceTimeout, "timed out"),
         (ConnectionResetError("reset"), e.DeviceUnreachable, "network error"),
         (struct.error("unpack requires a buffer"), e.DeviceProtocolError, "garbled"),
     ],
