@@ -265,7 +265,9 @@ class ZKSession:
                 raise DeviceProtocolError(f"attendance buffer of {body} bytes fits no layout")
             count = body // rs
             start, reason, checking = 0, "first read", False
-            if cursor and cursor.count:
+            if cursor and not cursor.count and cursor.record_size in (0, rs):
+                reason = "incremental"  # the log was empty (or cleared by us) at the last read
+            elif cursor and cursor.count:
                 if cursor.record_size != rs:
                     reason = "record layout changed"
                 elif cursor.count > count:
