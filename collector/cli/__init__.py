@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from collector.cli import db, demo, importing, serve
+from collector.cli import db, demo, emulate, importing, serve, sync
 
 app = typer.Typer(help="punchgate: attendance device integration.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
+app.add_typer(emulate.app, name="emulate")
+app.command("sync")(sync.sync_command)
 
 
 def main() -> None:

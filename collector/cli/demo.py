@@ -12,6 +12,7 @@ import typer
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
 from collector.demo.seed import add_employees, history
+from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import open_store, utcnow
 from collector.service import Service
 from collector.settings import get_settings
@@ -52,6 +53,8 @@ def demo_command(
     )
     console.print("press Ctrl-C to stop")
     try:
-        Service(store).run(host="127.0.0.1", port=port, duration=duration)
+        Service(store, demo_terminal_workers(store)).run(
+            host="127.0.0.1", port=port, duration=duration
+        )
     finally:
         store.close()
