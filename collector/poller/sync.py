@@ -48,8 +48,9 @@ def to_batch(
     out: list[RawPunch | QuarantineItem] = []
     append = out.append
     code, tz, mode = terminal.code, terminal.timezone, terminal.direction_mode
+    kind = SourceKind.TERMINAL
     for item in items:
-        if isinstance(item, BadRecord):
+        if type(item) is BadRecord:
             raw = item.raw.hex() if isinstance(item.raw, bytes) else item.raw
             append(
                 QuarantineItem(
@@ -61,11 +62,12 @@ def to_batch(
                 )
             )
             continue
+        assert type(item) is DevicePunch
         append(
             RawPunch(
                 employee_code=item.user_id,
                 timestamp=item.timestamp,
-                source_kind=SourceKind.TERMINAL,
+                source_kind=kind,
                 tz=tz,
                 device_code=code,
                 verify=item.verify,
@@ -107,7 +109,8 @@ def sync_terminal(
         clock_set = True
     cursor = LogCursor.from_dict(read_sync_state(store.engine, terminal.code))
     read = session.read_log(cursor, progress)
-    batch = to_batch(read.items, terminal, PunchFlag.CLOCK_SKEW if skewed else 0)
+    # Plain int flags: IntFlag arithmetic per punch would cost more than the rest of normalise.
+    batch = to_batch(read.items, terminal, int(PunchFlag.CLOCK_SKEW) if skewed else 0)
     now = utcnow()
     with store.engine.begin() as conn:
         result = ingest(conn, batch, now=now, policy=store.policy)

@@ -30,6 +30,7 @@ QUARANTINE_COLUMNS = (
     "raw",
     "status",
 )
+UNKNOWN_EMPLOYEE = int(PunchFlag.UNKNOWN_EMPLOYEE)  # a plain int: IntFlag's | is slow per row
 LOOKUP_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
 MAX_RAW_CHARS = 65536  # quarantined raw input is kept up to this size
 
@@ -146,7 +147,7 @@ def _store_punches(
         emp = employees.get(row["employee_code"])
         flags = row["flags"]
         if emp is None:
-            flags |= PunchFlag.UNKNOWN_EMPLOYEE
+            flags |= UNKNOWN_EMPLOYEE
         else:
             dirty.add((emp, row["local_date"]))
         values.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from devices.types import BadRecord, DevicePunch
 from devices.zk.protocol import encode_time, time_fields
@@ -68,13 +68,34 @@ def _text(raw: bytes, encoding: str) -> str:
     return raw.split(b"\x00", 1)[0].decode(encoding, errors="replace").strip()
 
 
-def _stamp(value: int) -> datetime | str:
-    fields = time_fields(value)
-    try:
-        return datetime(*fields)  # noqa: DTZ001 - device times are naive local
-    except ValueError:
-        y, mo, d, h, mi, s = fields
-        return f"impossible date {y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
+def _impossible(value: int) -> str:
+    y, mo, d, h, mi, s = time_fields(value)
+    return f"impossible date {y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
+
+
+class _Stamps:
+    """Device timestamps to datetimes; the date part is checked once per day, not per record."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, tuple[int, int, int] | None] = {}
+
+    def __call__(self, value: int) -> datetime | None:
+        day, rem = divmod(value, 86400)
+        if day in self.days:
+            ymd = self.days[day]
+        else:
+            y, mo, d = time_fields(day * 86400)[:3]
+            try:
+                date(y, mo, d)
+                ymd = (y, mo, d)
+            except ValueError:
+                ymd = None
+            self.days[day] = ymd
+        if ymd is None:
+            return None
+        hour, rem = divmod(rem, 3600)
+        minute, second = divmod(rem, 60)
+        return datetime(ymd[0], ymd[1], ymd[2], hour, minute, second)  # noqa: DTZ001
 
 
 def parse_attendance(
@@ -90,31 +111,41 @@ def parse_attendance(
     whole = len(view) - len(view) % record_size
     out: list[Parsed] = []
     append = out.append
+    stamp_of = _Stamps()
     pos = first_position
-    uids = users_by_uid or {}
+
+    def bad(reason: str) -> BadRecord:
+        at = (pos - first_position) * record_size
+        return BadRecord(reason, bytes(view[at : at + record_size]), pos)
+
     if record_size == 8:
+        uids = users_by_uid or {}
         for uid, verify, stamp, state in ATT_8.iter_unpack(view[:whole]):
-            when = _stamp(stamp)
-            if isinstance(when, str):
-                append(BadRecord(when, bytes(view[(pos - first_position) * 8 :][:8]), pos))
+            when = stamp_of(stamp)
+            if when is None:
+                append(bad(_impossible(stamp)))
             else:
                 append(DevicePunch(uids.get(uid) or str(uid), when, state, verify, uid))
             pos += 1
     elif record_size == 16:
         for user, stamp, verify, state, workcode in ATT_16.iter_unpack(view[:whole]):
-            when = _stamp(stamp)
-            if isinstance(when, str):
-                append(BadRecord(when, bytes(view[(pos - first_position) * 16 :][:16]), pos))
+            when = stamp_of(stamp)
+            if when is None:
+                append(bad(_impossible(stamp)))
             else:
                 append(DevicePunch(str(user), when, state, verify, None, workcode))
             pos += 1
     elif record_size == 40:
+        names: dict[bytes, str] = {}  # few distinct users: decode each id once
         for uid, user_raw, verify, stamp, state in ATT_40.iter_unpack(view[:whole]):
-            when = _stamp(stamp)
-            user_id = _text(user_raw, encoding)
-            if isinstance(when, str) or not user_id:
-                reason = when if isinstance(when, str) else "record without a user id"
-                append(BadRecord(reason, bytes(view[(pos - first_position) * 40 :][:40]), pos))
+            when = stamp_of(stamp)
+            user_id = names.get(user_raw)
+            if user_id is None:
+                user_id = names[user_raw] = _text(user_raw, encoding)
+            if when is None:
+                append(bad(_impossible(stamp)))
+            elif not user_id:
+                append(bad("record without a user id"))
             else:
                 append(DevicePunch(user_id, when, state, verify, uid))
             pos += 1
