@@ -46,8 +46,6 @@ class Settings(BaseSettings):
     zk_clock_skew_threshold_s: float = Field(default=120.0, ge=0)
     # Identity details (firmware, serial…) are re-read every this many polls.
     zk_info_every: int = Field(default=20, ge=1)
-    # Live terminals re-read their log this often, to catch anything the event link missed.
-    zk_reconcile_s: float = Field(default=300.0, gt=0)
 
     def database_url_safe(self) -> str:
         """The database URL with any password masked, for printing."""

@@ -95,20 +95,25 @@ class TerminalPoller:
         self.last_error = None
 
     def run_live(self, stop: threading.Event) -> None:
-        """Hold a realtime connection until `stop`; reconcile by a log read on each (re)connect."""
-        reconcile_s = float(self.terminal.options.get("reconcile_s", self.settings.zk_reconcile_s))
+        """Hold a realtime connection until `stop`, alternating event windows and log reads.
+
+        A terminal sends events only while they are registered, and a command reply cannot
+        share the link with events, so a punch made between a log read and the registration
+        would be heard by no one. Each short event window is therefore followed by an
+        incremental read (one chunk when nothing is new), which catches such punches and
+        anything else the link missed: every punch reaches the store within about one window.
+        """
+        window_s = float(self.terminal.options.get("live_window_s", 1.0))
         while not stop.is_set():
             try:
                 with self._lock, ZKSession(self.terminal.target(self.settings)) as session:
                     while not stop.is_set():
-                        outcome = sync_terminal(
-                            self.store, self.terminal, session, full_info=self.polls == 0
-                        )
+                        full = self.polls % self.settings.zk_info_every == 0
+                        outcome = sync_terminal(self.store, self.terminal, session, full_info=full)
                         self.polls += 1
                         self._skewed = outcome.clock_flagged
                         self._succeeded()
-                        deadline = time.monotonic() + reconcile_s
-                        self._listen(session, stop, deadline)
+                        self._listen(session, stop, time.monotonic() + window_s)
             except DeviceError as exc:
                 self._failed(exc)
                 stop.wait(self.backoff())
@@ -117,7 +122,7 @@ class TerminalPoller:
         def done() -> bool:
             return stop.is_set() or time.monotonic() >= deadline
 
-        flags = PunchFlag.CLOCK_SKEW if self._skewed else PunchFlag.NONE
+        flags = int(PunchFlag.CLOCK_SKEW) if self._skewed else 0
         for item in session.live(wait_s=0.5, should_stop=done):
             if item is None:
                 continue
