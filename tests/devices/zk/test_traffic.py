@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import date
 
@@ -26,7 +27,7 @@ def test_history_is_seeded_sorted_and_realistic():
     assert morning / len(arrivals) > 0.9
     taps = sum(
         1
-        for a, b in zip(recs, recs[1:], strict=False)
+        for a, b in itertools.pairwise(recs)
         if a.user_id == b.user_id and 0 < b.stamp - a.stamp <= 8
     )
     assert taps > 0  # double taps within seconds
