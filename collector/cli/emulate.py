@@ -38,6 +38,11 @@ def zk_command(
     impossible_date: bool = typer.Option(False, help="Fault: a record dated 31 February."),
     memory_full: bool = typer.Option(False, help="Fault: no free record slots."),
     udp_only: bool = typer.Option(False, help="Fault: TCP refused, UDP only."),
+    clear_after_reads: int | None = typer.Option(None, help="Fault: log erased after N reads."),
+    roll_over_after_reads: int | None = typer.Option(
+        None, help="Fault: oldest records dropped after N reads."
+    ),
+    roll_over_records: int = typer.Option(10, help="Records a roll-over drops."),
     duration: float | None = typer.Option(None, help="Stop after N seconds (default: Ctrl-C)."),
 ) -> None:
     """Serve emulated terminals; prints one JSON line with their ports on stdout."""
@@ -60,6 +65,9 @@ def zk_command(
         corrupt_reply=corrupt_reply,
         wrong_comm_key=wrong_comm_key,
         memory_full=memory_full,
+        clear_after_reads=clear_after_reads,
+        roll_over_after_reads=roll_over_after_reads,
+        roll_over_records=roll_over_records,
     )
     fleet = FleetSpec(
         count=count,

@@ -53,6 +53,9 @@ class Faults:
     corrupt_reply: int | None = None  # garble the Nth reply from now (1 = the next one)
     wrong_comm_key: bool = False  # the terminal's key changed: every AUTH is refused
     memory_full: bool = False  # no free record slots; new punches are refused
+    clear_after_reads: int | None = None  # erase the log after serving it N times
+    roll_over_after_reads: int | None = None  # drop the oldest records after N log reads
+    roll_over_records: int = 10  # how many records a roll-over drops
 
 
 class Terminal:
@@ -145,9 +148,25 @@ class Terminal:
 
     # --- datasets ----------------------------------------------------------------------
     def attendance_dataset(self) -> bytes:
-        """The attendance buffer as PREPARE_BUFFER serves it: u32 size, then the records."""
+        """The attendance buffer as PREPARE_BUFFER serves it: u32 size, then the records.
+
+        Serving it counts as a read for the clear/roll-over fault switches, which act after
+        the read, i.e. between this read and the next.
+        """
         with self.lock:
-            return struct.pack("<I", len(self.log)) + bytes(self.log)
+            data = struct.pack("<I", len(self.log)) + bytes(self.log)
+        faults = self.faults
+        if faults.clear_after_reads is not None:
+            faults.clear_after_reads -= 1
+            if faults.clear_after_reads <= 0:
+                faults.clear_after_reads = None
+                self.clear_log()
+        if faults.roll_over_after_reads is not None:
+            faults.roll_over_after_reads -= 1
+            if faults.roll_over_after_reads <= 0:
+                faults.roll_over_after_reads = None
+                self.roll_over(faults.roll_over_records)
+        return data
 
     def user_dataset(self) -> bytes:
         """The user table as PREPARE_BUFFER serves it."""

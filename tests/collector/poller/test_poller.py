@@ -215,3 +215,33 @@ def _wait_for(condition, seconds, since=None):
             return
         time.sleep(0.02)
     assert condition(), f"not within {seconds} s"
+
+
+def test_fault_switches_clear_and_roll_over_the_log_between_polls(zk_store, add_terminal):
+    terminal = add_terminal("switch", records=60, record_size=8)
+    terminal.faults.clear_after_reads = 1
+    poller = poller_for(zk_store, "switch")
+    first = poller.poll()
+    assert first.read == 60 and terminal.record_count == 0
+    terminal.punch("1001", when=datetime(2026, 11, 27, 7, 0, 0))
+    second = poller.poll()
+    assert (second.reason, second.inserted) == ("log cleared or rolled over", 1)
+    terminal.faults.roll_over_after_reads = 1
+    terminal.faults.roll_over_records = 1
+    for minute in range(1, 4):
+        terminal.punch("1002", when=datetime(2026, 11, 27, 7, minute, 0))
+    third = poller.poll()  # reads 3 new; the terminal then drops its oldest record
+    assert third.inserted == 3 and terminal.record_count == 3
+    terminal.punch("1003", when=datetime(2026, 11, 27, 7, 9, 0))
+    fourth = poller.poll()
+    assert (fourth.reason, fourth.inserted, fourth.duplicates) == ("log rolled over", 1, 3)
+
+
+def test_latency_beyond_the_timeout_is_a_timeout(zk_store, add_terminal):
+    terminal = add_terminal("slow", records=5)
+    terminal.faults.latency_s = 2.5
+    poller = poller_for(zk_store, "slow")
+    assert poller.poll() is None
+    assert "timed out" in device_row(zk_store, "slow").last_error
+    terminal.faults.latency_s = 0.01
+    assert poller.poll() is not None
