@@ -264,6 +264,10 @@ class EmulatorHost:
             for closer in self._closers:
                 if isinstance(closer, asyncio.Server):
                     await closer.wait_closed()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
