@@ -7,7 +7,7 @@ import random
 import threading
 import time
 
-from collector.poller.sync import SyncOutcome, measure_clock, sync_terminal, to_batch
+from collector.poller.sync import SyncOutcome, sync_terminal, to_batch
 from collector.poller.terminals import (
     STATUS_OFFLINE,
     STATUS_UNAUTHORIZED,
@@ -132,7 +132,3 @@ class TerminalPoller:
                     conn, to_batch([item], self.terminal, flags), now=now, policy=self.store.policy
                 )
             mark_status(self.store.engine, self.terminal.code, **seen(now))
-
-    def measure(self, session: ZKSession) -> float:
-        """The terminal's clock skew in seconds (for tools)."""
-        return measure_clock(session, self.terminal)[1]
