@@ -57,6 +57,7 @@ def add_terminal(emulator, zk_store, now) -> Callable[..., Terminal]:
         timezone: str = "UTC",
         seed: int | None = None,
         first_code: int = 1001,
+        direction_mode: str = "auto",
         **spec: Any,
     ) -> Terminal:
         people = make_users(users, first_code=first_code)
@@ -81,6 +82,7 @@ def add_terminal(emulator, zk_store, now) -> Callable[..., Terminal]:
             "port": port,
             "transport": transport,
             "timezone": timezone,
+            "direction_mode": direction_mode,
             "options": options or {},
         }
         configured_key = device_key if device_key is not None else comm_key

@@ -245,3 +245,27 @@ def test_latency_beyond_the_timeout_is_a_timeout(zk_store, add_terminal):
     assert "timed out" in device_row(zk_store, "slow").last_error
     terminal.faults.latency_s = 0.01
     assert poller.poll() is not None
+
+
+def test_device_zone_and_direction_mode_are_applied(zk_store, add_terminal):
+    berlin = add_terminal("berlin", records=0, timezone="Europe/Berlin")
+    exit_only = add_terminal("exit", records=0, direction_mode="out", first_code=7001)
+    berlin.punch("1001", state=0, verify=15, when=datetime(2026, 1, 15, 9, 0, 0))
+    berlin.punch("1002", state=255, verify=1, when=datetime(2026, 7, 15, 9, 0, 0))
+    exit_only.punch("7001", state=0, verify=1, when=datetime(2026, 1, 15, 9, 0, 0))
+    worker = TerminalPollerWorker(zk_store)
+    try:
+        worker.poll_all()
+    finally:
+        worker.stop()
+    with zk_store.sessions() as s:
+        rows = {
+            p.employee_code: p
+            for p in s.scalars(select(Punch).where(Punch.device_code.in_(["berlin", "exit"])))
+        }
+    assert rows["1001"].occurred_at == datetime(2026, 1, 15, 8, 0, tzinfo=UTC)  # CET
+    assert rows["1002"].occurred_at == datetime(2026, 7, 15, 7, 0, tzinfo=UTC)  # CEST
+    assert rows["1001"].tz == "Europe/Berlin"
+    assert (rows["1001"].state, rows["1001"].verify) == ("in", "face")
+    assert (rows["1002"].state, rows["1002"].verify) == ("unknown", "fingerprint")
+    assert rows["7001"].state == "out"
