@@ -80,22 +80,26 @@ class _Stamps:
         self.days: dict[int, tuple[int, int, int] | None] = {}
 
     def __call__(self, value: int) -> datetime | None:
-        day, rem = divmod(value, 86400)
-        if day in self.days:
-            ymd = self.days[day]
-        else:
-            y, mo, d = time_fields(day * 86400)[:3]
-            try:
-                date(y, mo, d)
-                ymd = (y, mo, d)
-            except ValueError:
-                ymd = None
-            self.days[day] = ymd
+        ymd = self.days.get(value // 86400, _UNSEEN)
+        if ymd is _UNSEEN:
+            ymd = self._day(value // 86400)
         if ymd is None:
             return None
-        hour, rem = divmod(rem, 3600)
-        minute, second = divmod(rem, 60)
-        return datetime(ymd[0], ymd[1], ymd[2], hour, minute, second)  # noqa: DTZ001
+        rem = value % 86400
+        return datetime(ymd[0], ymd[1], ymd[2], rem // 3600, rem // 60 % 60, rem % 60)  # noqa: DTZ001
+
+    def _day(self, day: int) -> tuple[int, int, int] | None:
+        y, mo, d = time_fields(day * 86400)[:3]
+        try:
+            date(y, mo, d)
+            ymd: tuple[int, int, int] | None = (y, mo, d)
+        except ValueError:
+            ymd = None
+        self.days[day] = ymd
+        return ymd
+
+
+_UNSEEN: tuple[int, int, int] = (-1, -1, -1)
 
 
 def parse_attendance(
