@@ -246,6 +246,13 @@ def dedupe_key(raw: RawPunch, code: str, occurred_at: datetime) -> str:
     return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
 
 
+def text_safe(value: str | None) -> str | None:
+    """Text any database can store: NUL characters (refused by PostgreSQL) escaped."""
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "\\x00")
+
+
 def clean_code(code: str) -> str:
     """Validate and trim an employee code."""
     code = code.strip() if isinstance(code, str) else ""
@@ -276,6 +283,9 @@ def normalize(raw: RawPunch, *, now: datetime, policy: NormalizePolicy) -> Punch
         flags |= PunchFlag.CLOCK_RESET
     if raw.lat is not None or raw.lon is not None:
         _check_coordinates(raw.lat, raw.lon, raw.accuracy_m)
+    device = raw.device_code
+    if device is not None and (len(device) > MAX_CODE_LEN or not device.isprintable()):
+        raise NormalizeError("device code too long or containing control characters")
     return {
         "dedupe_key": dedupe_key(raw, code, occurred_at),
         "employee_code": code,
@@ -283,7 +293,7 @@ def normalize(raw: RawPunch, *, now: datetime, policy: NormalizePolicy) -> Punch
         "tz": tz_name,
         "local_date": local.date(),
         "source_kind": raw.source_kind.value,
-        "device_code": raw.device_code,
+        "device_code": device,
         "verify": map_verify(raw.verify).value,
         "state": map_state(raw.state, raw.direction_mode).value,
         "lat": raw.lat,
@@ -293,10 +303,10 @@ def normalize(raw: RawPunch, *, now: datetime, policy: NormalizePolicy) -> Punch
         "distance_m": raw.distance_m,
         "geo_decision": raw.geo_decision,
         "flags": int(flags),
-        "source_ref": raw.source_ref,
+        "source_ref": text_safe(raw.source_ref),
         "voids_punch_id": raw.voids_punch_id,
-        "note": raw.note,
-        "raw": raw.raw,
+        "note": text_safe(raw.note),
+        "raw": text_safe(raw.raw),
     }
 
 

@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"
+    # Terminals (ZK, TCP/UDP 4370): how often each is polled unless its options say otherwise.
+    zk_poll_interval_s: float = Field(default=60.0, gt=0)
+    # After a failed poll the retry waits this long, doubling per failure up to the maximum.
+    zk_retry_base_s: float = Field(default=2.0, gt=0)
+    zk_retry_max_s: float = Field(default=300.0, gt=0)
+    # Socket timeout of one terminal command.
+    zk_timeout_s: float = Field(default=5.0, gt=0)
+    # Terminals polled at the same time (pyzk blocks, so one thread each).
+    zk_workers: int = Field(default=16, ge=1)
+    # A terminal clock off by more than this flags the punches read from it.
+    zk_clock_skew_threshold_s: float = Field(default=120.0, ge=0)
+    # Identity details (firmware, serial…) are re-read every this many polls.
+    zk_info_every: int = Field(default=20, ge=1)
 
     def database_url_safe(self) -> str:
         """The database URL with any password masked, for printing."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.cli import db, demo, emulate_push, importing, push, retention, serve
+from collector.cli import db, demo, emulate, emulate_push, importing, push, retention, serve, sync
 from collector.cli.common import console
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
@@ -16,11 +16,13 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
-app.add_typer(emulate_push.app, name="emulate")
 app.add_typer(push.app, name="push")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
+app.add_typer(emulate.app, name="emulate")
+emulate.app.command("push")(emulate_push.push_command)
+app.command("sync")(sync.sync_command)
 
 
 def main() -> None:

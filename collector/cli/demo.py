@@ -13,6 +13,7 @@ from collector.cli.common import console, setup_logging
 from collector.config import load_config
 from collector.demo.push import push_workers
 from collector.demo.seed import add_employees, history
+from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import open_store, utcnow
 from collector.service import Service
 from collector.settings import get_settings
@@ -53,6 +54,7 @@ def demo_command(
     )
     console.print("press Ctrl-C to stop")
     try:
-        Service(store, list(push_workers(port))).run(host="127.0.0.1", port=port, duration=duration)
+        workers = [*demo_terminal_workers(store), *push_workers(port)]
+        Service(store, workers).run(host="127.0.0.1", port=port, duration=duration)
     finally:
         store.close()

@@ -12,8 +12,6 @@ import typer
 from collector.cli.common import console
 from devices.zk.push.simulator import Faults, PushTerminalSimulator, SimulatorGaveUp
 
-app = typer.Typer(help="Device emulators and simulators.", no_args_is_help=True)
-
 
 def pin_range(text: str) -> list[str]:
     """``1001-1020`` or ``1001,1005`` → the PINs it names."""
@@ -27,7 +25,6 @@ def pin_range(text: str) -> list[str]:
     return out
 
 
-@app.command("push")
 def push_command(
     url: str = typer.Option("http://127.0.0.1:8000", help="The punchgate server."),
     serial: str = typer.Option("SIM0001", help="The terminal's serial number."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from collector.cli.common import console, setup_logging
+from collector.poller.worker import TerminalPollerWorker
 from collector.retention import RetentionWorker
 from collector.runtime import open_store, utcnow
 from collector.service import Service, Worker
@@ -20,6 +21,7 @@ def serve_command(
     setup_logging(settings)
     store = open_store(settings)
     workers: list[Worker] = [
+        TerminalPollerWorker(store),
         RetentionWorker(store.engine, days=settings.location_retention_days, clock=utcnow),
     ]
     service = Service(store, workers)

@@ -16,7 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from collector.normalize import NormalizeError, NormalizePolicy, PunchRow, RawPunch, normalize
+from collector.normalize import (
+    NormalizeError,
+    NormalizePolicy,
+    PunchRow,
+    RawPunch,
+    normalize,
+    text_safe,
+)
 from rules.vocabulary import PunchFlag, SourceKind
 
 PUNCH_COLUMNS = (*PunchRow.__annotations__, "employee_id", "received_at")
@@ -30,6 +37,7 @@ QUARANTINE_COLUMNS = (
     "raw",
     "status",
 )
+UNKNOWN_EMPLOYEE = int(PunchFlag.UNKNOWN_EMPLOYEE)  # a plain int: IntFlag's | is slow per row
 LOOKUP_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
 MAX_RAW_CHARS = 65536  # quarantined raw input is kept up to this size
 
@@ -181,7 +189,7 @@ EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
 
 
 def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -> tuple[Any, ...]:
-    flags = row["flags"] if emp is not None else row["flags"] | PunchFlag.UNKNOWN_EMPLOYEE
+    flags = row["flags"] if emp is not None else row["flags"] | UNKNOWN_EMPLOYEE
     return (
         row["dedupe_key"],
         row["employee_code"],
@@ -238,16 +246,16 @@ def _store_quarantine(conn: Connection, items: list[QuarantineItem], now: dateti
     received = db_time(now, conn.dialect.name)
     values: dict[str, tuple[Any, ...]] = {}
     for q in items:
-        raw = q.raw[:MAX_RAW_CHARS]
+        raw = text_safe(q.raw[:MAX_RAW_CHARS]) or ""
         basis = f"{q.source_kind}|{q.device_code}|{q.reference}|{raw}"
         key = hashlib.blake2b(basis.encode("utf-8", "replace"), digest_size=16).hexdigest()
         values[key] = (
             key,
             received,
             q.source_kind.value,
-            q.device_code,
-            (q.reference or "")[:300] or None,
-            q.reason,
+            text_safe(q.device_code),
+            text_safe((q.reference or "")[:300]) or None,
+            text_safe(q.reason),
             raw,
             "open",
         )

@@ -193,3 +193,14 @@ def test_phone_punches_are_keyed_by_their_message_id():
         punch(local, source_kind=SourceKind.MOBILE, source_ref="m-1"), now=NOW, policy=POLICY
     )
     assert a["dedupe_key"] == again["dedupe_key"] != b["dedupe_key"]
+
+
+def test_nul_characters_are_escaped_and_bad_device_codes_refused():
+    row = normalize(
+        punch(datetime(2026, 1, 5, 9), raw="a\x00b", note="x\x00", source_ref="f\x00:1"),
+        now=NOW,
+        policy=POLICY,
+    )
+    assert (row["raw"], row["note"], row["source_ref"]) == ("a\\x00b", "x\\x00", "f\\x00:1")
+    with pytest.raises(NormalizeError, match="device code"):
+        normalize(punch(datetime(2026, 1, 5, 9), device_code="d\x00"), now=NOW, policy=POLICY)

@@ -1,0 +1,102 @@
+"""`punchgate sync`: pull one terminal's new records once, with a progress bar."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from collector.cli.common import console, setup_logging
+from collector.poller.sync import SyncOutcome, sync_terminal
+from collector.poller.terminals import (
+    STATUS_OFFLINE,
+    STATUS_UNAUTHORIZED,
+    Terminal,
+    load_terminals,
+    mark_status,
+)
+from collector.runtime import Store, open_store
+from collector.settings import get_settings
+from devices.zk.driver import ZKSession
+from devices.zk.errors import DeviceAuthError, DeviceError
+
+
+def sync_command(
+    device: str | None = typer.Argument(None, help="Code of a configured terminal."),
+    host: str | None = typer.Option(None, help="Address of a terminal not in the config."),
+    port: int = typer.Option(4370, help="Port of --host."),
+    udp: bool = typer.Option(False, help="Talk UDP to --host (default: TCP, UDP fallback)."),
+    comm_key: int = typer.Option(0, help="Comm key of --host."),
+    timezone: str = typer.Option("UTC", help="Zone of --host's clock."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Read what is new on one terminal and store it."""
+    settings = get_settings()
+    setup_logging(settings)
+    store = open_store(settings)
+    try:
+        terminal = _terminal(store, device, host, port, udp, comm_key, timezone)
+        outcome = _run(store, terminal, quiet=as_json)
+    except DeviceError as exc:
+        console.print(f"[red]sync failed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(outcome.as_dict()))
+    else:
+        console.print(
+            f"{outcome.device}: {outcome.read} new records ({outcome.reason}), "
+            f"{outcome.inserted} stored, {outcome.duplicates} already stored, "
+            f"{outcome.quarantined} quarantined; {outcome.total} on the terminal; "
+            f"clock skew {outcome.clock_skew_s:+.0f} s"
+        )
+
+
+def _terminal(
+    store: Store,
+    device: str | None,
+    host: str | None,
+    port: int,
+    udp: bool,
+    comm_key: int,
+    timezone: str,
+) -> Terminal:
+    if host:
+        return Terminal(
+            code=device or f"{host}:{port}",
+            host=host,
+            port=port,
+            transport="udp" if udp else "auto",
+            timezone=timezone,
+            comm_key=comm_key,
+        )
+    if not device:
+        raise typer.BadParameter("name a configured terminal or give --host")
+    found = load_terminals(store.engine, [device])
+    if not found:
+        raise typer.BadParameter(f"no enabled zk terminal {device!r} in the store")
+    return found[0]
+
+
+def _run(store: Store, terminal: Terminal, *, quiet: bool) -> SyncOutcome:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=quiet, transient=True) as bar:
+        task = bar.add_task(f"reading {terminal.code}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            with ZKSession(terminal.target(store.settings)) as session:
+                return sync_terminal(store, terminal, session, progress=progress)
+        except DeviceError as exc:
+            status = STATUS_UNAUTHORIZED if isinstance(exc, DeviceAuthError) else STATUS_OFFLINE
+            mark_status(store.engine, terminal.code, status=status, last_error=str(exc))
+            raise

@@ -1,0 +1,134 @@
+"""One poller per terminal: it owns the terminal's interval, backoff, availability and session."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+
+from collector.poller.sync import SyncOutcome, sync_terminal, to_batch
+from collector.poller.terminals import (
+    STATUS_OFFLINE,
+    STATUS_UNAUTHORIZED,
+    Terminal,
+    mark_status,
+    seen,
+)
+from collector.runtime import Store, utcnow
+from collector.store.ingest import ingest
+from devices.zk.driver import ZKSession
+from devices.zk.errors import DeviceAuthError, DeviceError
+from rules.vocabulary import PunchFlag
+
+log = logging.getLogger(__name__)
+
+
+class TerminalPoller:
+    """Polls one terminal; logs once when it goes down and once when it comes back."""
+
+    def __init__(self, store: Store, terminal: Terminal, *, rng: random.Random | None = None):
+        self.store = store
+        self.terminal = terminal
+        self.settings = store.settings
+        self.interval = terminal.interval(self.settings)
+        self.rng = rng or random.Random()
+        self.failures = 0
+        self.available: bool | None = None  # None until the first poll
+        self.last_error: str | None = None
+        self.polls = 0
+        # Spread the first polls of many terminals over the interval.
+        self.next_due = time.monotonic() + self.rng.uniform(0, min(self.interval, 1.0))
+        self._lock = threading.Lock()  # one connection per terminal at a time
+        self._skewed = False
+
+    @property
+    def busy(self) -> bool:
+        """A poll or live session is running."""
+        return self._lock.locked()
+
+    def poll(self) -> SyncOutcome | None:
+        """One poll: connect, sync, disconnect; failures are recorded, never raised."""
+        with self._lock:
+            try:
+                with ZKSession(self.terminal.target(self.settings)) as session:
+                    outcome = sync_terminal(
+                        self.store,
+                        self.terminal,
+                        session,
+                        full_info=self.polls % self.settings.zk_info_every == 0,
+                    )
+            except DeviceError as exc:
+                self._failed(exc)
+                return None
+            self.polls += 1
+            self._skewed = outcome.clock_flagged
+            self._succeeded()
+            self.next_due = time.monotonic() + self.interval
+            return outcome
+
+    def backoff(self) -> float:
+        """Seconds before the next retry: capped exponential with jitter."""
+        cap = self.settings.zk_retry_max_s
+        delay = min(cap, self.settings.zk_retry_base_s * 2 ** max(self.failures - 1, 0))
+        return self.rng.uniform(delay / 2, delay)
+
+    def _failed(self, exc: DeviceError) -> None:
+        self.failures += 1
+        reason = str(exc) or type(exc).__name__
+        status = STATUS_UNAUTHORIZED if isinstance(exc, DeviceAuthError) else STATUS_OFFLINE
+        self.next_due = time.monotonic() + self.backoff()
+        if self.available is not False:
+            log.warning("terminal %s is down: %s", self.terminal.code, reason)
+        self.available = False
+        self.last_error = reason
+        try:
+            mark_status(self.store.engine, self.terminal.code, status=status, last_error=reason)
+        except Exception:  # the store being away must not kill the poller thread
+            log.exception("could not record the status of terminal %s", self.terminal.code)
+
+    def _succeeded(self) -> None:
+        if self.available is False:
+            log.info("terminal %s is back", self.terminal.code)
+        self.available = True
+        self.failures = 0
+        self.last_error = None
+
+    def run_live(self, stop: threading.Event) -> None:
+        """Hold a realtime connection until `stop`, alternating event windows and log reads.
+
+        A terminal sends events only while they are registered, and a command reply cannot
+        share the link with events, so a punch made between a log read and the registration
+        would be heard by no one. Each short event window is therefore followed by an
+        incremental read (one chunk when nothing is new), which catches such punches and
+        anything else the link missed: every punch reaches the store within about one window.
+        """
+        window_s = float(self.terminal.options.get("live_window_s", 1.0))
+        while not stop.is_set():
+            try:
+                with self._lock, ZKSession(self.terminal.target(self.settings)) as session:
+                    while not stop.is_set():
+                        full = self.polls % self.settings.zk_info_every == 0
+                        outcome = sync_terminal(self.store, self.terminal, session, full_info=full)
+                        self.polls += 1
+                        self._skewed = outcome.clock_flagged
+                        self._succeeded()
+                        self._listen(session, stop, time.monotonic() + window_s)
+            except DeviceError as exc:
+                self._failed(exc)
+                stop.wait(self.backoff())
+
+    def _listen(self, session: ZKSession, stop: threading.Event, deadline: float) -> None:
+        def done() -> bool:
+            return stop.is_set() or time.monotonic() >= deadline
+
+        flags = int(PunchFlag.CLOCK_SKEW) if self._skewed else 0
+        for item in session.live(wait_s=0.5, should_stop=done):
+            if item is None:
+                continue
+            now = utcnow()
+            with self.store.engine.begin() as conn:
+                ingest(
+                    conn, to_batch([item], self.terminal, flags), now=now, policy=self.store.policy
+                )
+            mark_status(self.store.engine, self.terminal.code, **seen(now))

@@ -1,0 +1,157 @@
+"""One sync of one terminal: identity, clock, new log records, all committed together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from collector.normalize import RawPunch, to_utc, zone
+from collector.poller.terminals import Terminal, mark_status, read_sync_state, seen
+from collector.runtime import Store, utcnow
+from collector.store.ingest import QuarantineItem, ingest
+from collector.store.models import Device
+from devices.types import BadRecord, DevicePunch
+from devices.zk.driver import LogCursor, Progress, ZKSession
+from rules.vocabulary import PunchFlag, SourceKind
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What one sync did."""
+
+    device: str
+    transport: str
+    read: int  # records read that were not read before
+    inserted: int
+    duplicates: int
+    quarantined: int
+    total: int  # records on the terminal
+    reason: str  # first read, incremental, log cleared, log rolled over…
+    clock_skew_s: float
+    clock_flagged: bool
+    clock_set: bool
+    cleared: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (for `punchgate sync --json`)."""
+        return asdict(self)
+
+
+def to_batch(
+    items: Sequence[DevicePunch | BadRecord], terminal: Terminal, flags: int
+) -> list[RawPunch | QuarantineItem]:
+    """Device records as ingest input; unreadable records go to quarantine with their bytes."""
+    out: list[RawPunch | QuarantineItem] = []
+    append = out.append
+    code, tz, mode = terminal.code, terminal.timezone, terminal.direction_mode
+    kind = SourceKind.TERMINAL
+    for item in items:
+        if type(item) is BadRecord:
+            raw = item.raw.hex() if isinstance(item.raw, bytes) else item.raw
+            append(
+                QuarantineItem(
+                    SourceKind.TERMINAL,
+                    reason=f"{item.reason} (log record {item.position})",
+                    raw=raw,
+                    device_code=code,
+                    reference="zk attendance record",
+                )
+            )
+            continue
+        assert type(item) is DevicePunch
+        append(
+            RawPunch(
+                employee_code=item.user_id,
+                timestamp=item.timestamp,
+                source_kind=kind,
+                tz=tz,
+                device_code=code,
+                verify=item.verify,
+                state=item.state,
+                direction_mode=mode,
+                flags=flags,
+            )
+        )
+    return out
+
+
+def measure_clock(session: ZKSession, terminal: Terminal) -> tuple[datetime, float]:
+    """The terminal's clock in UTC and its skew in seconds (positive: terminal is ahead)."""
+    before = utcnow()
+    clock = session.clock()
+    after = utcnow()
+    device_utc, _ = to_utc(clock, zone(terminal.timezone))
+    return device_utc, (device_utc - (before + (after - before) / 2)).total_seconds()
+
+
+def sync_terminal(
+    store: Store,
+    terminal: Terminal,
+    session: ZKSession,
+    *,
+    full_info: bool = True,
+    progress: Progress | None = None,
+) -> SyncOutcome:
+    """Read what is new on the terminal and store it with the new sync state in one commit."""
+    settings = store.settings
+    info = session.info() if full_info else session.sizes()
+    device_utc, skew = measure_clock(session, terminal)
+    skewed = abs(skew) > settings.zk_clock_skew_threshold_s
+    clock_set = False
+    if skewed and terminal.set_clock:
+        session.set_clock(
+            datetime.now(UTC).astimezone(zone(terminal.timezone)).replace(tzinfo=None)
+        )
+        clock_set = True
+    cursor = LogCursor.from_dict(read_sync_state(store.engine, terminal.code))
+    read = session.read_log(cursor, progress)
+    # Plain int flags: IntFlag arithmetic per punch would cost more than the rest of normalise.
+    batch = to_batch(read.items, terminal, int(PunchFlag.CLOCK_SKEW) if skewed else 0)
+    now = utcnow()
+    with store.engine.begin() as conn:
+        result = ingest(conn, batch, now=now, policy=store.policy)
+        conn.execute(
+            update(Device)
+            .where(Device.code == terminal.code)
+            .values(
+                sync_state=read.cursor.as_dict(),
+                last_sync_at=now,
+                reported_until=device_utc,
+                record_count=read.total,
+                record_capacity=info.record_capacity,
+                user_count=info.users,
+                clock_skew_s=skew,
+                **seen(now),
+            )
+        )
+    if full_info:
+        mark_status(
+            store.engine,
+            terminal.code,
+            firmware=info.firmware,
+            platform=info.platform,
+            serial=info.serial,
+        )
+    cleared = False
+    if terminal.clear_after_sync and read.total and session.clear_log_if_count(read.total):
+        cleared = True
+        empty = LogCursor(read.cursor.record_size, 0)
+        mark_status(store.engine, terminal.code, sync_state=empty.as_dict(), record_count=0)
+    return SyncOutcome(
+        device=terminal.code,
+        transport=session.transport or "",
+        read=len(read.items),
+        inserted=result.inserted,
+        duplicates=result.duplicates,
+        quarantined=result.quarantined,
+        total=read.total,
+        reason=read.reason,
+        clock_skew_s=round(skew, 3),
+        clock_flagged=skewed,
+        clock_set=clock_set,
+        cleared=cleared,
+    )

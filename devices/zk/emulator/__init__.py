@@ -1,0 +1,6 @@
+"""An emulator of ZK terminals speaking the real binary protocol on real TCP and UDP sockets."""
+
+from devices.zk.emulator.server import EmulatorHost
+from devices.zk.emulator.terminal import Faults, Terminal, TerminalSpec
+
+__all__ = ["EmulatorHost", "Faults", "Terminal", "TerminalSpec"]

@@ -1,0 +1,278 @@
+"""The emulator's network side: TCP and UDP on one port per terminal, many terminals per loop.
+
+Every reply goes out in one write (TCP) or one datagram per packet (UDP), because pyzk reads
+each reply with a single `recv`. Dropped connections are reset (RST), never closed with FIN:
+pyzk 0.9 spins forever on a peer that closes cleanly in the middle of a transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import socket
+import struct
+import threading
+from typing import Any
+
+from devices.zk import protocol as p
+from devices.zk.emulator.session import ClientSession
+from devices.zk.emulator.terminal import Terminal
+
+log = logging.getLogger(__name__)
+MAX_PACKET = 1 << 20
+MAX_UDP_SESSIONS = 256
+LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+def _take_corruption(terminal: Terminal) -> bool:
+    n = terminal.faults.corrupt_reply
+    if n is None:
+        return False
+    if n <= 1:
+        terminal.faults.corrupt_reply = None
+        return True
+    terminal.faults.corrupt_reply = n - 1
+    return False
+
+
+def _garble(data: bytes) -> bytes:
+    return bytes(b ^ 0xFF for b in data[:4]) + data[4:]
+
+
+class _TcpConnection:
+    """One TCP client: frames replies, applies the drop and corruption faults."""
+
+    def __init__(self, terminal: Terminal, writer: asyncio.StreamWriter) -> None:
+        self.terminal = terminal
+        self.writer = writer
+        self.sent = 0
+        self.chunks = 0
+        self.aborted = False
+
+    def send(self, packets: list[bytes]) -> None:
+        if self.aborted or self.writer.is_closing():
+            return
+        faults = self.terminal.faults
+        if any(p.HEADER.unpack_from(pk)[0] == p.CMD_PREPARE_DATA for pk in packets):
+            self.chunks += 1
+            limit = faults.drop_after_chunks
+            if limit is not None and self.chunks > limit:
+                faults.drop_after_chunks = None
+                self.abort()
+                return
+        data = b"".join(p.tcp_frame(pk) for pk in packets)
+        if _take_corruption(self.terminal):
+            data = _garble(data)
+        limit = faults.drop_after_bytes
+        if limit is not None and self.sent + len(data) >= limit:
+            faults.drop_after_bytes = None
+            self.writer.write(data[: max(limit - self.sent, 0)])
+            self.abort()
+            return
+        self.sent += len(data)
+        self.writer.write(data)
+
+    def abort(self) -> None:
+        """Reset the connection (RST), as a terminal losing power or link does."""
+        if self.aborted:
+            return
+        self.aborted = True
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+        self.writer.transport.abort()
+
+
+class _UdpTerminal(asyncio.DatagramProtocol):
+    """The UDP side of one terminal: a session per client address."""
+
+    def __init__(self, terminal: Terminal, loop: asyncio.AbstractEventLoop) -> None:
+        self.terminal = terminal
+        self.loop = loop
+        self.transport: asyncio.DatagramTransport | None = None
+        self.sessions: dict[Any, ClientSession] = {}
+        self.sent: dict[Any, int] = {}
+        self.muted: set[Any] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) < 8:
+            return
+        code = p.HEADER.unpack_from(data)[0]
+        session = self.sessions.get(addr)
+        if session is None or code == p.CMD_CONNECT:
+            if session is not None:
+                session.close()
+            if len(self.sessions) >= MAX_UDP_SESSIONS:
+                oldest = next(iter(self.sessions))
+                self.sessions.pop(oldest).close()
+            session = ClientSession(
+                self.terminal,
+                functools.partial(self._send, addr),
+                udp=True,
+                schedule=self.loop.call_soon_threadsafe,
+            )
+            self.sessions[addr] = session
+            self.sent[addr] = 0
+            self.muted.discard(addr)
+        if addr in self.muted:
+            return  # a "dropped" UDP client hears nothing more until it reconnects
+        latency = self.terminal.faults.latency_s
+        if latency:
+            self.loop.call_later(latency, self._handle, addr, session, data)
+        else:
+            self._handle(addr, session, data)
+
+    def _handle(self, addr: Any, session: ClientSession, data: bytes) -> None:
+        session.handle(data)
+        if session.closed and self.sessions.get(addr) is session:
+            del self.sessions[addr]
+            self.sent.pop(addr, None)
+
+    def _send(self, addr: Any, packets: list[bytes]) -> None:
+        if self.transport is None or addr in self.muted:
+            return
+        faults = self.terminal.faults
+        if any(p.HEADER.unpack_from(pk)[0] == p.CMD_PREPARE_DATA for pk in packets):
+            limit = faults.drop_after_chunks
+            if limit is not None:
+                if limit <= 0:
+                    faults.drop_after_chunks = None
+                    self.muted.add(addr)
+                    return
+                faults.drop_after_chunks = limit - 1
+        for pk in packets:
+            if _take_corruption(self.terminal):
+                pk = _garble(pk)
+            limit = faults.drop_after_bytes
+            sent = self.sent.get(addr, 0)
+            if limit is not None and sent + len(pk) >= limit:
+                faults.drop_after_bytes = None
+                self.muted.add(addr)
+                return
+            self.sent[addr] = sent + len(pk)
+            self.transport.sendto(pk, addr)
+
+
+class EmulatorHost:
+    """Runs any number of emulated terminals on one asyncio loop in a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.loop = asyncio.new_event_loop()
+        self.terminals: dict[int, Terminal] = {}
+        self._thread = threading.Thread(target=self._run, name="zk-emulator", daemon=True)
+        self._closers: list[Any] = []
+        self._tcp: set[_TcpConnection] = set()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def start(self) -> EmulatorHost:
+        """Start the loop thread."""
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> EmulatorHost:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def add(self, terminal: Terminal, port: int = 0) -> int:
+        """Serve a terminal on `port` (0: a free one, the same for TCP and UDP); return it."""
+        future = asyncio.run_coroutine_threadsafe(self._open(terminal, port), self.loop)
+        bound = future.result(timeout=10)
+        self.terminals[bound] = terminal
+        return bound
+
+    async def _open(self, terminal: Terminal, port: int) -> int:
+        last: OSError | None = None
+        for _ in range(50):  # a free TCP port may be taken on UDP: try another
+            server: asyncio.Server | None = None
+            try:
+                bound = port
+                if not terminal.spec.udp_only:
+                    server = await asyncio.start_server(
+                        functools.partial(self._tcp_client, terminal),
+                        self.host,
+                        port,
+                        reuse_address=True,
+                    )
+                    bound = server.sockets[0].getsockname()[1]
+                transport, _ = await self.loop.create_datagram_endpoint(
+                    lambda: _UdpTerminal(terminal, self.loop), local_addr=(self.host, bound)
+                )
+            except OSError as exc:
+                last = exc
+                if server is not None:
+                    server.close()
+                if port:
+                    raise
+                continue
+            if server is not None:
+                self._closers.append(server)
+            self._closers.append(transport)
+            return int(transport.get_extra_info("sockname")[1])
+        raise last or OSError("no free port")
+
+    async def _tcp_client(
+        self, terminal: Terminal, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        conn = _TcpConnection(terminal, writer)
+        self._tcp.add(conn)
+        session = ClientSession(
+            terminal, conn.send, udp=False, schedule=self.loop.call_soon_threadsafe
+        )
+        try:
+            while not session.closed and not conn.aborted:
+                top = await reader.readexactly(p.TCP_TOP.size)
+                m1, m2, length = p.TCP_TOP.unpack(top)
+                if (m1, m2) != p.TCP_MAGIC or not 8 <= length <= MAX_PACKET:
+                    break
+                packet = await reader.readexactly(length)
+                if terminal.faults.latency_s:
+                    await asyncio.sleep(terminal.faults.latency_s)
+                session.handle(packet)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            session.close()
+            self._tcp.discard(conn)
+            if not conn.aborted:
+                with contextlib.suppress(ConnectionError, OSError):
+                    await writer.drain()
+                writer.close()
+
+    def stop(self) -> None:
+        """Reset every client connection, close every socket and stop the loop."""
+        if not self._thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            for conn in list(self._tcp):
+                conn.abort()
+            await asyncio.sleep(0.05)  # let the client tasks see the reset and finish
+            for closer in self._closers:
+                closer.close()
+            for closer in self._closers:
+                if isinstance(closer, asyncio.Server):
+                    await closer.wait_closed()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
+        except Exception:  # stopping must not raise in a finally block
+            log.exception("emulator shutdown failed")
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()

@@ -1,0 +1,124 @@
+"""Emulated terminals plus a store configured with them, for the poller tests."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from collector.config import apply_config, parse_config
+from collector.runtime import Store
+from collector.store.db import make_sessionmaker
+from collector.store.models import Device, Punch, Quarantine
+from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
+from devices.zk.emulator.traffic import history, make_users
+
+HISTORY_END = date(2026, 11, 26)
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHost]:
+    """An emulator host on free loopback ports."""
+    with EmulatorHost() as host:
+        yield host
+
+
+@pytest.fixture
+def zk_store(settings, engine, now) -> Store:
+    """A store whose settings suit fast tests (short timeouts and retries)."""
+    tuned = settings.model_copy(
+        update={
+            "zk_timeout_s": 2.0,
+            "zk_retry_base_s": 0.05,
+            "zk_retry_max_s": 0.2,
+            "zk_workers": 8,
+        }
+    )
+    return Store(settings=tuned, engine=engine, sessions=make_sessionmaker(engine))
+
+
+@pytest.fixture
+def add_terminal(emulator, zk_store, now) -> Callable[..., Terminal]:
+    """Start an emulated terminal and declare it as a device (as the TOML file would)."""
+
+    def add(
+        code: str,
+        *,
+        records: int = 200,
+        users: int = 30,
+        transport: str = "tcp",
+        comm_key: int | None = None,
+        device_key: int | None = None,
+        options: dict[str, Any] | None = None,
+        timezone: str = "UTC",
+        seed: int | None = None,
+        first_code: int = 1001,
+        direction_mode: str = "auto",
+        **spec: Any,
+    ) -> Terminal:
+        people = make_users(users, first_code=first_code)
+        key = comm_key or 0
+        terminal = Terminal(
+            TerminalSpec(name=code, comm_key=key, timezone=timezone, serial=f"SN-{code}", **spec),
+            people,
+            history(
+                people,
+                records,
+                end=HISTORY_END,
+                seed=zlib.crc32(code.encode()) if seed is None else seed,
+            )
+            if records
+            else [],
+        )
+        port = emulator.add(terminal)
+        device: dict[str, Any] = {
+            "code": code,
+            "kind": "zk",
+            "host": "127.0.0.1",
+            "port": port,
+            "transport": transport,
+            "timezone": timezone,
+            "direction_mode": direction_mode,
+            "options": options or {},
+        }
+        configured_key = device_key if device_key is not None else comm_key
+        if configured_key:
+            device["comm_key"] = str(configured_key)
+        with zk_store.sessions.begin() as session:
+            apply_config(session, parse_config({"devices": [device]}), now=now)
+        return terminal
+
+    return add
+
+
+def punch_count(store: Store, device: str | None = None) -> int:
+    """Punches stored (from one device)."""
+    query = select(func.count()).select_from(Punch)
+    if device:
+        query = query.where(Punch.device_code == device)
+    with store.sessions() as s:
+        return int(s.scalar(query) or 0)
+
+
+def quarantine_rows(store: Store) -> list[Quarantine]:
+    """Quarantined items."""
+    with store.sessions() as s:
+        return list(s.scalars(select(Quarantine)))
+
+
+def device_row(store: Store, code: str) -> Device:
+    """A device row as stored."""
+    with store.sessions() as s:
+        return s.scalars(select(Device).where(Device.code == code)).one()
+
+
+def distinct_punches(terminal: Terminal) -> int:
+    """How many distinct (person, second) punches a terminal's log holds."""
+    from devices.zk.records import parse_attendance
+
+    items = parse_attendance(bytes(terminal.log), terminal.spec.record_size)
+    return len({(i.user_id, i.timestamp) for i in items if hasattr(i, "user_id")})
