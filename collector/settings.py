@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # MQTT broker URL (mqtt://user:pass@host:port); empty = start an embedded broker.
     mqtt_url: SecretStr | None = None
+    # How often the attendance-days worker consumes dirty days (seconds).
+    days_interval_s: float = Field(default=5.0, gt=0)
+    # How many recent days the "close the day" pass keeps checking for absences.
+    days_lookback: int = Field(default=7, ge=1)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"

@@ -11,6 +11,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
+from collector.demo.days import days_worker, policy_start, seed_attendance
 from collector.demo.seed import add_employees, history
 from collector.runtime import open_store, utcnow
 from collector.service import Service
@@ -40,9 +41,10 @@ def demo_command(
     store = open_store(settings, apply=False)
     now = utcnow()
     with store.sessions.begin() as session:
-        add_employees(session, load_config(DEMO_CONFIG), now)
+        add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
     yesterday = now.date() - timedelta(days=1)
     seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
+    seed_attendance(store, now)
     console.print(
         f"demo database {settings.database_url_safe()}: {seeded.inserted} punches seeded "
         f"({seeded.duplicates} already there)"
@@ -52,6 +54,6 @@ def demo_command(
     )
     console.print("press Ctrl-C to stop")
     try:
-        Service(store).run(host="127.0.0.1", port=port, duration=duration)
+        Service(store, [days_worker(store)]).run(host="127.0.0.1", port=port, duration=duration)
     finally:
         store.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from collector.cli.common import console, setup_logging
-from collector.runtime import open_store
+from collector.days import DaysWorker
+from collector.runtime import open_store, utcnow
 from collector.service import Service
 from collector.settings import get_settings
 
@@ -18,7 +19,13 @@ def serve_command(
     settings = get_settings()
     setup_logging(settings)
     store = open_store(settings)
-    service = Service(store)
+    days = DaysWorker(
+        store.engine,
+        clock=utcnow,
+        interval_s=settings.days_interval_s,
+        lookback_days=settings.days_lookback,
+    )
+    service = Service(store, [days])
     console.print(
         f"punchgate serving on http://{host or settings.api_host}:{port or settings.api_port}"
     )

@@ -1,0 +1,96 @@
+"""`punchgate days …`: recompute attendance days for a date range or the dirty queue."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+
+import typer
+from sqlalchemy import select
+
+from collector.cli.common import console, setup_logging
+from collector.days import close_days, process_dirty, recompute_range
+from collector.runtime import open_store, utcnow
+from collector.settings import get_settings
+from collector.store.models import Employee
+
+app = typer.Typer(help="Attendance days: recompute and close.", no_args_is_help=True)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-03-01") from None
+
+
+@app.command("recompute")
+def recompute_command(
+    date_from: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD)."),
+    date_to: str = typer.Option(..., "--to", help="Last day (YYYY-MM-DD), inclusive."),
+    employee: list[str] = typer.Option(
+        [], "--employee", help="Employee code; repeat for several (default: everyone)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Recompute every assigned employee-day in the range (absences included)."""
+    start, end = _day(date_from), _day(date_to)
+    if end < start:
+        raise typer.BadParameter("--to is before --from")
+    settings = get_settings()
+    setup_logging(settings)
+    store = open_store(settings)
+    try:
+        ids = None
+        if employee:
+            with store.sessions() as session:
+                found = dict(
+                    session.execute(
+                        select(Employee.code, Employee.id).where(Employee.code.in_(employee))
+                    ).tuples()
+                )
+            missing = sorted(set(employee) - set(found))
+            if missing:
+                console.print(f"[red]unknown employee code(s): {', '.join(missing)}[/]")
+                raise typer.Exit(2)
+            ids = list(found.values())
+        began = time.perf_counter()
+        result = recompute_range(store.engine, start, end, now=utcnow(), employee_ids=ids)
+        took = time.perf_counter() - began
+    finally:
+        store.close()
+    summary = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "written": result.written,
+        "removed": result.removed,
+        "provisional": result.provisional,
+        "seconds": round(took, 3),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        console.print(
+            f"{result.written} attendance days written ({result.provisional} provisional), "
+            f"{result.removed} removed, in {took:.1f} s"
+        )
+
+
+@app.command("process")
+def process_command(
+    close: bool = typer.Option(True, help="Also run the close-the-day pass first."),
+) -> None:
+    """Consume the dirty-day queue once (what the service's worker does periodically)."""
+    settings = get_settings()
+    setup_logging(settings)
+    store = open_store(settings)
+    try:
+        now = utcnow()
+        marked = (
+            close_days(store.engine, now=now, lookback_days=settings.days_lookback) if close else 0
+        )
+        result = process_dirty(store.engine, now=now)
+    finally:
+        store.close()
+    console.print(f"{marked} days marked by the close pass; {result.written} days written")

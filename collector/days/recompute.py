@@ -1,0 +1,276 @@
+"""Recompute attendance days: read punches, evaluate with `rules`, upsert `attendance_days`.
+
+Reads and writes go through the DB-API cursor with `executemany` (as ingest does): at a few
+hundred thousand days the ORM would cost more than the evaluation. A day is provisional
+while its punch window is open or a device feeding it has not reported past the window's
+end: the rules are given the earliest of `now` and those devices' `reported_until` as the
+time up to which the punches are known to be complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from collector.days.context import CHUNK, Context, as_date, mark, query
+from collector.store.ingest import db_date, db_time
+from rules.evaluate import DayResult, Punch, evaluate_day
+from rules.plan import day_plan
+from rules.vocabulary import PunchState, SourceKind
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STATES = {s.value: s for s in PunchState}
+_SOURCES = {s.value: s for s in SourceKind}
+DAY_COLUMNS = (
+    "employee_id",
+    "local_date",
+    "policy_id",
+    "status",
+    "provisional",
+    "first_in",
+    "last_out",
+    "worked_s",
+    "break_s",
+    "late_s",
+    "early_leave_s",
+    "overtime",
+    "balance_delta_s",
+    "anomalies",
+    "explanation",
+    "computed_at",
+    "target_s",
+    "core_missed_s",
+    "closes_at",
+)
+_JSON = {"overtime", "anomalies", "explanation"}
+
+
+@dataclass(slots=True)
+class RecomputeResult:
+    """What one recomputation did."""
+
+    written: int = 0  # attendance days inserted or updated
+    removed: int = 0  # days dropped because no policy was in force or the employee was not
+    provisional: int = 0  # of the written days, still provisional
+
+
+def expand(ctx: Context, days: Iterable[tuple[int, date]]) -> set[tuple[int, date]]:
+    """The dirty days plus neighbours whose punch window reaches into them (night shifts)."""
+    out: set[tuple[int, date]] = set()
+    one = timedelta(days=1)
+    for emp, day in days:
+        out.add((emp, day))
+        prev = ctx.policy_on(emp, day - one)
+        if prev is not None and prev[1].reaches_next_day:
+            out.add((emp, day - one))
+        nxt = ctx.policy_on(emp, day + one)
+        if nxt is not None and nxt[1].reaches_previous_day:
+            out.add((emp, day + one))
+    return out
+
+
+def recompute(
+    conn: Connection,
+    days: Iterable[tuple[int, date]],
+    *,
+    now: datetime,
+    ctx: Context | None = None,
+    neighbours: bool = True,
+) -> RecomputeResult:
+    """Recompute the given employee-days (and their night-shift neighbours) in `conn`."""
+    wanted = set(days)
+    if not wanted:
+        return RecomputeResult()
+    ctx = ctx or Context()
+    ctx.load(conn, {e for e, _ in wanted})
+    if neighbours:
+        wanted = expand(ctx, wanted)
+    by_emp: dict[int, list[date]] = defaultdict(list)
+    for emp, day in wanted:
+        by_emp[emp].append(day)
+    punches = _read_punches(conn, ctx, by_emp)
+    result = RecomputeResult()
+    rows: list[tuple[Any, ...]] = []
+    gone: list[tuple[Any, ...]] = []
+    dialect = conn.dialect.name
+    computed = db_time(now, dialect)
+    for emp, emp_days in by_emp.items():
+        info = ctx.employees.get(emp)
+        cal = ctx.calendar_of(emp)
+        plist = punches.get(emp, [])
+        site_devices = ctx.site_devices.get(info.site_id if info else None, [])
+        for day in emp_days:
+            found = ctx.policy_on(emp, day) if info is not None and info.active_on(day) else None
+            if found is None:
+                gone.append((emp, db_date(day, dialect)))
+                continue
+            pid, policy = found
+            plan = day_plan(policy, cal, day)
+            horizon = _horizon(ctx, site_devices, plist, plan.win_start, plan.win_end, now)
+            r = evaluate_day(policy, day, plist, cal, horizon)
+            provisional = r.provisional
+            result.provisional += provisional
+            rows.append(_row(emp, pid, r, provisional, computed, dialect))
+    _upsert(conn, rows)
+    _delete(conn, gone)
+    result.written = len(rows)
+    result.removed = len(gone)
+    return result
+
+
+def _horizon(
+    ctx: Context,
+    site_devices: list[Any],
+    punches: list[Punch],
+    ws: float,
+    we: float,
+    now: datetime,
+) -> datetime:
+    """Until when this day's punches are known complete: now, or a lagging device's report."""
+    horizon = now
+    feeding = list(site_devices)
+    for p in punches:
+        if p.device is not None and ws <= p.ts < we:
+            dev = ctx.devices.get(p.device)
+            if dev is not None:
+                feeding.append(dev)
+    for dev in feeding:
+        until = dev.reported_until
+        if until is None:  # never reported: nothing about this day is final
+            return EPOCH
+        if until < horizon:
+            horizon = until
+    return horizon
+
+
+def _read_punches(
+    conn: Connection, ctx: Context, by_emp: dict[int, list[date]]
+) -> dict[int, list[Punch]]:
+    """Each employee's punches around the days wanted, plus every void record they have."""
+    groups: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for emp, days in by_emp.items():
+        groups[(min(days), max(days))].append(emp)
+    m = mark(conn)
+    dialect = conn.dialect.name
+    out: dict[int, list[Punch]] = defaultdict(list)
+    for (lo, hi), emps in groups.items():
+        # Windows reach at most a day either side; a two-day margin covers every zone.
+        start = datetime.combine(lo - timedelta(days=2), datetime.min.time(), UTC)
+        end = datetime.combine(hi + timedelta(days=3), datetime.min.time(), UTC)
+        for i in range(0, len(emps), CHUNK):
+            chunk = emps[i : i + CHUNK]
+            marks = ", ".join([m] * len(chunk))
+            rows = query(
+                conn,
+                "SELECT id, employee_id, occurred_at, state, source_kind, flags, voids_punch_id,"
+                f" device_code FROM punches WHERE employee_id IN ({marks})"
+                f" AND occurred_at >= {m} AND occurred_at < {m} AND state <> 'void'",
+                [*chunk, db_time(start, dialect), db_time(end, dialect)],
+            )
+            rows += query(
+                conn,
+                "SELECT id, employee_id, occurred_at, state, source_kind, flags, voids_punch_id,"
+                f" device_code FROM punches WHERE employee_id IN ({marks}) AND state = 'void'",
+                chunk,
+            )
+            for pid, emp, at, state, source, flags, voids, device in rows:
+                if isinstance(at, str):
+                    when = datetime.fromisoformat(at).replace(tzinfo=UTC)
+                else:
+                    when = at.replace(tzinfo=UTC)
+                out[emp].append(
+                    Punch(
+                        pid,
+                        when,
+                        _STATES.get(state, PunchState.UNKNOWN),
+                        _SOURCES.get(source, SourceKind.IMPORT),
+                        flags or 0,
+                        voids,
+                        device,
+                    )
+                )
+    return out
+
+
+def _row(
+    emp: int, pid: int, r: DayResult, provisional: bool, computed: Any, dialect: str
+) -> tuple[Any, ...]:
+    first, last = r.first_in, r.last_out
+    return (
+        emp,
+        db_date(r.day, dialect),
+        pid,
+        r.status.value,
+        provisional,
+        None if first is None else db_time(first, dialect),
+        None if last is None else db_time(last, dialect),
+        r.worked_s,
+        r.break_s,
+        r.late_s,
+        r.early_leave_s,
+        json.dumps({str(k): v for k, v in r.overtime.items()}),
+        r.balance_delta_s,
+        json.dumps(list(r.anomalies)),
+        json.dumps([d.as_dict() for d in r.explanation], ensure_ascii=False),
+        computed,
+        r.target_s,
+        r.core_missed_s,
+        db_time(r.closes_at, dialect),
+    )
+
+
+def _upsert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    pg = conn.dialect.name != "sqlite"
+    m = mark(conn)
+    marks = ", ".join(f"{m}::json" if pg and c in _JSON else m for c in DAY_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in DAY_COLUMNS[2:])
+    sql = (
+        f"INSERT INTO attendance_days ({', '.join(DAY_COLUMNS)}) VALUES ({marks})"
+        f" ON CONFLICT (employee_id, local_date) DO UPDATE SET {updates}"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _delete(conn: Connection, keys: list[tuple[Any, ...]]) -> None:
+    if not keys:
+        return
+    m = mark(conn)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            f"DELETE FROM attendance_days WHERE employee_id = {m} AND local_date = {m}", keys
+        )
+    finally:
+        cursor.close()
+
+
+def void_targets(conn: Connection, days: set[tuple[int, date]]) -> set[tuple[int, date]]:
+    """Days of punches cancelled by void records that were stored on the given days."""
+    emps = sorted({e for e, _ in days})
+    m = mark(conn)
+    out: set[tuple[int, date]] = set()
+    for i in range(0, len(emps), CHUNK):
+        chunk = emps[i : i + CHUNK]
+        marks = ", ".join([m] * len(chunk))
+        for emp, vday, tday in query(
+            conn,
+            "SELECT v.employee_id, v.local_date, t.local_date FROM punches v"
+            " JOIN punches t ON t.id = v.voids_punch_id"
+            f" WHERE v.state = 'void' AND v.employee_id IN ({marks})",
+            chunk,
+        ):
+            if (emp, as_date(vday)) in days:
+                out.add((emp, as_date(tday)))
+    return out
