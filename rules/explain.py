@@ -138,7 +138,8 @@ def explain(r: DayResult) -> list[Decision]:
                 Decision(
                     "breaks",
                     "deducted",
-                    f"break deducted {hm(p.deducted_s)}: table {_table(pol.breaks.deductions)}; "
+                    f"break deducted {hm(p.deducted_s)}, worked {hm(p.worked_s)}: "
+                    f"table {_table(pol.breaks.deductions)}; "
                     f"qualifying breaks {hm(p.qualifying_break_s)} "
                     f"(minimum {hm(pol.breaks.min_break_s)})",
                 )
