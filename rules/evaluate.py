@@ -141,10 +141,14 @@ def evaluate_day(
         window = policy.pairing.collapse_s
         last = sel[0].ts
         out = [sel[0]]
+        seen = {sel[0].id}
         for p in sel[1:]:
             if p.ts - last <= window:
-                collapsed += 1
+                if p.id not in seen:  # the same record twice is not a repeat punch
+                    collapsed += 1
+                    seen.add(p.id)
                 continue
+            seen.add(p.id)
             out.append(p)
             last = p.ts
         sel = out
@@ -183,8 +187,8 @@ def evaluate_day(
         prev_end = b
     deducted = _deduction(policy, gross, qualifying) if policy.breaks.deductions else 0.0
     worked = gross - deducted
-    if outside > 0:
-        anomalies.append("outside_counted_span")
+    if outside > 0 and policy.flex is not None:
+        anomalies.append("outside_band")  # arriving early for a fixed shift is no anomaly
 
     kind = plan.kind
     late = early = 0.0

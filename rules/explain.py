@@ -149,8 +149,8 @@ def explain(r: DayResult) -> list[Decision]:
                 Decision(
                     "breaks",
                     "none",
-                    f"no break deduction: breaks {hm(p.qualifying_break_s)} "
-                    f"meet table {_table(pol.breaks.deductions)}",
+                    f"no break deduction: qualifying breaks {hm(p.qualifying_break_s)} "
+                    f"already meet table {_table(pol.breaks.deductions)}",
                 )
             )
     if plan.kind is DayKind.WORK:
@@ -248,7 +248,7 @@ def explain(r: DayResult) -> list[Decision]:
                 f"worked {hm(p.worked_s)} > maximum {hm(pol.breaks.max_daily_s)} a day",
             )
         )
-    if pol.balance.enabled:
+    if pol.balance.enabled and (plan.kind is DayKind.WORK or p.balance_delta_s):
         add(
             Decision(
                 "balance",

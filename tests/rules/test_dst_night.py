@@ -41,7 +41,11 @@ def test_night_shift_through_a_clock_change(day, worked):
 
 def test_flexitime_across_the_autumn_fold_counts_real_time():
     # 01:30–03:30 wall time on the autumn day is three real hours (02:00–03:00 happens twice).
-    p = flex(calendar=EVERY_DAY, flex={"earliest_start": "00:00", "count_outside_band": True}, breaks={"deductions": []})
+    p = flex(
+        calendar=EVERY_DAY,
+        flex={"earliest_start": "00:00", "count_outside_band": True},
+        breaks={"deductions": []},
+    )
     r = evaluate_day(p, AUTUMN, pairs(AUTUMN, "01:30-03:30"), CAL, LATER)
     assert r.worked_s == 3 * H
 
@@ -63,7 +67,14 @@ def test_night_shift_belongs_to_the_day_it_starts_across_a_month_end():
 
 def test_windows_of_consecutive_days_meet_but_never_overlap():
     # 01:00–09:00 with check-in from 23:00 the evening before: windows reach both neighbours.
-    p = night(shift={"start": "01:00", "end": "09:00", "checkin_before_min": 120, "checkout_after_min": 840})
+    p = night(
+        shift={
+            "start": "01:00",
+            "end": "09:00",
+            "checkin_before_min": 120,
+            "checkout_after_min": 840,
+        }
+    )
     day = date(2026, 3, 3)
     r = evaluate_day(p, day, [], CAL, LATER)
     nxt = evaluate_day(p, day + timedelta(days=1), [], CAL, LATER)
@@ -72,7 +83,14 @@ def test_windows_of_consecutive_days_meet_but_never_overlap():
 
 
 def test_early_shift_check_in_before_midnight_counts_for_the_next_day():
-    p = night(shift={"start": "01:00", "end": "09:00", "checkin_before_min": 120, "checkout_after_min": 60})
+    p = night(
+        shift={
+            "start": "01:00",
+            "end": "09:00",
+            "checkin_before_min": 120,
+            "checkout_after_min": 60,
+        }
+    )
     day = date(2026, 3, 3)
     ps = [punch(day, "23:30", plus_days=-1), punch(day, "09:00", "out")]
     r = evaluate_day(p, day, ps, CAL, LATER)

@@ -19,11 +19,51 @@ FLEX_CASES = [
     ("on time", ["08:00-16:30"], S.PRESENT, 8 * H, 0, 0, 0, 0, 0),
     ("late 12 min", ["10:12-18:42"], S.LATE, 8 * H, 12 * M, 0, 0, 0, 12 * M),
     # A break inside core hours is core-hours absence; split the core around lunch to allow it.
-    ("punched lunch meets the table", ["08:00-12:00", "12:30-16:30"], S.PRESENT, 8 * H, 0, 0, 0, 0, 30 * M),
-    ("10 min break is below the minimum", ["08:00-12:00", "12:10-16:30"], S.PRESENT, 7 * H + 50 * M, 0, 0, 0, -10 * M, 10 * M),
+    (
+        "punched lunch meets the table",
+        ["08:00-12:00", "12:30-16:30"],
+        S.PRESENT,
+        8 * H,
+        0,
+        0,
+        0,
+        0,
+        30 * M,
+    ),
+    (
+        "10 min break is below the minimum",
+        ["08:00-12:00", "12:10-16:30"],
+        S.PRESENT,
+        7 * H + 50 * M,
+        0,
+        0,
+        0,
+        -10 * M,
+        10 * M,
+    ),
     ("left early, misses core", ["07:00-15:00"], S.PRESENT, 7 * H + 30 * M, 0, H, 0, -30 * M, H),
-    ("before the band is not counted", ["06:00-16:00"], S.PRESENT, 8 * H + 30 * M, 0, 0, 30 * M, 30 * M, 0),
-    ("long day: 45 min table row", ["07:00-19:00"], S.PRESENT, 11 * H + 15 * M, 0, 0, 3 * H + 15 * M, 3 * H + 15 * M, 0),
+    (
+        "before the band is not counted",
+        ["06:00-16:00"],
+        S.PRESENT,
+        8 * H + 30 * M,
+        0,
+        0,
+        30 * M,
+        30 * M,
+        0,
+    ),
+    (
+        "long day: 45 min table row",
+        ["07:00-19:00"],
+        S.PRESENT,
+        11 * H + 15 * M,
+        0,
+        0,
+        3 * H + 15 * M,
+        3 * H + 15 * M,
+        0,
+    ),
     ("cap at the threshold", ["08:00-14:10"], S.PRESENT, 6 * H, 0, 110 * M, 0, -2 * H, 110 * M),
     ("short day", ["10:00-12:00"], S.PRESENT, 2 * H, 0, 4 * H, 0, -6 * H, 4 * H),
     ("no punches", [], S.ABSENT, 0, 0, 0, 0, -8 * H, 0),
@@ -44,7 +84,15 @@ def test_flexitime_day(spans, status, worked, late, early, ot, balance, core):
 
 
 FIXED_CASES = [
-    ("early arrival not counted, 5 min over", ["08:55-17:05"], S.PRESENT, 8 * H + 5 * M, 0, 0, 5 * M),
+    (
+        "early arrival not counted, 5 min over",
+        ["08:55-17:05"],
+        S.PRESENT,
+        8 * H + 5 * M,
+        0,
+        0,
+        5 * M,
+    ),
     ("inside late grace", ["09:04-17:00"], S.PRESENT, 8 * H - 4 * M, 0, 0, 0),
     ("late beyond grace", ["09:06-17:00"], S.LATE, 8 * H - 6 * M, 6 * M, 0, 0),
     ("early beyond grace", ["09:00-16:54"], S.PRESENT, 8 * H - 6 * M, 0, 6 * M, 0),
@@ -74,8 +122,12 @@ AFTER_END = {"basis": "after_shift_end", "minimum_min": 30, "round_min": 15, "da
         pytest.param(AFTER_END, ["09:00-20:00"], 2 * H, id="capped"),
         pytest.param(AFTER_END, ["07:00-17:00"], 0, id="early start is not overtime after end"),
         pytest.param({"round_min": 15, "rounding": "up"}, ["09:00-17:31"], 45 * M, id="round up"),
-        pytest.param({"round_min": 15, "rounding": "nearest"}, ["09:00-17:37"], 30 * M, id="nearest down"),
-        pytest.param({"round_min": 15, "rounding": "nearest"}, ["09:00-17:38"], 45 * M, id="nearest up"),
+        pytest.param(
+            {"round_min": 15, "rounding": "nearest"}, ["09:00-17:37"], 30 * M, id="nearest down"
+        ),
+        pytest.param(
+            {"round_min": 15, "rounding": "nearest"}, ["09:00-17:38"], 45 * M, id="nearest up"
+        ),
         pytest.param({"minimum_min": 10}, ["09:00-17:09"], 0, id="beyond target below minimum"),
     ],
 )
@@ -150,12 +202,12 @@ def test_fixed_explanation_mentions_grace_and_overtime():
     r = evaluate_day(p, TUE, pairs(TUE, "09:06-17:44"), CAL, LATER)
     texts = [d.text for d in r.explanation]
     assert "late 6 min: first in 09:06 > shift start 09:00; grace 5 min" in texts
-    assert (
-        "overtime 30 min: 44 min after shift end 17:00; rounded down to 15 min" in texts
-    )
+    assert "overtime 30 min: 44 min after shift end 17:00; rounded down to 15 min" in texts
 
 
 def test_core_hours_split_around_lunch_allow_the_break():
-    p = flex(flex={"core": [{"start": "10:00", "end": "12:00"}, {"start": "13:00", "end": "16:00"}]})
+    p = flex(
+        flex={"core": [{"start": "10:00", "end": "12:00"}, {"start": "13:00", "end": "16:00"}]}
+    )
     r = evaluate_day(p, TUE, pairs(TUE, "08:00-12:00", "12:30-16:30"), CAL, LATER)
     assert r.core_missed == () and r.worked_s == 8 * H

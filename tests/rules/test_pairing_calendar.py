@@ -78,7 +78,9 @@ def test_open_window_is_provisional_and_not_yet_incomplete():
     r = evaluate_day(flex(), TUE, [punch(TUE, "08:00")], CAL, now)
     assert r.status is S.PROVISIONAL and r.provisional
     assert "missing_checkout" not in r.anomalies and r.core_missed == ()
-    assert r.explanation[-1].text.startswith("provisional: the punch window closes 2026-03-04 00:00")
+    assert r.explanation[-1].text.startswith(
+        "provisional: the punch window closes 2026-03-04 00:00"
+    )
     later = evaluate_day(flex(), TUE, [punch(TUE, "08:00")], CAL, at(TUE, "00:00", plus_days=1))
     assert later.status is S.INCOMPLETE and not later.provisional
 
@@ -102,7 +104,9 @@ def test_work_on_rest_days_and_holidays_is_its_own_overtime(day, status, categor
     assert r.status is status and r.overtime == {category: 4 * H}
     assert r.late_s == 0 and r.early_leave_s == 0 and r.balance_delta_s == 0
     assert r.plan.holiday == name
-    credited = evaluate_day(flex(balance={"rest_day_work_counts": True}), day, pairs(day, "10:00-14:00"), CAL, LATER)
+    credited = evaluate_day(
+        flex(balance={"rest_day_work_counts": True}), day, pairs(day, "10:00-14:00"), CAL, LATER
+    )
     assert credited.balance_delta_s == 4 * H
 
 
@@ -112,14 +116,22 @@ def test_holiday_without_work_is_a_holiday_not_an_absence():
 
 
 def test_public_holidays_can_be_ignored_and_company_holidays_added():
-    p = flex(calendar={"public_holidays": False, "company_holidays": [{"date": "2026-03-03", "name": "Offsite"}]})
+    p = flex(
+        calendar={
+            "public_holidays": False,
+            "company_holidays": [{"date": "2026-03-03", "name": "Offsite"}],
+        }
+    )
     assert evaluate_day(p, date(2026, 4, 3), [], CAL, LATER).status is S.ABSENT
     r = evaluate_day(p, TUE, [], CAL, LATER)
     assert r.status is S.HOLIDAY and r.plan.holiday == "Offsite"
 
 
 def test_half_day_halves_the_target_and_skips_early_leave():
-    p = flex(calendar={"half_days": [{"date": "2026-12-24", "name": "Christmas Eve"}]}, thresholds={"half_day_below_min": 300})
+    p = flex(
+        calendar={"half_days": [{"date": "2026-12-24", "name": "Christmas Eve"}]},
+        thresholds={"half_day_below_min": 300},
+    )
     day = date(2026, 12, 24)
     r = evaluate_day(p, day, pairs(day, "08:00-12:00"), CAL, LATER)
     assert r.target_s == 4 * H and r.balance_delta_s == 0 and r.early_leave_s == 0

@@ -37,7 +37,11 @@ def test_per_weekday_targets_and_core():
     d = doc(
         FLEX_DOC,
         target_min={"mon": 480, "fri": 360},
-        flex={"core": {"mon": [{"start": "10:00", "end": "12:00"}, {"start": "13:00", "end": "15:00"}]}},
+        flex={
+            "core": {
+                "mon": [{"start": "10:00", "end": "12:00"}, {"start": "13:00", "end": "15:00"}]
+            }
+        },
     )
     p = load_policy("f", "flexitime", d)
     assert p.targets == (28800, 0, 0, 0, 21600, 0, 0)
@@ -51,7 +55,11 @@ BAD = [
         doc(FLEX_DOC, flex={"core": [{"start": "06:00", "end": "16:00"}]}),
         "core hours 06:00–16:00 (every day) lie outside the flex band 07:00–20:00",
     ),
-    ("flexitime", doc(FLEX_DOC, flex={"latest_start": "21:00"}), "latest start 21:00 is outside the band"),
+    (
+        "flexitime",
+        doc(FLEX_DOC, flex={"latest_start": "21:00"}),
+        "latest start 21:00 is outside the band",
+    ),
     ("flexitime", doc(FLEX_DOC, target_min=900), "target of 15 h is longer than the flex band"),
     ("flexitime", doc(FLEX_DOC, flex={"latest_end": "25:00"}), "is not a time of day"),
     ("flexitime", {"target_min": 480}, "needs a [flex] band"),
@@ -69,7 +77,15 @@ BAD = [
     ),
     (
         "fixed",
-        doc(FIXED_DOC, breaks={"deductions": [{"after_min": 540, "break_min": 45}, {"after_min": 360, "break_min": 30}]}),
+        doc(
+            FIXED_DOC,
+            breaks={
+                "deductions": [
+                    {"after_min": 540, "break_min": 45},
+                    {"after_min": 360, "break_min": 30},
+                ]
+            },
+        ),
         "break deductions must rise",
     ),
     (
