@@ -48,7 +48,7 @@ def recompute_command(
                 found = dict(
                     session.execute(
                         select(Employee.code, Employee.id).where(Employee.code.in_(employee))
-                    ).tuples()
+                    ).all()
                 )
             missing = sorted(set(employee) - set(found))
             if missing:

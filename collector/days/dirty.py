@@ -167,8 +167,8 @@ def recompute_range(
 def close_days(engine: Engine, *, now: datetime, lookback_days: int = 7) -> int:
     """Mark for recomputation the recent assigned days with no row yet (absences to be) and
     provisional rows whose window has closed; returns how many were marked."""
+    start = now.date() - timedelta(days=lookback_days)
     today = now.date() + timedelta(days=1)  # zones ahead of UTC are already a day on
-    start = today - timedelta(days=lookback_days)
     with engine.begin() as conn:
         wanted = assigned_days(conn, start, today)
         m = mark(conn)

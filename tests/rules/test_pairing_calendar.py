@@ -58,7 +58,7 @@ def test_double_in_keeps_the_earlier_and_is_flagged():
 
 
 def test_missing_check_out_is_incomplete_with_a_best_effort_figure():
-    ps = pairs(TUE, "08:00-12:00") + [punch(TUE, "13:00")]
+    ps = [*pairs(TUE, "08:00-12:00"), punch(TUE, "13:00")]
     r = evaluate_day(flex(), TUE, ps, CAL, LATER)
     assert r.status is S.INCOMPLETE and "missing_checkout" in r.anomalies
     assert r.worked_s == 4 * H and r.last_out is None and r.early_leave_s == 0
@@ -148,5 +148,5 @@ def test_rest_days_are_per_policy():
 
 def test_punch_times_must_be_aware():
     with pytest.raises(ValueError, match="aware"):
-        Punch(1, datetime(2026, 3, 3, 8, 0), PunchState.IN)  # noqa: DTZ001
+        Punch(1, datetime(2026, 3, 3, 8, 0), PunchState.IN)
     assert Punch(1, datetime(2026, 3, 3, 8, 0, tzinfo=UTC), PunchState.IN).ts == 1772524800.0

@@ -122,7 +122,7 @@ def test_config_refuses_an_invalid_policy_document():
     from collector.config import ConfigError, parse_config
 
     bad = {"policies": [{"name": "x", "kind": "flexitime", "document": {"target_min": 480}}]}
-    with pytest.raises(ConfigError, match="policy 'x'.*needs a \\[flex\\] band"):
+    with pytest.raises(ConfigError, match=r"policy 'x'.*needs a \[flex\] band"):
         parse_config(bad)
     good = {"policies": [{"name": "x", "kind": "fixed", "document": FIXED_DOC}]}
     assert parse_config(good).policies[0].name == "x"
