@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rules.calendar import Calendar
 from rules.plan import DayKind, DayPlan, day_plan
@@ -53,14 +53,17 @@ def _sort_key(p: Punch) -> tuple[float, int]:
     return (p.ts, _RANK[p.state])
 
 
-@dataclass(frozen=True, slots=True)
-class DayResult:
-    """Everything decided about one employee-day, with the figures that drove it."""
+class DayResult(NamedTuple):
+    """Everything decided about one employee-day, with the figures that drove it.
+
+    Immutable; a named tuple rather than a frozen dataclass because a frozen dataclass
+    spends more time in ``__init__`` than the whole evaluation of a typical day.
+    """
 
     day: date
-    policy: Policy = field(repr=False)
-    calendar: Calendar = field(repr=False)
-    plan: DayPlan = field(repr=False)
+    policy: Policy
+    calendar: Calendar
+    plan: DayPlan
     status: DayStatus
     provisional: bool  # the punch window is still open at `now`
     first_in_ts: float | None

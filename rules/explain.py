@@ -6,9 +6,9 @@ so evaluation itself never formats text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from rules.evaluate import DayResult
 from rules.plan import DayKind
@@ -16,8 +16,7 @@ from rules.policy import DAY_S, OvertimeBasis, PolicyKind
 from rules.vocabulary import DayStatus, OvertimeCategory
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """One rule's decision: which rule, what it decided, and the sentence HR reads."""
 
     rule: str
@@ -29,6 +28,7 @@ class Decision:
         return {"rule": self.rule, "outcome": self.outcome, "text": self.text}
 
 
+@lru_cache(maxsize=8192)
 def hm(seconds: float) -> str:
     """A duration as HR writes it: '12 min', '8 h', '7 h 45 min', '−1 h 5 min'."""
     s = round(seconds)
@@ -51,11 +51,15 @@ def explain(r: DayResult) -> list[Decision]:
     cal = r.calendar
 
     def t(ts: float) -> str:
-        local = cal.local(ts)
-        text = local.strftime("%H:%M")
-        if local.date() != plan.day:
-            text += f" ({local.strftime('%a %d')})"
-        return text
+        if plan.uniform:  # no clock change nearby: wall clock is a fixed shift from midnight
+            days, s = divmod(int(ts - plan.midnight), DAY_S)
+            text = f"{s // 3600:02d}:{s // 60 % 60:02d}"
+            on = plan.day + timedelta(days=days) if days else None
+        else:
+            local = cal.local(ts)
+            text = local.strftime("%H:%M")
+            on = local.date() if local.date() != plan.day else None
+        return text if on is None else f"{text} ({on.strftime('%a %d')})"
 
     out: list[Decision] = []
     add = out.append

@@ -47,6 +47,8 @@ class DayPlan:
     auto_checkout: float  # where a missing check-out is put when auto check-out is on
     absent_below_s: int
     half_day_below_s: int
+    midnight: float  # Unix time of the local midnight starting the day
+    uniform: bool  # one UTC offset across the window: local clock = Unix time + offset
 
 
 def day_plan(policy: Policy, calendar: Calendar, day: date) -> DayPlan:
@@ -130,4 +132,7 @@ def _make_plan(policy: Policy, cal: Calendar, day: date) -> DayPlan:
         auto_checkout=min(cal.epoch(day, auto_s), win_end),
         absent_below_s=th.absent_below_s // 2 if half else th.absent_below_s,
         half_day_below_s=th.half_day_below_s // 2 if half else th.half_day_below_s,
+        midnight=midnight,
+        uniform=cal.local(win_start).utcoffset() == cal.local(win_end).utcoffset()
+        and day_length == DAY_S,
     )

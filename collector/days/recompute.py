@@ -10,6 +10,7 @@ time up to which the punches are known to be complete.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from collector.days.context import CHUNK, Context, as_date, mark, query
+from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch, evaluate_day
 from rules.plan import day_plan
@@ -103,7 +104,10 @@ def recompute(
     for emp, emp_days in by_emp.items():
         info = ctx.employees.get(emp)
         cal = ctx.calendar_of(emp)
-        plist = punches.get(emp, [])
+        # Sorted once, so each day takes its window's slice instead of scanning the month.
+        plist = sorted(punches.get(emp, []), key=_ts)
+        voids = [p for p in plist if p.state is PunchState.VOID]
+        times = [p.ts for p in plist]
         site_devices = ctx.site_devices.get(info.site_id if info else None, [])
         for day in emp_days:
             found = ctx.policy_on(emp, day) if info is not None and info.active_on(day) else None
@@ -112,8 +116,13 @@ def recompute(
                 continue
             pid, policy = found
             plan = day_plan(policy, cal, day)
-            horizon = _horizon(ctx, site_devices, plist, plan.win_start, plan.win_end, now)
-            r = evaluate_day(policy, day, plist, cal, horizon)
+            lo = bisect_left(times, plan.win_start)
+            hi = bisect_left(times, plan.win_end, lo)
+            window = plist[lo:hi]
+            horizon = _horizon(ctx, site_devices, window, now)
+            if voids:
+                window += voids
+            r = evaluate_day(policy, day, window, cal, horizon)
             provisional = r.provisional
             result.provisional += provisional
             rows.append(_row(emp, pid, r, provisional, computed, dialect))
@@ -124,19 +133,18 @@ def recompute(
     return result
 
 
+def _ts(p: Punch) -> float:
+    return p.ts
+
+
 def _horizon(
-    ctx: Context,
-    site_devices: list[Any],
-    punches: list[Punch],
-    ws: float,
-    we: float,
-    now: datetime,
+    ctx: Context, site_devices: list[DeviceInfo], window: list[Punch], now: datetime
 ) -> datetime:
     """Until when this day's punches are known complete: now, or a lagging device's report."""
     horizon = now
     feeding = list(site_devices)
-    for p in punches:
-        if p.device is not None and ws <= p.ts < we:
+    for p in window:
+        if p.device is not None:
             dev = ctx.devices.get(p.device)
             if dev is not None:
                 feeding.append(dev)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -50,7 +50,7 @@ def setup_office(store, now, *, reported=True):
 
 def punches(store, now, *items, code="1001"):
     batch = [
-        raw_punch(code, datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time()), state=state)
+        raw_punch(code, datetime.combine(day, time.fromisoformat(hhmm)), state=state)
         for day, hhmm, state in items
     ]
     return ingest_batch(store.engine, batch, now=now, policy=store.policy)
