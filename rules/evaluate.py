@@ -82,6 +82,7 @@ class DayResult(NamedTuple):
     target_s: int
     outside_s: int  # punched time outside the counted span (not credited)
     punches_used: int
+    flags: int  # PunchFlag bits set on any punch used
     collapsed: int  # repeats dropped
     voided: int  # punches cancelled by void records
     anomalies: tuple[str, ...]
@@ -155,6 +156,12 @@ def evaluate_day(
             out.append(p)
             last = p.ts
         sel = out
+    flagged = 0
+    for p in sel:
+        if p.flags:
+            flagged |= p.flags
+    if flagged:
+        anomalies.append("flagged_punches")  # HR should look twice (fence, clock skew, DST…)
     intervals, open_start = _pair(policy.pairing.mode, sel, anomalies)
     closed = now_ts >= we
     if open_start is not None:
@@ -288,6 +295,7 @@ def evaluate_day(
         target_s=plan.target_s,
         outside_s=round(outside),
         punches_used=len(sel),
+        flags=flagged,
         collapsed=collapsed,
         voided=voided,
         anomalies=tuple(anomalies),

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from rules.evaluate import DayResult
 from rules.plan import DayKind
 from rules.policy import DAY_S, OvertimeBasis, PolicyKind
-from rules.vocabulary import DayStatus, OvertimeCategory
+from rules.vocabulary import DayStatus, OvertimeCategory, PunchFlag
 
 
 class Decision(NamedTuple):
@@ -108,6 +108,9 @@ def explain(r: DayResult) -> list[Decision]:
             f"paired {pol.pairing.mode.value.replace('_', ' ')}",
         )
     )
+    if p.flags:
+        names = ", ".join(PunchFlag.names_of(p.flags))
+        add(Decision("punches", "flagged", f"punches carry flags HR should check: {names}"))
     if "auto_checkout" in p.anomalies:
         add(
             Decision(

@@ -8,7 +8,7 @@ import pytest
 
 from rules import Punch, evaluate_day
 from rules.vocabulary import DayStatus as S
-from rules.vocabulary import PunchState
+from rules.vocabulary import PunchFlag, PunchState
 from tests.rules.helpers import CAL, LATER, H, M, at, fixed, flex, pairs, punch
 
 TUE = date(2026, 3, 3)
@@ -150,3 +150,15 @@ def test_punch_times_must_be_aware():
     with pytest.raises(ValueError, match="aware"):
         Punch(1, datetime(2026, 3, 3, 8, 0), PunchState.IN)
     assert Punch(1, datetime(2026, 3, 3, 8, 0, tzinfo=UTC), PunchState.IN).ts == 1772524800.0
+
+
+def test_flagged_punches_are_an_anomaly_with_the_flag_names():
+    ps = [
+        punch(TUE, "08:00", flags=int(PunchFlag.OUTSIDE_FENCE | PunchFlag.LOW_ACCURACY)),
+        punch(TUE, "16:30", "out"),
+    ]
+    r = evaluate_day(flex(), TUE, ps, CAL, LATER)
+    assert "flagged_punches" in r.anomalies and r.worked_s == 8 * H
+    texts = [d.text for d in r.explanation]
+    assert "punches carry flags HR should check: outside_fence, low_accuracy" in texts
+    assert evaluate_day(flex(), TUE, pairs(TUE, "08:00-16:30"), CAL, LATER).anomalies == ()
