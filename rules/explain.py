@@ -11,9 +11,14 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from rules.evaluate import DayResult
-from rules.plan import DayKind
+from rules.plan import DayKind, DayPlan
 from rules.policy import DAY_S, OvertimeBasis, PolicyKind
 from rules.vocabulary import DayStatus, OvertimeCategory, PunchFlag
+
+
+# Local clock texts per (day plan, instant): a day's shift times repeat for every employee.
+_CLOCK: dict[tuple[DayPlan, float], str] = {}
+CLOCK_CACHE_MAX = 200_000
 
 
 class Decision(NamedTuple):
@@ -51,6 +56,15 @@ def explain(r: DayResult) -> list[Decision]:
     cal = r.calendar
 
     def t(ts: float) -> str:
+        key = (plan, ts)
+        text = _CLOCK.get(key)
+        if text is None:
+            if len(_CLOCK) >= CLOCK_CACHE_MAX:
+                _CLOCK.clear()
+            text = _CLOCK[key] = clock_text(ts)
+        return text
+
+    def clock_text(ts: float) -> str:
         if plan.uniform:  # no clock change nearby: wall clock is a fixed shift from midnight
             days, s = divmod(int(ts - plan.midnight), DAY_S)
             text = f"{s // 3600:02d}:{s // 60 % 60:02d}"

@@ -25,9 +25,9 @@ class DayKind(enum.StrEnum):
     HOLIDAY = "holiday"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DayPlan:
-    """One date under one policy: its instants, target and kind."""
+    """One date under one policy: its instants, target and kind (compared by identity)."""
 
     day: date
     kind: DayKind

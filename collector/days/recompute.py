@@ -206,18 +206,25 @@ def _read_punches(
     return out
 
 
+def _stamp(ts: float | None, dialect: str) -> Any:
+    """A Unix time as the store's naive-UTC value (what `db_time` gives, without detours)."""
+    if ts is None:
+        return None
+    naive = datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+    return naive.isoformat(sep=" ", timespec="microseconds") if dialect == "sqlite" else naive
+
+
 def _row(
     emp: int, pid: int, r: DayResult, provisional: bool, computed: Any, dialect: str
 ) -> tuple[Any, ...]:
-    first, last = r.first_in, r.last_out
     return (
         emp,
         db_date(r.day, dialect),
         pid,
         r.status.value,
         provisional,
-        None if first is None else db_time(first, dialect),
-        None if last is None else db_time(last, dialect),
+        _stamp(r.first_in_ts, dialect),
+        _stamp(r.last_out_ts, dialect),
         r.worked_s,
         r.break_s,
         r.late_s,
@@ -229,7 +236,7 @@ def _row(
         computed,
         r.target_s,
         r.core_missed_s,
-        db_time(r.closes_at, dialect),
+        _stamp(r.plan.win_end, dialect),
     )
 
 
