@@ -15,7 +15,6 @@ from rules.plan import DayKind, DayPlan
 from rules.policy import DAY_S, OvertimeBasis, PolicyKind
 from rules.vocabulary import DayStatus, OvertimeCategory, PunchFlag
 
-
 # Local clock texts per (day plan, instant): a day's shift times repeat for every employee.
 _CLOCK: dict[tuple[DayPlan, float], str] = {}
 CLOCK_CACHE_MAX = 200_000
