@@ -157,12 +157,12 @@ class Policy:
     shift: FixedShift | None  # set for fixed-shift policies
     flex: Flexitime | None  # set for flexitime policies
     targets: tuple[int, ...]  # daily target per weekday (Mon=0), seconds
-    breaks: Breaks
-    thresholds: Thresholds
-    overtime: Overtime
-    balance: Balance
-    pairing: Pairing
-    calendar: CalendarRules
+    breaks: Breaks  # statutory break deductions and the daily maximum
+    thresholds: Thresholds  # how little work makes a half day or an absence
+    overtime: Overtime  # what counts as overtime and how it is rounded and capped
+    balance: Balance  # the flexitime account and its carry-over limits
+    pairing: Pairing  # how punches pair into worked time
+    calendar: CalendarRules  # rest days and holidays
     # Day plans already worked out for (calendar, day); filled by evaluation, not data.
     plans: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 

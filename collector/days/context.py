@@ -8,6 +8,7 @@ compiled policies and site calendars across batches (a policy is recompiled when
 from __future__ import annotations
 
 import bisect
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -140,8 +141,6 @@ class Context:
         self._load_sites_and_devices(conn)
 
     def _load_policies(self, conn: Connection) -> None:
-        import json
-
         for pid, name, kind, document, updated in query(
             conn, "SELECT id, name, kind, document, updated_at FROM policies"
         ):

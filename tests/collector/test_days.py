@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -302,3 +303,36 @@ def test_close_pass_marks_only_assigned_active_days(store, now, lookback):
         conn.execute(DirtyDay.__table__.delete())
     marked = close_days(store.engine, now=now, lookback_days=lookback)
     assert marked == lookback + 2  # the lookback, today, and tomorrow in zones east of UTC
+
+
+def test_worker_thread_starts_cycles_and_stops(store, now):
+    setup_office(store, now)
+    worker = DaysWorker(store.engine, clock=lambda: now, interval_s=0.05)
+    worker.start()
+    try:
+        deadline = time_module.monotonic() + 10
+        while worker.cycles < 2 and time_module.monotonic() < deadline:
+            time_module.sleep(0.02)
+    finally:
+        worker.stop()
+    assert worker.cycles >= 2 and not worker.failing
+    with store.sessions() as s:
+        assert s.scalar(select(AttendanceDay.id).limit(1)) is not None
+
+
+def test_demo_assigns_both_policies_and_shows_lateness_and_balances(store, now):
+    from collector.cli.demo import DEMO_CONFIG
+    from collector.config import load_config
+    from collector.demo.days import policy_start, seed_attendance
+    from collector.demo.seed import add_employees
+
+    with store.sessions.begin() as s:
+        add_employees(s, load_config(DEMO_CONFIG), now, policy_start(now))
+    assert seed_attendance(store, now) > 0
+    with store.sessions() as s:
+        rows = s.scalars(select(AttendanceDay)).all()
+        kinds = {p.id: p.kind for p in s.scalars(select(Policy))}
+    assert {kinds[r.policy_id] for r in rows} == {"flexitime", "fixed"}
+    assert any(r.late_s > 0 for r in rows)
+    assert any(r.balance_delta_s != 0 for r in rows if kinds[r.policy_id] == "flexitime")
+    assert all(r.balance_delta_s == 0 for r in rows if kinds[r.policy_id] == "fixed")
