@@ -61,18 +61,55 @@ class RecomputeResult:
     provisional: int = 0  # of the written days, still provisional
 
 
-def expand(ctx: Context, days: Iterable[tuple[int, date]]) -> set[tuple[int, date]]:
-    """The dirty days plus neighbours whose punch window reaches into them (night shifts)."""
+def expand(
+    ctx: Context, days: Iterable[tuple[int, date]], foreign: set[tuple[int, date]] | None = None
+) -> set[tuple[int, date]]:
+    """The dirty days plus neighbours a punch on them may belong to: night-shift windows
+    reaching across midnight, and punches dated in a zone other than the site's."""
     out: set[tuple[int, date]] = set()
     one = timedelta(days=1)
     for emp, day in days:
         out.add((emp, day))
+        if foreign and (emp, day) in foreign:
+            out.add((emp, day - one))
+            out.add((emp, day + one))
+            continue
         prev = ctx.policy_on(emp, day - one)
         if prev is not None and prev[1].reaches_next_day:
             out.add((emp, day - one))
         nxt = ctx.policy_on(emp, day + one)
         if nxt is not None and nxt[1].reaches_previous_day:
             out.add((emp, day + one))
+    return out
+
+
+def foreign_zone_days(
+    conn: Connection, ctx: Context, days: set[tuple[int, date]]
+) -> set[tuple[int, date]]:
+    """Dirty days holding a punch dated in a zone other than the employee's site zone.
+
+    Dirty marks carry the punch's date in its source's zone (a phone abroad, an import in
+    UTC); in the site's zone that punch may fall on the day before or after.
+    """
+    if not days:
+        return set()
+    m = mark(conn)
+    dialect = conn.dialect.name
+    emps = sorted({e for e, _ in days})
+    lo, hi = min(d for _, d in days), max(d for _, d in days)
+    out: set[tuple[int, date]] = set()
+    for i in range(0, len(emps), CHUNK):
+        chunk = emps[i : i + CHUNK]
+        for emp, day, tz in query(
+            conn,
+            "SELECT DISTINCT employee_id, local_date, tz FROM punches"
+            f" WHERE employee_id IN ({', '.join([m] * len(chunk))})"
+            f" AND local_date >= {m} AND local_date <= {m}",
+            [*chunk, db_date(lo, dialect), db_date(hi, dialect)],
+        ):
+            key = (emp, as_date(day))
+            if key in days and tz != ctx.calendar_of(emp).zone.key:
+                out.add(key)
     return out
 
 
@@ -91,7 +128,7 @@ def recompute(
     ctx = ctx or Context()
     ctx.load(conn, {e for e, _ in wanted})
     if neighbours:
-        wanted = expand(ctx, wanted)
+        wanted = expand(ctx, wanted, foreign_zone_days(conn, ctx, wanted))
     by_emp: dict[int, list[date]] = defaultdict(list)
     for emp, day in wanted:
         by_emp[emp].append(day)

@@ -336,3 +336,18 @@ def test_demo_assigns_both_policies_and_shows_lateness_and_balances(store, now):
     assert any(r.late_s > 0 for r in rows)
     assert any(r.balance_delta_s != 0 for r in rows if kinds[r.policy_id] == "flexitime")
     assert all(r.balance_delta_s == 0 for r in rows if kinds[r.policy_id] == "fixed")
+
+
+def test_a_punch_dated_in_another_zone_recomputes_the_site_day_it_falls_on(store, now):
+    emp, _ = setup_office(store, now)
+    process_dirty(store.engine, now=now)
+    assert day_row(store, emp, date(2026, 11, 25)).status == "absent"
+    # Imported in UTC: 23:30 on the 24th UTC is 00:30 on the 25th in Berlin.
+    batch = [raw_punch("1001", datetime(2026, 11, 24, 23, 30), tz="UTC", device_code=None)]
+    ingest_batch(store.engine, batch, now=now, policy=store.policy)
+    with store.sessions() as s:  # the mark names the UTC date only
+        assert [d.local_date for d in s.scalars(select(DirtyDay))] == [TUE]
+    process_dirty(store.engine, now=now)
+    row = day_row(store, emp, date(2026, 11, 25))
+    assert row.first_in == datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
+    assert row.status == "incomplete"
