@@ -120,6 +120,8 @@ def evaluate_day(
 ) -> DayResult:
     """Decide `day` from the punches (any order; others outside the day's window are ignored)."""
     plan = day_plan(policy, calendar, day)
+    if now.tzinfo is None:
+        raise ValueError("now must be aware")
     now_ts = now.timestamp()
     ws = plan.win_start
     we = plan.win_end

@@ -150,6 +150,8 @@ def test_punch_times_must_be_aware():
     with pytest.raises(ValueError, match="aware"):
         Punch(1, datetime(2026, 3, 3, 8, 0), PunchState.IN)
     assert Punch(1, datetime(2026, 3, 3, 8, 0, tzinfo=UTC), PunchState.IN).ts == 1772524800.0
+    with pytest.raises(ValueError, match="aware"):
+        evaluate_day(flex(), TUE, [], CAL, datetime(2026, 3, 4))
 
 
 def test_flagged_punches_are_an_anomaly_with_the_flag_names():
