@@ -156,13 +156,16 @@ def recompute(
             lo = bisect_left(times, plan.win_start)
             hi = bisect_left(times, plan.win_end, lo)
             window = plist[lo:hi]
-            horizon = _horizon(ctx, site_devices, window, now)
+            horizon, lagging = _horizon(ctx, site_devices, window, now)
             if voids:
                 window += voids
             r = evaluate_day(policy, day, window, cal, horizon)
             provisional = r.provisional
             result.provisional += provisional
-            rows.append(_row(emp, pid, r, provisional, computed, dialect))
+            extra = None
+            if lagging is not None and provisional and now.timestamp() >= plan.win_end:
+                extra = _waiting(lagging, plan.win_end)
+            rows.append(_row(emp, pid, r, computed, dialect, extra))
     _upsert(conn, rows)
     _delete(conn, gone)
     result.written = len(rows)
@@ -176,9 +179,11 @@ def _ts(p: Punch) -> float:
 
 def _horizon(
     ctx: Context, site_devices: list[DeviceInfo], window: list[Punch], now: datetime
-) -> datetime:
-    """Until when this day's punches are known complete: now, or a lagging device's report."""
+) -> tuple[datetime, DeviceInfo | None]:
+    """Until when this day's punches are known complete (now, or a lagging device's report),
+    and the device that lags most."""
     horizon = now
+    lagging = None
     feeding = list(site_devices)
     for p in window:
         if p.device is not None:
@@ -188,10 +193,26 @@ def _horizon(
     for dev in feeding:
         until = dev.reported_until
         if until is None:  # never reported: nothing about this day is final
-            return EPOCH
+            return EPOCH, dev
         if until < horizon:
-            horizon = until
-    return horizon
+            horizon, lagging = until, dev
+    return horizon, lagging
+
+
+def _waiting(dev: DeviceInfo, closes: float) -> dict[str, str]:
+    """The decision that says which terminal keeps the day provisional."""
+    until = dev.reported_until
+    closes_at = datetime.fromtimestamp(closes, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    seen = (
+        "has not reported yet"
+        if until is None
+        else (f"has reported only up to {until.strftime('%Y-%m-%d %H:%M UTC')}")
+    )
+    return {
+        "rule": "devices",
+        "outcome": "waiting",
+        "text": f"waiting for terminal {dev.code}: it {seen}; the day's window closes {closes_at}",
+    }
 
 
 def _read_punches(
@@ -252,14 +273,17 @@ def _stamp(ts: float | None, dialect: str) -> Any:
 
 
 def _row(
-    emp: int, pid: int, r: DayResult, provisional: bool, computed: Any, dialect: str
+    emp: int, pid: int, r: DayResult, computed: Any, dialect: str, extra: dict[str, str] | None
 ) -> tuple[Any, ...]:
+    explanation = [d.as_dict() for d in r.explanation]
+    if extra is not None:
+        explanation.insert(len(explanation) - 1, extra)  # just before the status
     return (
         emp,
         db_date(r.day, dialect),
         pid,
         r.status.value,
-        provisional,
+        r.provisional,
         _stamp(r.first_in_ts, dialect),
         _stamp(r.last_out_ts, dialect),
         r.worked_s,
@@ -269,7 +293,7 @@ def _row(
         json.dumps({str(k): v for k, v in r.overtime.items()}) if r.overtime else "{}",
         r.balance_delta_s,
         json.dumps(list(r.anomalies)) if r.anomalies else "[]",
-        json.dumps([d.as_dict() for d in r.explanation], ensure_ascii=False),
+        json.dumps(explanation, ensure_ascii=False),
         computed,
         r.target_s,
         r.core_missed_s,

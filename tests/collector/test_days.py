@@ -108,7 +108,12 @@ def test_a_day_stays_provisional_until_every_feeding_device_reported_past_it(sto
         )
     assert close_days(store.engine, now=now) >= 1
     process_dirty(store.engine, now=now)
-    assert day_row(store, emp, TUE).provisional
+    row = day_row(store, emp, TUE)
+    assert row.provisional
+    assert row.explanation[-2]["text"] == (
+        "waiting for terminal door-1: it has reported only up to 2026-11-24 22:00 UTC;"
+        " the day's window closes 2026-11-24 23:00 UTC"
+    )
     with store.engine.begin() as conn:
         conn.execute(update(Device).values(reported_until=datetime(2026, 11, 25, 1, 0, tzinfo=UTC)))
     close_days(store.engine, now=now)
