@@ -142,26 +142,31 @@ def evaluate_day(
         sel = kept
     anomalies: list[str] = []
     collapsed = 0
+    flagged = sel[0].flags if sel else 0
     if len(sel) > 1:
         sel.sort(key=_sort_key)
         window = policy.pairing.collapse_s
-        last = sel[0].ts
-        out = [sel[0]]
-        seen = {sel[0].id}
+        kept = sel[0]
+        flagged = kept.flags
+        last = kept.ts
+        out = [kept]
+        dropped: set[int] | None = None
         for p in sel[1:]:
             if p.ts - last <= window:
-                if p.id not in seen:  # the same record twice is not a repeat punch
-                    collapsed += 1
-                    seen.add(p.id)
+                # The same record twice (same id) is no repeat punch: a copy of the last
+                # kept punch sorts right after it, a copy of a dropped one is in `dropped`.
+                if p.id != kept.id:
+                    if dropped is None:
+                        dropped = set()
+                    if p.id not in dropped:
+                        dropped.add(p.id)
+                        collapsed += 1
                 continue
-            seen.add(p.id)
+            kept = p
+            flagged |= p.flags
             out.append(p)
             last = p.ts
         sel = out
-    flagged = 0
-    for p in sel:
-        if p.flags:
-            flagged |= p.flags
     if flagged:
         anomalies.append("flagged_punches")  # HR should look twice (fence, clock skew, DST…)
     intervals, open_start = _pair(policy.pairing.mode, sel, anomalies)
