@@ -194,10 +194,10 @@ def apply_config(session: Session, cfg: PunchgateConfig, *, now: datetime) -> di
     policies = {p.name: p for p in session.scalars(select(Policy))}
     for pc in cfg.policies:
         policy = policies.get(pc.name) or Policy(name=pc.name)
-        changed = policy.id is not None
+        existing = policy.id is not None
         if policy.id is None or policy.kind != pc.kind or policy.document != pc.document:
             policy.kind, policy.document, policy.updated_at = pc.kind, pc.document, now
-            if changed:  # days computed under the old document are recomputed
+            if existing:  # days computed under the old document are recomputed
                 session.flush()
                 mark_policy_days(session.connection(), policy.id, today=now.date())
         session.add(policy)
