@@ -137,9 +137,9 @@ def evaluate_day(
             sel.append(p)
     voided = 0
     if voids:
-        kept = [p for p in sel if p.id not in voids]
-        voided = len(sel) - len(kept)
-        sel = kept
+        remaining = [p for p in sel if p.id not in voids]
+        voided = len(sel) - len(remaining)
+        sel = remaining
     anomalies: list[str] = []
     collapsed = 0
     flagged = sel[0].flags if sel else 0
