@@ -138,7 +138,8 @@ def evaluate_day(
     voided = 0
     if voids:
         remaining = [p for p in sel if p.id not in voids]
-        voided = len(sel) - len(remaining)
+        if len(remaining) < len(sel):  # count records, not copies of a record
+            voided = len({p.id for p in sel if p.id in voids})
         sel = remaining
     anomalies: list[str] = []
     collapsed = 0

@@ -46,6 +46,9 @@ def days_with_punches(draw):
         Punch(i + 1, base + timedelta(seconds=o), s)
         for i, (o, s) in enumerate(zip(offsets, states, strict=True))
     ]
+    if punches and draw(st.booleans()):  # HR voided one of them
+        target = draw(st.sampled_from(punches))
+        punches.append(Punch(10_000, base + timedelta(hours=40), PunchState.VOID, voids=target.id))
     return POLICIES[policy_index], day, punches
 
 
@@ -87,7 +90,11 @@ def test_figures_are_never_negative_and_worked_fits_the_punches(case):
     assert r.late_s >= 0 and r.early_leave_s >= 0 and r.break_s >= 0
     assert all(v > 0 for v in r.overtime.values())
     assert 0 <= r.worked_s <= r.gross_s
-    inside = sorted(p.ts for p in punches if r.plan.win_start <= p.ts < r.plan.win_end)
+    inside = sorted(
+        p.ts
+        for p in punches
+        if r.plan.win_start <= p.ts < r.plan.win_end and p.state is not PunchState.VOID
+    )
     if "auto_checkout" not in r.anomalies:
         span = inside[-1] - inside[0] if inside else 0
         assert r.worked_s <= span
