@@ -138,15 +138,16 @@ def recompute_range(
     ctx: Context | None = None,
 ) -> RecomputeResult:
     """Recompute every assigned employee-day in [start, end] (absences included)."""
+    only = None if employee_ids is None else set(employee_ids)
     with engine.connect() as conn:
-        days = assigned_days(conn, start, end, employee_ids=employee_ids)
+        days = assigned_days(conn, start, end, employee_ids=only)
         # Days now outside any assignment still hold old rows: recompute drops them.
         m = mark(conn)
         dialect = conn.dialect.name
         sql = f"SELECT employee_id, local_date FROM attendance_days WHERE local_date >= {m}"
         sql += f" AND local_date <= {m}"
         for emp, day in query(conn, sql, [db_date(start, dialect), db_date(end, dialect)]):
-            if employee_ids is None or emp in set(employee_ids):
+            if only is None or emp in only:
                 days.add((emp, as_date(day)))
     by_emp: dict[int, list[date]] = {}
     for emp, day in days:
