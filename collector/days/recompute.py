@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from json.encoder import encode_basestring as _quote  # JSON string, non-ASCII kept
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,7 +23,7 @@ from sqlalchemy import Connection
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch, evaluate_day
-from rules.plan import day_plan
+from rules.plan import DayPlan, day_plan
 from rules.vocabulary import PunchState, SourceKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -275,9 +276,9 @@ def _stamp(ts: float | None, dialect: str) -> Any:
 def _row(
     emp: int, pid: int, r: DayResult, computed: Any, dialect: str, extra: dict[str, str] | None
 ) -> tuple[Any, ...]:
-    explanation = [d.as_dict() for d in r.explanation]
-    if extra is not None:
-        explanation.insert(len(explanation) - 1, extra)  # just before the status
+    parts = [_decision_json(d.rule, d.outcome, d.text) for d in r.explanation]
+    if extra is not None:  # just before the status
+        parts.insert(len(parts) - 1, _decision_json(extra["rule"], extra["outcome"], extra["text"]))
     return (
         emp,
         db_date(r.day, dialect),
@@ -293,12 +294,31 @@ def _row(
         json.dumps({str(k): v for k, v in r.overtime.items()}) if r.overtime else "{}",
         r.balance_delta_s,
         json.dumps(list(r.anomalies)) if r.anomalies else "[]",
-        json.dumps(explanation, ensure_ascii=False),
+        "[" + ",".join(parts) + "]",
         computed,
         r.target_s,
         r.core_missed_s,
-        _stamp(r.plan.win_end, dialect),
+        _closes(r.plan, dialect),
     )
+
+
+def _decision_json(rule: str, outcome: str, text: str) -> str:
+    """One decision as the JSON object json.dumps would write, without the generic encoder."""
+    return f'{{"rule": {_quote(rule)}, "outcome": {_quote(outcome)}, "text": {_quote(text)}}}'
+
+
+_CLOSES: dict[tuple[DayPlan, str], Any] = {}
+
+
+def _closes(plan: DayPlan, dialect: str) -> Any:
+    """The window's end as stored; the same for every employee under the plan, so cached."""
+    key = (plan, dialect)
+    value = _CLOSES.get(key)
+    if value is None:
+        if len(_CLOSES) > 100_000:
+            _CLOSES.clear()
+        value = _CLOSES[key] = _stamp(plan.win_end, dialect)
+    return value
 
 
 def _upsert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
