@@ -8,49 +8,22 @@ cached `DayPlan`, and the HR-readable explanation is rendered only when asked fo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from rules.calendar import Calendar
 from rules.plan import DayKind, DayPlan, day_plan
-from rules.policy import OvertimeBasis, PairingMode, Policy, Rounding
-from rules.vocabulary import DayStatus, OvertimeCategory, PunchState, SourceKind
+from rules.policy import OvertimeBasis, Policy
+from rules.punch import Punch, sort_key
+from rules.vocabulary import DayStatus, OvertimeCategory, PunchState
+from rules.worktime import break_deduction, pair, round_to, time_after, uncovered
 
 if TYPE_CHECKING:
     from rules.explain import Decision
 
-_IN = PunchState.IN
-_OUT = PunchState.OUT
-_UNKNOWN = PunchState.UNKNOWN
+__all__ = ["DayResult", "Punch", "evaluate_day"]
+
 _VOID = PunchState.VOID
-IN_STATES = frozenset({PunchState.IN, PunchState.BREAK_IN, PunchState.OVERTIME_IN})
-OUT_STATES = frozenset({PunchState.OUT, PunchState.BREAK_OUT, PunchState.OVERTIME_OUT})
-# Equal times sort by state so the outcome never depends on the input order.
-_RANK = {s: i for i, s in enumerate(PunchState)}
-
-
-@dataclass(frozen=True, slots=True)
-class Punch:
-    """A punch as the rules see it: an id, an aware instant, a state, where from, flags."""
-
-    id: int
-    at: datetime  # aware; compared as an instant
-    state: PunchState
-    source: SourceKind = SourceKind.TERMINAL
-    flags: int = 0  # PunchFlag bitmask
-    voids: int | None = None  # for a VOID record: the id of the punch it cancels
-    device: str | None = None
-    ts: float = field(init=False, repr=False, compare=False)  # Unix seconds of `at`
-
-    def __post_init__(self) -> None:
-        if self.at.tzinfo is None:
-            raise ValueError("a punch time must be aware")
-        object.__setattr__(self, "ts", self.at.timestamp())
-
-
-def _sort_key(p: Punch) -> tuple[float, int]:
-    return (p.ts, _RANK[p.state])
 
 
 class DayResult(NamedTuple):
@@ -145,7 +118,7 @@ def evaluate_day(
     collapsed = 0
     flagged = sel[0].flags if sel else 0
     if len(sel) > 1:
-        sel.sort(key=_sort_key)
+        sel.sort(key=sort_key)
         window = policy.pairing.collapse_s
         kept = sel[0]
         flagged = kept.flags
@@ -170,7 +143,7 @@ def evaluate_day(
         sel = out
     if flagged:
         anomalies.append("flagged_punches")  # HR should look twice (fence, clock skew, DST…)
-    intervals, open_start = _pair(policy.pairing.mode, sel, anomalies)
+    intervals, open_start = pair(policy.pairing.mode, sel, anomalies)
     closed = now_ts >= we
     if open_start is not None:
         if closed and policy.pairing.auto_checkout and plan.auto_checkout > open_start:
@@ -203,7 +176,7 @@ def evaluate_day(
             if g >= min_break:
                 qualifying += g
         prev_end = b
-    deducted = _deduction(policy, gross, qualifying) if policy.breaks.deductions else 0.0
+    deducted = break_deduction(policy, gross, qualifying) if policy.breaks.deductions else 0.0
     worked = gross - deducted
     if outside > 0 and policy.flex is not None:
         anomalies.append("outside_band")  # arriving early for a fixed shift is no anomaly
@@ -221,7 +194,7 @@ def evaluate_day(
                 early = d
     core_missed: tuple[tuple[float, float], ...] = ()
     if plan.core and sel:
-        core_missed = _uncovered(plan.core, intervals, open_start, min(now_ts, we))
+        core_missed = uncovered(plan.core, intervals, open_start, min(now_ts, we))
         if core_missed:
             anomalies.append("core_hours_missed")
 
@@ -233,16 +206,16 @@ def evaluate_day(
             if ot.basis is OvertimeBasis.BEYOND_TARGET:
                 raw_ot = worked - plan.target_s
             else:
-                raw_ot = _after(intervals, plan.end, hi)
+                raw_ot = time_after(intervals, plan.end, hi)
             if raw_ot > 0 and raw_ot >= ot.minimum_s:
-                v = _round(raw_ot, ot.round_unit_s, ot.rounding)
+                v = round_to(raw_ot, ot.round_unit_s, ot.rounding)
                 if ot.daily_cap_s is not None and v > ot.daily_cap_s:
                     v = ot.daily_cap_s
                 if v > 0:
                     overtime[OvertimeCategory.REGULAR] = v
         else:
             raw_ot = worked
-            v = _round(worked, ot.round_unit_s, ot.rounding)
+            v = round_to(worked, ot.round_unit_s, ot.rounding)
             if v > 0:
                 cat = (
                     OvertimeCategory.HOLIDAY
@@ -308,106 +281,3 @@ def evaluate_day(
         voided=voided,
         anomalies=tuple(anomalies),
     )
-
-
-def _pair(
-    mode: PairingMode, sel: list[Punch], anomalies: list[str]
-) -> tuple[list[tuple[float, float]], float | None]:
-    """Worked intervals and the start of an interval left open (None when all closed)."""
-    intervals: list[tuple[float, float]] = []
-    n = len(sel)
-    if n == 0:
-        return intervals, None
-    if mode is PairingMode.FIRST_LAST:
-        if n == 1:
-            return intervals, sel[0].ts
-        intervals.append((sel[0].ts, sel[-1].ts))
-        return intervals, None
-    if mode is PairingMode.ALTERNATING:
-        for i in range(0, n - 1, 2):
-            intervals.append((sel[i].ts, sel[i + 1].ts))
-        return intervals, sel[-1].ts if n % 2 else None
-    open_start: float | None = None
-    for p in sel:
-        st = p.state
-        if st in IN_STATES or (st is _UNKNOWN and open_start is None):
-            if open_start is None:
-                open_start = p.ts
-            else:
-                anomalies.append("double_in")  # the earlier in stands
-        elif open_start is not None:
-            intervals.append((open_start, p.ts))
-            open_start = None
-        else:
-            anomalies.append("out_without_in")
-    return intervals, open_start
-
-
-def _deduction(policy: Policy, worked: float, qualifying: float) -> float:
-    """Break time to deduct so the statutory table is met (see `Breaks`)."""
-    rows = policy.breaks.deductions
-    if not policy.breaks.cap_at_threshold:
-        need = 0
-        for after, brk in rows:
-            if worked > after:
-                need = brk
-        return max(0.0, need - qualifying)
-    tiers = ((0, 0), *rows)
-    for i in range(len(tiers) - 1, 0, -1):
-        after, brk = tiers[i]
-        d = max(0.0, brk - qualifying)
-        if worked - d > after:
-            return d
-        # Deducting this tier's break lands below its threshold: stop at the threshold,
-        # unless even the tier below cannot reach it.
-        if worked - max(0.0, tiers[i - 1][1] - qualifying) >= after and worked > after:
-            return worked - after
-    return 0.0
-
-
-def _round(value: float, unit: int, mode: Rounding) -> int:
-    if unit <= 0:
-        return round(value)
-    v = round(value)
-    if mode is Rounding.DOWN:
-        return v // unit * unit
-    if mode is Rounding.UP:
-        return -(-v // unit) * unit
-    return (v + unit // 2) // unit * unit
-
-
-def _after(intervals: list[tuple[float, float]], start: float, hi: float) -> float:
-    total = 0.0
-    for a, b in intervals:
-        a = max(a, start)
-        b = min(b, hi)
-        if b > a:
-            total += b - a
-    return total
-
-
-def _uncovered(
-    core: tuple[tuple[float, float], ...],
-    intervals: list[tuple[float, float]],
-    open_start: float | None,
-    horizon: float,
-) -> tuple[tuple[float, float], ...]:
-    """Parts of the core spans (up to `horizon`) not covered by presence."""
-    present = list(intervals)
-    if open_start is not None:
-        present.append((open_start, horizon))  # still at work as far as we know
-    missed: list[tuple[float, float]] = []
-    for a, b in core:
-        b = min(b, horizon)
-        cur = a
-        for pa, pb in present:
-            if pb <= cur or pa >= b:
-                continue
-            if pa > cur:
-                missed.append((cur, pa))
-            cur = max(cur, pb)
-            if cur >= b:
-                break
-        if cur < b:
-            missed.append((cur, b))
-    return tuple(missed)
