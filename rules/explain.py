@@ -10,14 +10,37 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from rules.calendar import Calendar
 from rules.evaluate import DayResult
 from rules.plan import DayKind, DayPlan
-from rules.policy import DAY_S, OvertimeBasis, PolicyKind
+from rules.policy import DAY_S, OvertimeBasis, PairingMode, PolicyKind
 from rules.vocabulary import DayStatus, OvertimeCategory, PunchFlag
 
 # Local clock texts per (day plan, instant): a day's shift times repeat for every employee.
 _CLOCK: dict[tuple[DayPlan, float], str] = {}
 CLOCK_CACHE_MAX = 200_000
+
+
+def _clock_text(plan: DayPlan, cal: Calendar, ts: float) -> str:
+    """Local wall-clock time of an instant, with the date when it is not the plan's day."""
+    if plan.uniform:  # no clock change nearby: wall clock is a fixed shift from midnight
+        days, s = divmod(int(ts - plan.midnight), DAY_S)
+        text = f"{s // 3600:02d}:{s // 60 % 60:02d}"
+        on = plan.day + timedelta(days=days) if days else None
+    else:
+        local = cal.local(ts)
+        text = local.strftime("%H:%M")
+        on = local.date() if local.date() != plan.day else None
+    if on is not None:
+        text = f"{text} ({on.strftime('%a %d')})"
+    if len(_CLOCK) >= CLOCK_CACHE_MAX:
+        _CLOCK.clear()
+    _CLOCK[(plan, ts)] = text
+    return text
+
+
+_MODE = {m: m.value.replace("_", " ") for m in PairingMode}
+_STATUS = {s: s.value.replace("_", " ") for s in DayStatus}
 
 
 class Decision(NamedTuple):
@@ -55,24 +78,8 @@ def explain(r: DayResult) -> list[Decision]:
     cal = r.calendar
 
     def t(ts: float) -> str:
-        key = (plan, ts)
-        text = _CLOCK.get(key)
-        if text is None:
-            if len(_CLOCK) >= CLOCK_CACHE_MAX:
-                _CLOCK.clear()
-            text = _CLOCK[key] = clock_text(ts)
-        return text
-
-    def clock_text(ts: float) -> str:
-        if plan.uniform:  # no clock change nearby: wall clock is a fixed shift from midnight
-            days, s = divmod(int(ts - plan.midnight), DAY_S)
-            text = f"{s // 3600:02d}:{s // 60 % 60:02d}"
-            on = plan.day + timedelta(days=days) if days else None
-        else:
-            local = cal.local(ts)
-            text = local.strftime("%H:%M")
-            on = local.date() if local.date() != plan.day else None
-        return text if on is None else f"{text} ({on.strftime('%a %d')})"
+        text = _CLOCK.get((plan, ts))
+        return text if text is not None else _clock_text(plan, cal, ts)
 
     out: list[Decision] = []
     add = out.append
@@ -118,7 +125,7 @@ def explain(r: DayResult) -> list[Decision]:
             "window",
             "punches",
             f"{p.punches_used} punch(es) between {t(plan.win_start)} and {t(plan.win_end)} "
-            f"paired {pol.pairing.mode.value.replace('_', ' ')}",
+            f"paired {_MODE[pol.pairing.mode]}",
         )
     )
     if p.flags:
@@ -307,7 +314,7 @@ def _status(p: DayResult) -> Decision:
         return Decision(
             "status", s.value, f"incomplete: check-out missing; best-effort worked {hm(p.worked_s)}"
         )
-    return Decision("status", s.value, s.value.replace("_", " "))
+    return Decision("status", s.value, _STATUS[s])
 
 
 def _stamp(dt: datetime) -> str:
