@@ -228,7 +228,7 @@ def evaluate_day(
         anomalies.append("max_daily_exceeded")
 
     bal = policy.balance
-    if not bal.enabled:
+    if not bal.enabled or not closed:  # an open day moves the account once it closes
         delta = 0.0
     elif kind is DayKind.WORK:
         delta = worked - plan.target_s

@@ -275,7 +275,9 @@ def explain(r: DayResult) -> list[Decision]:
                 f"worked {hm(p.worked_s)} > maximum {hm(pol.breaks.max_daily_s)} a day",
             )
         )
-    if pol.balance.enabled and (plan.kind is DayKind.WORK or p.balance_delta_s):
+    if pol.balance.enabled and p.provisional:
+        add(Decision("balance", "pending", "balance counted once the day closes"))
+    elif pol.balance.enabled and (plan.kind is DayKind.WORK or p.balance_delta_s):
         add(
             Decision(
                 "balance",

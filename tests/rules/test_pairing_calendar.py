@@ -77,6 +77,8 @@ def test_open_window_is_provisional_and_not_yet_incomplete():
     now = at(TUE, "12:00")
     r = evaluate_day(flex(), TUE, [punch(TUE, "08:00")], CAL, now)
     assert r.status is S.PROVISIONAL and r.provisional
+    assert r.balance_delta_s == 0  # the account moves when the day closes
+    assert "balance counted once the day closes" in [d.text for d in r.explanation]
     assert "missing_checkout" not in r.anomalies and r.core_missed == ()
     assert r.explanation[-1].text.startswith(
         "provisional: the punch window closes 2026-03-04 00:00"
