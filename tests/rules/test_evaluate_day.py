@@ -8,7 +8,7 @@ import pytest
 
 from rules import evaluate_day
 from rules.vocabulary import DayStatus as S
-from tests.rules.helpers import CAL, LATER, H, M, fixed, flex, pairs
+from tests.rules.helpers import CAL, LATER, H, M, fixed, flex, pairs, punch
 
 TUE = date(2026, 3, 3)
 FLEX = flex()
@@ -211,3 +211,30 @@ def test_core_hours_split_around_lunch_allow_the_break():
     )
     r = evaluate_day(p, TUE, pairs(TUE, "08:00-12:00", "12:30-16:30"), CAL, LATER)
     assert r.core_missed == () and r.worked_s == 8 * H
+
+
+def test_targets_and_core_hours_per_weekday():
+    p = flex(
+        target_min={"mon": 480, "tue": 480, "wed": 480, "thu": 480, "fri": 360},
+        flex={
+            "core": {
+                "fri": [{"start": "09:00", "end": "12:00"}],
+                "tue": [{"start": "10:00", "end": "15:00"}],
+            }
+        },
+    )
+    fri = date(2026, 3, 6)
+    r = evaluate_day(p, fri, pairs(fri, "08:00-14:30"), CAL, LATER)
+    assert (r.target_s, r.worked_s, r.balance_delta_s) == (6 * H, 6 * H, 0)
+    assert r.core_missed == () and r.early_leave_s == 90 * M  # earliest end is 16:00 every day
+    r = evaluate_day(p, TUE, pairs(TUE, "08:00-14:30"), CAL, LATER)
+    assert (r.target_s, r.core_missed_s) == (8 * H, 30 * M)
+
+
+def test_day_boundary_gives_late_night_work_to_the_day_before():
+    p = flex(flex={"day_boundary": "04:00", "latest_end": "23:59", "count_outside_band": True})
+    ps = [*pairs(TUE, "14:00-18:00"), punch(TUE, "20:00"), punch(TUE, "01:30", "out", plus_days=1)]
+    r = evaluate_day(p, TUE, ps, CAL, LATER)
+    assert r.worked_s == 9 * H + 30 * M and r.deducted_s == 0  # the 2 h gap is the break
+    wed = evaluate_day(p, date(2026, 3, 4), ps, CAL, LATER)
+    assert wed.punches_used == 0
