@@ -76,24 +76,7 @@ def evaluate_period(
     rules = balance if balance is not None else (days[-1].policy.balance if days else None)
     statement = None
     if rules is not None and rules.enabled:
-        closing = opening_balance_s + change
-        carried = closing
-        forfeited = shortfall = 0
-        if rules.carry_cap_s is not None and closing > rules.carry_cap_s:
-            forfeited = closing - rules.carry_cap_s
-            carried = rules.carry_cap_s
-        if rules.carry_floor_s is not None and closing < rules.carry_floor_s:
-            shortfall = rules.carry_floor_s - closing  # flagged; the deficit is kept
-        statement = BalanceStatement(
-            opening_s=opening_balance_s,
-            change_s=change,
-            closing_s=closing,
-            cap_s=rules.carry_cap_s,
-            floor_s=rules.carry_floor_s,
-            forfeited_s=forfeited,
-            shortfall_s=shortfall,
-            carried_s=carried,
-        )
+        statement = balance_statement(opening_balance_s, change, rules)
     return PeriodResult(
         start=min((d.day for d in days), default=None),
         end=max((d.day for d in days), default=None),
@@ -110,4 +93,26 @@ def evaluate_period(
         provisional_days=prov,
         anomalies=dict(anomalies),
         balance=statement,
+    )
+
+
+def balance_statement(opening_s: int, change_s: int, rules: Balance) -> BalanceStatement:
+    """Close a period: apply the carry-over cap (excess forfeited) and floor (flagged)."""
+    closing = opening_s + change_s
+    carried = closing
+    forfeited = shortfall = 0
+    if rules.carry_cap_s is not None and closing > rules.carry_cap_s:
+        forfeited = closing - rules.carry_cap_s
+        carried = rules.carry_cap_s
+    if rules.carry_floor_s is not None and closing < rules.carry_floor_s:
+        shortfall = rules.carry_floor_s - closing  # flagged; the deficit is kept
+    return BalanceStatement(
+        opening_s=opening_s,
+        change_s=change_s,
+        closing_s=closing,
+        cap_s=rules.carry_cap_s,
+        floor_s=rules.carry_floor_s,
+        forfeited_s=forfeited,
+        shortfall_s=shortfall,
+        carried_s=carried,
     )

@@ -356,3 +356,43 @@ def test_a_punch_dated_in_another_zone_recomputes_the_site_day_it_falls_on(store
     row = day_row(store, emp, date(2026, 11, 25))
     assert row.first_in == datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
     assert row.status == "incomplete"
+
+
+def test_show_prints_the_period_statement_with_the_balance(store, now, db_url, monkeypatch):
+    from collector.cli import app
+
+    emp, _ = setup_office(store, now)
+    punches(
+        store,
+        now,
+        (TUE, "08:00", 0),
+        (TUE, "17:30", 1),
+        (date(2026, 11, 23), "10:30", 0),
+        (date(2026, 11, 23), "18:30", 1),
+    )
+    process_dirty(store.engine, now=now)
+    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", db_url)
+    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
+    args = [
+        "days",
+        "show",
+        "--employee",
+        "1001",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-26",
+        "--opening-min",
+        "60",
+        "--json",
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    st = json.loads(res.output.strip().splitlines()[-1])
+    assert [d["status"] for d in st["days"]] == ["late", "present", "absent", "absent"]
+    assert st["late_days"] == 1 and st["late_s"] == 30 * 60 and st["zone"] == "Europe/Berlin"
+    # 23rd: 8 h − 30 min break = 7 h 30 (−30 min); 24th: 9 h 30 − 30 = 9 h (+1 h); two absences.
+    assert st["balance"]["change_s"] == -30 * 60 + 3600 - 2 * 8 * 3600
+    assert st["balance"]["closing_s"] == 3600 + st["balance"]["change_s"]
+    text = CliRunner().invoke(app, args[:-1])
+    assert text.exit_code == 0 and "balance: opening 1 h" in text.output
