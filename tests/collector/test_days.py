@@ -361,7 +361,7 @@ def test_a_punch_dated_in_another_zone_recomputes_the_site_day_it_falls_on(store
 def test_show_prints_the_period_statement_with_the_balance(store, now, db_url, monkeypatch):
     from collector.cli import app
 
-    emp, _ = setup_office(store, now)
+    setup_office(store, now)
     punches(
         store,
         now,
