@@ -30,6 +30,7 @@ class DaysWorker:
         close_every_s: float = 60.0,
         lookback_days: int = 7,
         batch: int = 2000,
+        max_batches: int = 25,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -37,6 +38,7 @@ class DaysWorker:
         self.close_every_s = close_every_s
         self.lookback_days = lookback_days
         self.batch = batch
+        self.max_batches = max_batches
         self.ctx = Context()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,12 +67,16 @@ class DaysWorker:
             self._last_close = time.monotonic()
             if marked:
                 log.debug("close pass marked %d days", marked)
-        result = process_dirty(self.engine, now=now, batch=self.batch, ctx=self.ctx)
+        # A bounded number of batches per cycle keeps stop() prompt behind a large backlog.
+        result = process_dirty(
+            self.engine, now=now, batch=self.batch, ctx=self.ctx, max_batches=self.max_batches
+        )
         self.cycles += 1
         return result.written
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            written = 0
             try:
                 written = self.run_once()
                 if self.failing:
@@ -82,4 +88,6 @@ class DaysWorker:
                 if not self.failing:
                     log.exception("attendance days recomputation failed")
                 self.failing = True
-            self._stop.wait(self.interval_s)
+            # A full cycle means more is queued: go again at once.
+            busy = written >= self.batch * self.max_batches
+            self._stop.wait(0 if busy else self.interval_s)
