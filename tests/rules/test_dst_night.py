@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -95,3 +96,32 @@ def test_early_shift_check_in_before_midnight_counts_for_the_next_day():
     ps = [punch(day, "23:30", plus_days=-1), punch(day, "09:00", "out")]
     r = evaluate_day(p, day, ps, CAL, LATER)
     assert r.punches_used == 2 and r.worked_s == 8 * H  # counted from the 01:00 start
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        flex(),
+        night(),
+        night(
+            shift={
+                "start": "01:00",
+                "end": "09:00",
+                "checkin_before_min": 120,
+                "checkout_after_min": 840,
+            }
+        ),
+    ],
+    ids=["flex", "night", "early"],
+)
+def test_a_punch_belongs_to_at_most_one_day_all_year(policy):
+    from rules.plan import day_plan
+
+    day = date(2026, 1, 1)
+    plans = [day_plan(policy, CAL, day + timedelta(days=i)) for i in range(366)]
+    for a, b in itertools.pairwise(plans):
+        assert a.win_start < a.win_end <= b.win_start
+        assert 82_800 <= a.day_length_s <= 90_000
+    if policy.flex is not None:  # flexitime days tile the calendar: every punch has a day
+        assert all(a.win_end == b.win_start for a, b in itertools.pairwise(plans))
+    assert sorted({p.day_length_s for p in plans}) == [82_800, 86_400, 90_000]
