@@ -323,5 +323,6 @@ def _stamp(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M %Z")
 
 
+@lru_cache(maxsize=256)
 def _table(rows: tuple[tuple[int, int], ...]) -> str:
     return ", ".join(f"{hm(b)} after {hm(a)}" for a, b in rows)

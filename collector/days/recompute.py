@@ -247,8 +247,8 @@ def _read_punches(
                 chunk,
             )
             for pid, emp, at, state, source, flags, voids, device in rows:
-                if isinstance(at, str):
-                    when = datetime.fromisoformat(at).replace(tzinfo=UTC)
+                if isinstance(at, str):  # SQLite text; parsing with the offset is the fast path
+                    when = datetime.fromisoformat(at + "+00:00")
                 else:
                     when = at.replace(tzinfo=UTC)
                 out[emp].append(
