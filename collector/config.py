@@ -7,13 +7,23 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.days.assign import assign_policy, mark_policy_days
 from collector.normalize import NormalizeError, zone
 from collector.store.ingest import link_employee
-from collector.store.models import Department, Device, Employee, Policy, PolicyAssignment, Site
+from collector.store.models import Department, Device, Employee, Policy, Site
+from rules.schema import PolicyError, parse_document
 
 T = TypeVar("T")
 
@@ -101,6 +111,14 @@ class PolicyConfig(_Strict):
     kind: str
     document: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _valid_document(self) -> PolicyConfig:
+        try:
+            parse_document(self.kind, self.document)
+        except PolicyError as exc:
+            raise ValueError(f"policy {self.name!r}: {exc}") from exc
+        return self
+
 
 class PunchgateConfig(_Strict):
     """The whole configuration file."""
@@ -176,8 +194,12 @@ def apply_config(session: Session, cfg: PunchgateConfig, *, now: datetime) -> di
     policies = {p.name: p for p in session.scalars(select(Policy))}
     for pc in cfg.policies:
         policy = policies.get(pc.name) or Policy(name=pc.name)
+        existing = policy.id is not None
         if policy.id is None or policy.kind != pc.kind or policy.document != pc.document:
             policy.kind, policy.document, policy.updated_at = pc.kind, pc.document, now
+            if existing:  # days computed under the old document are recomputed
+                session.flush()
+                mark_policy_days(session.connection(), policy.id, today=now.date())
         session.add(policy)
         policies[pc.name] = policy
         counts["policies"] += 1
@@ -208,15 +230,9 @@ def _assign(
     session: Session, emp: Employee, policy: Policy, ec: EmployeeConfig, now: datetime
 ) -> None:
     start = ec.policy_from or ec.active_from or date(now.year, 1, 1)
-    found = session.scalar(
-        select(PolicyAssignment).where(
-            PolicyAssignment.employee_id == emp.id, PolicyAssignment.effective_from == start
-        )
+    assign_policy(
+        session, employee_id=emp.id, policy_id=policy.id, effective_from=start, today=now.date()
     )
-    if found is None:
-        session.add(PolicyAssignment(employee_id=emp.id, policy_id=policy.id, effective_from=start))
-    else:
-        found.policy_id = policy.id
 
 
 def _ref(table: dict[str, T], key: str | None, what: str) -> T:

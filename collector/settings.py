@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     push_offline_after_s: int = Field(default=120, ge=10)
     # Seconds a handed-out command may go unanswered before it is handed out again.
     push_command_resend_s: int = Field(default=120, ge=1)
+    # How often the attendance-days worker consumes dirty days (seconds).
+    days_interval_s: float = Field(default=5.0, gt=0)
+    # How many recent days the "close the day" pass keeps checking for absences.
+    days_lookback: int = Field(default=7, ge=1)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"

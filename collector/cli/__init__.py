@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.cli import db, demo, emulate, emulate_push, importing, push, retention, serve, sync
+from collector.cli import (
+    days,
+    db,
+    demo,
+    emulate,
+    emulate_push,
+    importing,
+    push,
+    retention,
+    serve,
+    sync,
+)
 from collector.cli.common import console
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
@@ -17,6 +28,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
 app.add_typer(push.app, name="push")
+app.add_typer(days.app, name="days")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

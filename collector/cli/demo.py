@@ -11,6 +11,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
+from collector.demo.days import days_worker, policy_start, seed_attendance
 from collector.demo.push import push_workers
 from collector.demo.seed import add_employees, history
 from collector.demo.terminals import demo_terminal_workers
@@ -42,9 +43,10 @@ def demo_command(
     store = open_store(settings, apply=False)
     now = utcnow()
     with store.sessions.begin() as session:
-        add_employees(session, load_config(DEMO_CONFIG), now)
+        add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
     yesterday = now.date() - timedelta(days=1)
     seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
+    seed_attendance(store, now)
     console.print(
         f"demo database {settings.database_url_safe()}: {seeded.inserted} punches seeded "
         f"({seeded.duplicates} already there)"
@@ -54,7 +56,7 @@ def demo_command(
     )
     console.print("press Ctrl-C to stop")
     try:
-        workers = [*demo_terminal_workers(store), *push_workers(port)]
+        workers = [*demo_terminal_workers(store), *push_workers(port), days_worker(store)]
         Service(store, workers).run(host="127.0.0.1", port=port, duration=duration)
     finally:
         store.close()

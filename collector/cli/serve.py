@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from collector.cli.common import console, setup_logging
+from collector.days import DaysWorker
 from collector.poller.worker import TerminalPollerWorker
 from collector.retention import RetentionWorker
 from collector.runtime import open_store, utcnow
@@ -22,6 +23,12 @@ def serve_command(
     store = open_store(settings)
     workers: list[Worker] = [
         TerminalPollerWorker(store),
+        DaysWorker(
+            store.engine,
+            clock=utcnow,
+            interval_s=settings.days_interval_s,
+            lookback_days=settings.days_lookback,
+        ),
         RetentionWorker(store.engine, days=settings.location_retention_days, clock=utcnow),
     ]
     service = Service(store, workers)

@@ -15,8 +15,8 @@ FIRST = ["Anna", "Ben", "Chen", "Dara", "Emil", "Fatma", "Goran", "Hui", "Ines",
 LAST = ["Weber", "Li", "Novak", "Schulz", "Wang"]
 
 
-def demo_employees(count: int = 20) -> list[EmployeeConfig]:
-    """Employees 1001… split over the two departments."""
+def demo_employees(count: int = 20, policy_from: date | None = None) -> list[EmployeeConfig]:
+    """Employees 1001… split over the two departments: ENG on flexitime, OPS on a day shift."""
     return [
         EmployeeConfig(
             code=str(1001 + i),
@@ -24,14 +24,18 @@ def demo_employees(count: int = 20) -> list[EmployeeConfig]:
             department="ENG" if i % 2 == 0 else "OPS",
             site="hq",
             identities={"owntracks": f"user{1001 + i}"},
+            policy="flexitime" if i % 2 == 0 else "day-shift",
+            policy_from=policy_from,
         )
         for i in range(count)
     ]
 
 
-def add_employees(session: Session, cfg: PunchgateConfig, now: datetime) -> None:
-    """Apply the demo file plus the generated employees."""
-    cfg = cfg.model_copy(update={"employees": demo_employees()})
+def add_employees(
+    session: Session, cfg: PunchgateConfig, now: datetime, policy_from: date | None = None
+) -> None:
+    """Apply the demo file plus the generated employees (under the demo policies)."""
+    cfg = cfg.model_copy(update={"employees": demo_employees(policy_from=policy_from)})
     apply_config(session, cfg, now=now)
 
 

@@ -239,6 +239,12 @@ class AttendanceDay(Base):
     anomalies: Mapped[list[Any]] = mapped_column(JSON, default=list)
     explanation: Mapped[list[Any]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column()
+    # The day's expected working time under its policy (0 on rest days and holidays).
+    target_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Core-hour time without presence (flexitime).
+    core_missed_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the day's punch window closes (UTC); provisional rows are re-checked after it.
+    closes_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuditLog(Base):

@@ -1,6 +1,6 @@
 """push terminals: command queue and per-terminal roster
 
-Revision ID: 0007
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None

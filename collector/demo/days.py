@@ -1,0 +1,46 @@
+"""Demo attendance: two weeks of history under the demo policies, and the days worker."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import update
+
+from collector.days import DaysWorker, process_dirty
+from collector.demo.seed import history
+from collector.runtime import Store, utcnow
+from collector.store.ingest import ingest_batch
+from collector.store.models import Device
+
+HISTORY_DAYS = 14
+
+
+def policy_start(now: datetime) -> date:
+    """The day the demo's policy assignments start: the first day of seeded history."""
+    return now.date() - timedelta(days=HISTORY_DAYS)
+
+
+def seed_attendance(store: Store, now: datetime) -> int:
+    """Working days of history at the front door, then attendance days computed from it."""
+    punches = []
+    day = policy_start(now)
+    while day < now.date():
+        if day.weekday() < 5:
+            punches += history(day)
+        day += timedelta(days=1)
+    seeded = ingest_batch(store.engine, punches, now=now, policy=store.policy).inserted
+    # The history is a complete import: the demo's doors have nothing older left to report.
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(Device).where(Device.reported_until.is_(None)).values(reported_until=now)
+        )
+    process_dirty(store.engine, now=now)
+    return seeded
+
+
+def days_worker(store: Store) -> DaysWorker:
+    """The worker that keeps the demo's attendance days current."""
+    s = store.settings
+    return DaysWorker(
+        store.engine, clock=utcnow, interval_s=s.days_interval_s, lookback_days=s.days_lookback
+    )
