@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,30 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # MQTT broker URL (mqtt://user:pass@host:port); empty = start an embedded broker.
     mqtt_url: SecretStr | None = None
+    # MQTT protocol version towards the broker: "5" or "3.1.1" (the embedded broker needs 3.1.1).
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    # Stable client id: the broker keeps this consumer's session and queue under it.
+    mqtt_client_id: str = "punchgate-collector"
+    # How long the broker keeps the session (and queues punches) while we are away.
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # CA file for mqtts:// brokers (system CAs when empty); skipping verification is for tests.
+    mqtt_tls_ca: Path | None = None
+    mqtt_tls_insecure: bool = False
+    # Topic roots; tests give each run its own so a shared broker keeps them apart.
+    mqtt_topic_root: str = "punchgate/v1"
+    mqtt_owntracks_root: str = "owntracks"
+    # Which Employee.identities key names an OwnTracks user.
+    mqtt_owntracks_identity: str = "owntracks"
+    # Punches committed per transaction, and the longest wait to fill a batch.
+    mqtt_batch_size: int = Field(default=500, ge=1)
+    mqtt_batch_wait_ms: int = Field(default=20, ge=0)
+    # Port of the embedded broker started when mqtt_url is empty.
+    mqtt_embedded_port: int = Field(default=1883, ge=0, le=65535)
+    # Phone fixes: travel faster than this is flagged; delivered later than late_after is
+    # flagged LATE_DELIVERY; older than max_age is rejected.
+    mobile_max_speed_kmh: float = Field(default=300.0, gt=0)
+    mobile_late_after_s: int = Field(default=900, ge=0)
+    mobile_max_age_s: int = Field(default=35 * 24 * 3600, ge=0)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"
