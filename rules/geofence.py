@@ -214,8 +214,7 @@ def decide(
         return GeoDecision(True, Tier.OUTSIDE, "no work site has a fence", None, None, flags)
     nearest = min(placements, key=lambda p: p.distance_m - by_code[p.site_code].radius_m)
     fence = by_code[nearest.site_code]
-    if not require_inside:
-        flags |= PunchFlag.OUTSIDE_FENCE if nearest.tier is Tier.OUTSIDE else PunchFlag.NONE
+    if not require_inside:  # e.g. leaving the site: being outside is the point
         return GeoDecision(
             True, nearest.tier, "measured only", nearest.site_code, nearest.distance_m, flags
         )
