@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from collector.cli import db, demo, importing, mqtt, serve
+from collector.cli import db, demo, importing, mqtt, serve, simulate
 
 app = typer.Typer(help="punchgate: attendance device integration.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
 app.add_typer(mqtt.app, name="mqtt")
+app.add_typer(simulate.app, name="simulate")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

@@ -11,6 +11,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
+from collector.demo.mobile import mobile_workers
 from collector.demo.seed import add_employees, history
 from collector.runtime import open_store, utcnow
 from collector.service import Service
@@ -52,6 +53,6 @@ def demo_command(
     )
     console.print("press Ctrl-C to stop")
     try:
-        Service(store).run(host="127.0.0.1", port=port, duration=duration)
+        Service(store, mobile_workers(store)).run(host="127.0.0.1", port=port, duration=duration)
     finally:
         store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from collector.cli.common import console, setup_logging
+from collector.mqtt.workers import mqtt_workers
 from collector.runtime import open_store
 from collector.service import Service
 from collector.settings import get_settings
@@ -18,7 +19,7 @@ def serve_command(
     settings = get_settings()
     setup_logging(settings)
     store = open_store(settings)
-    service = Service(store)
+    service = Service(store, mqtt_workers(store))
     console.print(
         f"punchgate serving on http://{host or settings.api_host}:{port or settings.api_port}"
     )
