@@ -45,9 +45,10 @@ class Settings(BaseSettings):
     mqtt_owntracks_root: str = "owntracks"
     # Which Employee.identities key names an OwnTracks user.
     mqtt_owntracks_identity: str = "owntracks"
-    # Punches committed per transaction, and the longest wait to fill a batch.
-    mqtt_batch_size: int = Field(default=500, ge=1)
-    mqtt_batch_wait_ms: int = Field(default=20, ge=0)
+    # Most punches committed per transaction, and how long to wait for more before
+    # committing (0: commit what has arrived; batches still grow under load).
+    mqtt_batch_size: int = Field(default=1000, ge=1)
+    mqtt_batch_wait_ms: int = Field(default=0, ge=0)
     # Port of the embedded broker started when mqtt_url is empty.
     mqtt_embedded_port: int = Field(default=1883, ge=0, le=65535)
     # Phone fixes: travel faster than this is flagged; delivered later than late_after is

@@ -31,8 +31,8 @@ class MqttOptions:
     keepalive_s: int = 30
     topics: Topics = field(default_factory=Topics)
     owntracks_identity: str = "owntracks"
-    batch_size: int = 500
-    batch_wait_s: float = 0.02
+    batch_size: int = 1000
+    batch_wait_s: float = 0.0
 
     @property
     def where(self) -> str:
