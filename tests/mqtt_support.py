@@ -59,7 +59,7 @@ class Phone:
         )
         self.client.max_inflight_messages_set(200)
         # The embedded broker queues only for named clients; Mosquitto ignores the name here.
-        self.client.username_pw_set(str(p["username"] or "phone"))
+        self.client.username_pw_set(str(p["username"] or "phone"), p["password"])  # type: ignore[arg-type]
         self.received: list[tuple[str, bytes, Any]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
