@@ -194,3 +194,37 @@ def test_topic_naming_no_employee_is_quarantined_and_answered(
     assert receipt == {**receipt, "status": "rejected", "id": "ghost"}
     assert "no employee has code '9999'" in receipt["reason"]
     assert count(seeded, Quarantine) == 1 and count(seeded, Punch) == 0
+
+
+def test_spoofing_flags_use_the_previous_fix_from_the_store(
+    run_consumer, phone, topics, seeded, now
+):
+    first = run_consumer()
+    phone.publish(
+        topics.punch("1001"), punch(now, "a", ts=(now - timedelta(minutes=3)).isoformat())
+    )
+    wait_for(lambda: count(seeded, Punch) == 1)
+    first.stop()  # a fresh consumer has nothing cached: the previous fix comes from the store
+    run_consumer()
+    # Same coordinates to the last decimal, two minutes later.
+    phone.publish(
+        topics.punch("1001"), punch(now, "b", ts=(now - timedelta(minutes=1)).isoformat())
+    )
+    wait_for(lambda: len(phone.receipts()) == 2)
+    # 40 km away thirty seconds after that: no car does that.
+    far = punch(now, "c", lat=52.88, ts=(now - timedelta(seconds=30)).isoformat())
+    phone.publish(topics.punch("1001"), far)
+    # Queued offline for an hour, then delivered: kept at its own time, flagged.
+    phone.publish(topics.punch("1002"), punch(now, "d", ts=(now - timedelta(hours=1)).isoformat()))
+    # Two days in the future.
+    phone.publish(topics.punch("1003"), punch(now, "e", ts=(now + timedelta(days=2)).isoformat()))
+    wait_for(lambda: len(phone.receipts()) == 5)
+    flags = {r["id"]: r["flags"] for r in phone.receipts()}
+    assert flags["b"] == ["repeated_coordinates"]
+    assert flags["c"] == ["outside_fence", "impossible_speed"]
+    assert flags["d"] == ["late_delivery"]
+    assert flags["e"] == ["future_timestamp"]
+    with seeded.sessions() as s:
+        late = s.scalars(select(Punch).where(Punch.source_ref == "n:d")).one()
+    assert late.occurred_at == now - timedelta(hours=1)
+    assert late.flags == PunchFlag.LATE_DELIVERY
