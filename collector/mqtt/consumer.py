@@ -214,7 +214,10 @@ class MqttConsumer:
             props.SessionExpiryInterval = o.session_expiry_s
             # How many unacknowledged messages the broker may send us: room for batches.
             props.ReceiveMaximum = min(65535, max(100, o.batch_size * 4))
-        self.directory.refresh(force=True)
+        try:
+            self.directory.refresh(force=True)
+        except Exception:  # the ingest loop retries; a database hiccup must not stop startup
+            log.warning("could not load employees and sites yet", exc_info=True)
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="mqtt-ingest", daemon=True)
         self._thread.start()
