@@ -43,6 +43,7 @@ def options(broker: tuple[str, str], topics: Topics) -> MqttOptions:
         client_id=f"pg-{topics.root.split('/')[0]}",
         topics=topics,
         batch_wait_s=0.005,
+        session_expiry_s=120,  # long enough for a restart within the test, no litter after
     )
 
 
