@@ -84,7 +84,7 @@ def seeded(store: Store, now: datetime) -> Store:
 
 @pytest.fixture
 def run_consumer(
-    seeded: Store, options: MqttOptions, now: datetime
+    seeded: Store, options: MqttOptions, now: datetime, broker: tuple[str, str]
 ) -> Iterator[Callable[..., MqttConsumer]]:
     """Start consumers (stopped at the end); `clock` defaults to the fixed test `now`."""
     started: list[MqttConsumer] = []
@@ -100,6 +100,11 @@ def run_consumer(
     yield run
     for c in started:
         c.stop()
+    if started:  # leave no retained status behind on a shared broker
+        url, protocol = broker
+        p = Phone(url, protocol)
+        p.publish(options.topics.status(options.client_id), b"", retain=True)
+        p.close()
 
 
 @pytest.fixture
