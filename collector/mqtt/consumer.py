@@ -270,11 +270,11 @@ class MqttConsumer:
         return batch
 
     def _run(self) -> None:
-        while not self._stopping.is_set() or not self._queue.empty():
+        # On stop, the batch in hand is finished; messages still queued are unacked, so
+        # the broker hands them over again next time (a stop under load stays quick).
+        while not self._stopping.is_set():
             batch = self._take()
             if not batch:
-                if self._stopping.is_set():
-                    return
                 continue
             delay = 0.5
             while True:
@@ -297,7 +297,7 @@ class MqttConsumer:
                 out.append(self.decider.handle(msg, conn, now))
             except Exception as exc:  # one odd message must never stop the rest
                 log.exception("deciding a message on %s failed", msg.topic)
-                out.append(Handled(self.decider._bad(msg, f"internal error: {exc!r}"[:500])))
+                out.append(Handled(self.decider.quarantine(msg, f"internal error: {exc!r}"[:500])))
         return out
 
     def _process(self, batch: list[Inbound]) -> None:

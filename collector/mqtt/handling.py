@@ -92,7 +92,8 @@ class Decider:
         log.debug("ignoring a message on %s, not a punch topic", msg.topic)
         return Handled(None)
 
-    def _bad(self, msg: Inbound, reason: str, device: str | None = None) -> QuarantineItem:
+    def quarantine(self, msg: Inbound, reason: str, device: str | None = None) -> QuarantineItem:
+        """The message as a quarantine item with the reason."""
         return QuarantineItem(
             source_kind=SourceKind.MOBILE,
             reason=reason,
@@ -109,17 +110,20 @@ class Decider:
         try:
             punch = parse_native(msg.payload, employee_code=code)
         except PayloadError as exc:
-            return Handled(self._bad(msg, exc.reason), reply, exc.ref_id)
+            return Handled(self.quarantine(msg, exc.reason), reply, exc.ref_id)
         person = self.directory.person(code)
         if person is None:
-            return Handled(self._bad(msg, f"no employee has code {code!r}"), reply, punch.id)
+            return Handled(self.quarantine(msg, f"no employee has code {code!r}"), reply, punch.id)
         fix = Fix(punch.lat, punch.lon, punch.acc, punch.ts, punch.mock, punch.bssid)
         previous = self.directory.previous_fix(conn, code, fix.taken_at)
         verdict = decide(fix, self._fences(), now=now, policy=self.policy, previous=previous)
         device = punch.device[:64] if punch.device else None
         if not verdict.accepted:
             return Handled(
-                self._bad(msg, f"rejected: {verdict.reason}", device), reply, punch.id, verdict
+                self.quarantine(msg, f"rejected: {verdict.reason}", device),
+                reply,
+                punch.id,
+                verdict,
             )
         raw = self._punch(msg, person, fix, verdict, STATES[punch.kind], f"n:{punch.id}", device)
         return Handled(raw, reply, punch.id, verdict)
@@ -131,12 +135,14 @@ class Decider:
         try:
             parsed = parse_owntracks(msg.payload, topic=msg.topic)
         except PayloadError as exc:
-            return Handled(self._bad(msg, exc.reason, device))
+            return Handled(self.quarantine(msg, exc.reason, device))
         if isinstance(parsed, Ignored):
             return Handled(None)
         person = self.directory.owntracks_person(where.user)
         if person is None:
-            return Handled(self._bad(msg, f"no employee has OwnTracks user {where.user!r}", device))
+            return Handled(
+                self.quarantine(msg, f"no employee has OwnTracks user {where.user!r}", device)
+            )
         fix = Fix(parsed.lat, parsed.lon, parsed.acc, parsed.taken_at, False, None)
         ident = f"{where.user}/{where.device}/{parsed.tst}"
         if isinstance(parsed, OwnTracksLocation):
@@ -155,7 +161,9 @@ class Decider:
             require_inside=parsed.event == "enter",
         )
         if not verdict.accepted:
-            return Handled(self._bad(msg, f"rejected: {verdict.reason}", device), decision=verdict)
+            return Handled(
+                self.quarantine(msg, f"rejected: {verdict.reason}", device), decision=verdict
+            )
         if verdict.site_code is None:
             verdict = GeoDecision(
                 True,
@@ -234,5 +242,5 @@ class Decider:
 
 
 def flag_names(flags: int) -> list[str]:
-    """Flag names for a receipt."""
-    return PunchFlag.names_of(flags)
+    """Flag names for a receipt (most punches have none: skip the enum walk)."""
+    return PunchFlag.names_of(flags) if flags else []
