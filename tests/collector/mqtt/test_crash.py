@@ -32,10 +32,10 @@ PUNCHGATE = str(Path(sys.executable).parent / "punchgate")
 
 
 @contextmanager
-def crash_broker() -> Iterator[tuple[str, str]]:
+def crash_broker(protocol: str) -> Iterator[tuple[str, str]]:
     """A broker that may queue thousands for an offline consumer (the shared one keeps 1000)."""
     with private_mosquitto() as url:
-        yield url, "5"
+        yield url, protocol
 
 
 def stored(store) -> int:
@@ -47,13 +47,14 @@ def stored(store) -> int:
 # after a SIGKILL within two minutes, so this guarantee is only tested on Mosquitto.
 @pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto (amqtt loses in-flight messages)")
 @pytest.mark.slow
-def test_sigkill_while_publishing_5000_stores_each_once(store, db_url, tmp_path):
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_sigkill_while_publishing_5000_stores_each_once(store, db_url, tmp_path, protocol):
     now = datetime.now(UTC)
     with store.sessions.begin() as s:
         for i in range(PEOPLE):
             add_employee(s, str(2000 + i), now)
     topics = unique_topics()
-    with crash_broker() as (url, protocol):
+    with crash_broker(protocol) as (url, protocol):
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")},
             "PUNCHGATE_DATABASE_URL": db_url,
