@@ -20,7 +20,7 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from collector.mqtt.directory import Directory
 from collector.mqtt.handling import Decider, Handled, Inbound, flag_names
 from collector.mqtt.options import MqttOptions
+from collector.mqtt.wakeup import one_wakeup
 from collector.runtime import Store, utcnow
 from collector.store.ingest import IngestResult, Outcome, QuarantineItem, ingest
 from devices.mobile.native import Receipt
@@ -56,39 +57,6 @@ class Counters:
     ignored: int = 0
     batches: int = 0
     acked: int = 0
-
-
-class _Hush:
-    """Stands in for paho's wake-up socket while a batch's packets are queued."""
-
-    def send(self, _data: bytes) -> int:
-        return 1
-
-    def close(self) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def one_wakeup(client: mqtt.Client) -> Iterator[None]:
-    """Queue many packets, wake paho's network thread once.
-
-    paho writes one byte to its wake-up socket pair for every queued packet; for a batch of
-    PUBACKs and receipts that is two syscalls and two network-thread wake-ups per punch,
-    which halves throughput. If paho replaced its sockets meanwhile (a reconnect), its new
-    pair is left alone.
-    """
-    real = client._sockpairW
-    hush: Any = _Hush()
-    client._sockpairW = hush
-    try:
-        yield
-    finally:
-        if client._sockpairW is hush:
-            client._sockpairW = real
-        wake = client._sockpairW
-        if wake is not None:
-            with contextlib.suppress(OSError):
-                wake.send(b"0")
 
 
 class MqttConsumer:
