@@ -355,4 +355,4 @@ class MqttConsumer:
             if topic == msg.response_topic and msg.correlation is not None:
                 props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
                 props.CorrelationData = msg.correlation
-            self._client.publish(topic, body, qos=1, properties=props)
+            self._client.publish(topic, body, qos=self.options.receipt_qos, properties=props)

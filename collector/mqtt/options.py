@@ -33,6 +33,7 @@ class MqttOptions:
     owntracks_identity: str = "owntracks"
     batch_size: int = 1000
     batch_wait_s: float = 0.0
+    receipt_qos: int = 0
 
     @property
     def where(self) -> str:
@@ -83,4 +84,5 @@ def options_from_settings(settings: Settings, *, url: str | None = None) -> Mqtt
         owntracks_identity=settings.mqtt_owntracks_identity,
         batch_size=settings.mqtt_batch_size,
         batch_wait_s=settings.mqtt_batch_wait_ms / 1000,
+        receipt_qos=settings.mqtt_receipt_qos,
     )

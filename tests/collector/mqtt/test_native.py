@@ -37,8 +37,9 @@ def count(store, model) -> int:
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_punch_is_stored_and_answered(run_consumer, phone, topics, seeded, now):
-    run_consumer()
+@pytest.mark.parametrize("receipt_qos", [0, 1])
+def test_punch_is_stored_and_answered(run_consumer, phone, topics, seeded, now, receipt_qos):
+    run_consumer(receipt_qos=receipt_qos)
     phone.publish(topics.punch("1001"), punch(now))
     (receipt,) = wait_for(phone.receipts)
     assert receipt["status"] == "accepted"
