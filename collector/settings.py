@@ -50,6 +50,35 @@ class Settings(BaseSettings):
     days_interval_s: float = Field(default=5.0, gt=0)
     # How many recent days the "close the day" pass keeps checking for absences.
     days_lookback: int = Field(default=7, ge=1)
+    # MQTT protocol version towards the broker: "5" or "3.1.1" (the embedded broker needs 3.1.1).
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    # Stable client id: the broker keeps this consumer's session and queue under it.
+    mqtt_client_id: str = "punchgate-collector"
+    # How long the broker keeps the session (and queues punches) while we are away.
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # CA file for mqtts:// brokers (system CAs when empty); skipping verification is for tests.
+    mqtt_tls_ca: Path | None = None
+    mqtt_tls_insecure: bool = False
+    # Topic roots; tests give each run its own so a shared broker keeps them apart.
+    mqtt_topic_root: str = "punchgate/v1"
+    mqtt_owntracks_root: str = "owntracks"
+    # Which Employee.identities key names an OwnTracks user.
+    mqtt_owntracks_identity: str = "owntracks"
+    # Most punches committed per transaction, and how long to wait for more before
+    # committing (0: commit what has arrived; batches still grow under load).
+    mqtt_batch_size: int = Field(default=1000, ge=1)
+    mqtt_batch_wait_ms: int = Field(default=0, ge=0)
+    # QoS of receipts to phones. 0 by default: a phone that misses one re-sends its punch
+    # (QoS 1) and hears "duplicate", so nothing depends on the receipt arriving; QoS 1 costs
+    # the collector a PUBACK round trip per receipt (~40 % of its ingest rate).
+    mqtt_receipt_qos: Literal[0, 1] = 0
+    # Port of the embedded broker started when mqtt_url is empty.
+    mqtt_embedded_port: int = Field(default=1883, ge=0, le=65535)
+    # Phone fixes: travel faster than this is flagged; delivered later than late_after is
+    # flagged LATE_DELIVERY; older than max_age is rejected.
+    mobile_max_speed_kmh: float = Field(default=300.0, gt=0)
+    mobile_late_after_s: int = Field(default=900, ge=0)
+    mobile_max_age_s: int = Field(default=35 * 24 * 3600, ge=0)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"

@@ -12,9 +12,11 @@ from collector.cli import (
     emulate,
     emulate_push,
     importing,
+    mqtt,
     push,
     retention,
     serve,
+    simulate,
     sync,
 )
 from collector.cli.common import console
@@ -29,6 +31,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
 app.add_typer(push.app, name="push")
 app.add_typer(days.app, name="days")
+app.add_typer(mqtt.app, name="mqtt")
+app.add_typer(simulate.app, name="simulate")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

@@ -12,6 +12,7 @@ import typer
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
 from collector.demo.days import days_worker, policy_start, seed_attendance
+from collector.demo.mobile import mobile_workers
 from collector.demo.push import push_workers
 from collector.demo.seed import add_employees, history
 from collector.demo.terminals import demo_terminal_workers
@@ -56,7 +57,12 @@ def demo_command(
     )
     console.print("press Ctrl-C to stop")
     try:
-        workers = [*demo_terminal_workers(store), *push_workers(port), days_worker(store)]
+        workers = [
+            *demo_terminal_workers(store),
+            *push_workers(port),
+            *mobile_workers(store),
+            days_worker(store),
+        ]
         Service(store, workers).run(host="127.0.0.1", port=port, duration=duration)
     finally:
         store.close()

@@ -6,6 +6,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.days import DaysWorker
+from collector.mqtt.workers import mqtt_workers
 from collector.poller.worker import TerminalPollerWorker
 from collector.retention import RetentionWorker
 from collector.runtime import open_store, utcnow
@@ -30,6 +31,7 @@ def serve_command(
             lookback_days=settings.days_lookback,
         ),
         RetentionWorker(store.engine, days=settings.location_retention_days, clock=utcnow),
+        *mqtt_workers(store),
     ]
     service = Service(store, workers)
     console.print(

@@ -34,7 +34,13 @@ comm_key = "123456"
 [[policies]]
 name = "flex"
 kind = "flexitime"
-document = { target_min = 480, flex = { earliest_start = "07:00", latest_start = "10:00", earliest_end = "16:00", latest_end = "20:00" } }
+[policies.document]
+target_min = 480
+[policies.document.flex]
+earliest_start = "07:00"
+latest_start = "10:00"
+earliest_end = "16:00"
+latest_end = "20:00"
 
 [[employees]]
 code = "1001"

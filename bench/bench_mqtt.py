@@ -1,0 +1,302 @@
+"""Phone punches through Mosquitto into SQLite: drain rate vs a bare paho subscriber, and
+publish → stored → receipt latency at a steady 500 punches/s.
+
+Both receivers drain the same backlog from the same broker in the same run: N punches are
+queued for an offline persistent session, then the receiver connects and we time until
+the last one is received (bare paho) or committed (punchgate, `punchgate mqtt consume` as a
+process of its own). Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from collector.config import PunchgateConfig, SiteConfig, apply_config
+from collector.demo.seed import demo_employees
+from collector.store.db import make_engine, make_sessionmaker, upgrade
+from devices.mobile.topics import Topics
+
+PUNCHGATE = str(Path(sys.executable).parent / "punchgate")
+PEOPLE = 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_mosquitto(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = tmp / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 0\nmax_inflight_messages 0\n"
+    )
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("mosquitto did not start")
+
+
+def client(cid: str, port: int, **kw) -> mqtt.Client:
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=cid, protocol=MQTTProtocolVersion.MQTTv5, **kw
+    )
+    c.max_inflight_messages_set(1000)
+    c.max_queued_messages_set(0)
+    return c
+
+
+def session_props() -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    return props
+
+
+def payload(n: int, tag: str) -> bytes:
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "id": f"{tag}-{n}",
+            "ts": datetime.now(UTC).isoformat(),
+            "lat": 52.5201 + (n % 113) * 1e-6,
+            "lon": 13.4051 + (n % 89) * 1e-6,
+            "acc": 12,
+            "kind": "auto",
+            "device": "bench",
+        }
+    ).encode()
+
+
+def publish_backlog(port: int, topics: Topics, count: int, tag: str) -> float:
+    pub = client(f"pub-{uuid.uuid4().hex[:8]}", port)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    t0 = time.perf_counter()
+    infos = [
+        pub.publish(topics.punch(str(1001 + n % PEOPLE)), payload(n, tag), qos=1)
+        for n in range(count)
+    ]
+    for info in infos:
+        info.wait_for_publish(60)
+    elapsed = time.perf_counter() - t0
+    pub.disconnect()
+    pub.loop_stop()
+    return count / elapsed
+
+
+def bare_drain(port: int, topics: Topics, count: int) -> float:
+    """A bare paho subscriber: QoS 1, persistent session, paho's automatic PUBACK."""
+    cid = f"bare-{uuid.uuid4().hex[:8]}"
+    got = 0
+    done = threading.Event()
+    first = last = 0.0
+
+    def on_message(_c, _u, _m) -> None:
+        nonlocal got, first, last
+        got += 1
+        if got == 1:
+            first = time.perf_counter()
+        if got == count:
+            last = time.perf_counter()
+            done.set()
+
+    sub = client(cid, port)
+    sub.on_message = on_message
+    sub.connect("127.0.0.1", port, clean_start=False, properties=session_props())
+    sub.subscribe(topics.subscriptions()[0], options=SubscribeOptions(qos=1))
+    sub.loop_start()
+    time.sleep(0.5)
+    sub.disconnect()
+    sub.loop_stop()
+    publish_backlog(port, topics, count, "bare")
+    sub = client(cid, port)
+    sub.on_message = on_message
+    t0 = time.perf_counter()
+    sub.connect("127.0.0.1", port, clean_start=False, properties=session_props())
+    sub.loop_start()
+    if not done.wait(300):
+        raise RuntimeError(f"bare subscriber got {got} of {count}")
+    sub.disconnect()
+    sub.loop_stop()
+    return count / (last - t0)
+
+
+def stored(db: Path) -> int:
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return int(con.execute("SELECT count(*) FROM punches").fetchone()[0])
+    finally:
+        con.close()
+
+
+def wait_stored(db: Path, target: int, timeout: float) -> float:
+    end = time.monotonic() + timeout
+    while True:
+        n = stored(db)
+        if n >= target:
+            return time.perf_counter()
+        if time.monotonic() > end:
+            raise RuntimeError(f"only {n} of {target} stored")
+        time.sleep(0.2)  # polling is a reader on the same file: keep it rare
+
+
+def latency_run(port: int, topics: Topics, rate: float, seconds: float) -> list[float]:
+    """Publish at a steady rate; seconds from publish to the phone holding its receipt."""
+    sent: dict[str, float] = {}
+    lat: list[float] = []
+    phone = client(f"phone-{uuid.uuid4().hex[:6]}", port)
+
+    def on_receipt(_c, _u, m) -> None:
+        body = json.loads(m.payload)
+        t = sent.get(body.get("id"))
+        if t is not None and body["status"] == "accepted":
+            lat.append(time.perf_counter() - t)
+
+    phone.on_message = on_receipt
+    phone.connect("127.0.0.1", port)
+    phone.subscribe(f"{topics.root}/ack/#", options=SubscribeOptions(qos=1))
+    phone.loop_start()
+    time.sleep(0.5)
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    for n in range(total):
+        pause = start + n / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        body = payload(n, "lat")
+        sent[f"lat-{n}"] = time.perf_counter()
+        phone.publish(topics.punch(str(1001 + n % PEOPLE)), body, qos=1)
+    end = time.monotonic() + 30
+    while len(lat) < total and time.monotonic() < end:
+        time.sleep(0.05)
+    phone.disconnect()
+    phone.loop_stop()
+    return sorted(lat)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=20000, help="backlog size for the drain")
+    ap.add_argument("--rate", type=float, default=500.0, help="steady rate for latency")
+    ap.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
+    broker, port = start_mosquitto(tmp)
+    db = tmp / "bench.sqlite3"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    cfg = PunchgateConfig(
+        sites=[
+            SiteConfig(code="hq", name="HQ", timezone="Europe/Berlin", lat=52.52, lon=13.405,
+                       radius_m=150, fence={"max_accuracy_m": 150})
+        ],
+        employees=[e.model_copy(update={"site": "hq", "department": None})
+                   for e in demo_employees(PEOPLE)],
+    )  # fmt: skip
+    with make_sessionmaker(engine).begin() as s:
+        apply_config(s, cfg, now=datetime.now(UTC))
+    engine.dispose()
+    topics = Topics(root=f"b{uuid.uuid4().hex[:6]}/punchgate/v1", owntracks_root="bench-ot")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")},
+        "PUNCHGATE_DATABASE_URL": f"sqlite:///{db}",
+        "PUNCHGATE_MQTT_URL": f"mqtt://127.0.0.1:{port}",
+        "PUNCHGATE_MQTT_CLIENT_ID": "bench-collector",
+        "PUNCHGATE_MQTT_TOPIC_ROOT": topics.root,
+        "PUNCHGATE_MQTT_OWNTRACKS_ROOT": topics.owntracks_root,
+        "PUNCHGATE_LOG_LEVEL": "WARNING",
+    }
+    consumer: subprocess.Popen[bytes] | None = None
+    watcher = client("watch", port)
+    online = threading.Event()
+    watcher.on_message = lambda _c, _u, m: online.set() if m.payload == b"online" else None
+    watcher.connect("127.0.0.1", port)
+    watcher.subscribe(topics.status("bench-collector"), options=SubscribeOptions(qos=1))
+    watcher.loop_start()
+
+    def launch() -> subprocess.Popen[bytes]:
+        online.clear()
+        proc = subprocess.Popen([PUNCHGATE, "mqtt", "consume"], env=env)
+        if not online.wait(60):
+            raise RuntimeError("consumer did not come online")
+        return proc
+
+    try:
+        bare = bare_drain(port, topics, args.count)
+        # 1. Latency at a steady rate (publish → committed → receipt back at the phone).
+        consumer = launch()
+        lat = latency_run(port, topics, args.rate, args.seconds)
+        # 2. Drain: the consumer (its session kept) is stopped, the backlog queued, and
+        #    the drain timed from its connection ("online"), as the bare one is from connect.
+        consumer.terminate()
+        consumer.wait(30)
+        before = stored(db)
+        publish_rate = publish_backlog(port, topics, args.count, "drain")
+        consumer = launch()
+        t0 = time.perf_counter()
+        t1 = wait_stored(db, before + args.count, 600)
+        ours = args.count / (t1 - t0)
+        q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
+        print(
+            json.dumps(
+                {
+                    "bench": "mqtt",
+                    "broker": "mosquitto (private, 127.0.0.1), MQTT 5, QoS 1",
+                    "store": "sqlite",
+                    "backlog": args.count,
+                    "publish_rate_per_s": round(publish_rate),
+                    "bare_paho_receive_per_s": round(bare),
+                    "punchgate_stored_per_s": round(ours),
+                    "ratio_vs_bare": round(ours / bare, 3),
+                    "target_per_s": 3000,
+                    "target_ratio": 0.5,
+                    "latency_rate_per_s": args.rate,
+                    "latency_sent": int(args.rate * args.seconds),
+                    "latency_samples": len(lat),
+                    "latency_p50_ms": round(q[49] * 1000, 2),
+                    "latency_p99_ms": round(q[98] * 1000, 2),
+                    "latency_max_ms": round(lat[-1] * 1000, 2) if lat else None,
+                    "latency_target_p99_ms": 100,
+                }
+            )
+        )
+    finally:
+        if consumer is not None:
+            consumer.terminate()
+            consumer.wait(30)
+        watcher.disconnect()
+        watcher.loop_stop()
+        broker.terminate()
+        broker.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

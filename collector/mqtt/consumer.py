@@ -1,0 +1,358 @@
+"""The MQTT consumer: phone messages in, committed punches, PUBACKs and receipts out.
+
+Threads: paho's network thread only parses packets and puts messages on a queue (it never
+touches the database); one ingest thread takes small batches off the queue, decides and
+stores them in one transaction, and only after the commit sends each PUBACK
+(`manual_ack=True`) and each receipt. A crash between commit and PUBACK makes the broker
+redeliver; the redelivery is a duplicate by its dedupe key, so nothing is stored twice.
+
+The session survives restarts: a fixed client id with MQTT 5 `clean_start=False` and a
+session expiry (3.1.1: `clean_session=False`), QoS 1 subscriptions. paho reconnects with
+a capped exponential backoff; a retained `online`/`offline` status (with a last will)
+tells operators whether the consumer is connected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from collector.mqtt.directory import Directory
+from collector.mqtt.handling import Decider, Handled, Inbound, flag_names
+from collector.mqtt.options import MqttOptions
+from collector.mqtt.wakeup import one_wakeup
+from collector.runtime import Store, utcnow
+from collector.store.ingest import IngestResult, Outcome, QuarantineItem, ingest
+from devices.mobile.native import Receipt
+from rules.geofence import FixPolicy
+from rules.vocabulary import SourceKind
+
+log = logging.getLogger(__name__)
+
+RETRY_MAX_S = 30.0
+
+
+@dataclass
+class Counters:
+    """What the consumer has done since it started."""
+
+    received: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    ignored: int = 0
+    batches: int = 0
+    acked: int = 0
+
+
+class MqttConsumer:
+    """Consumes phone punches from the broker into the store (a service Worker)."""
+
+    name = "mqtt-consumer"
+
+    def __init__(
+        self,
+        store: Store,
+        options: MqttOptions,
+        *,
+        fix_policy: FixPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.clock = clock
+        s = store.settings
+        self.fix_policy = fix_policy or FixPolicy(
+            max_speed_kmh=s.mobile_max_speed_kmh,
+            future_tolerance=timedelta(seconds=s.future_tolerance_s),
+            late_after=timedelta(seconds=s.mobile_late_after_s),
+            max_age=timedelta(seconds=s.mobile_max_age_s),
+        )
+        self.directory = Directory(
+            store.engine, identity_key=options.owntracks_identity, default_tz=s.default_timezone
+        )
+        self.decider = Decider(self.directory, options.topics, self.fix_policy)
+        self.counters = Counters()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()  # set once the broker confirmed the subscriptions
+        self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self._client = self._make_client()
+
+    # -- the network side (paho's thread) ---------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        o = self.options
+        v5 = o.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=o.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if o.username:
+            client.username_pw_set(o.username, o.password)
+        if o.tls:
+            client.tls_set(
+                ca_certs=str(o.tls_ca) if o.tls_ca else None,
+                cert_reqs=ssl.CERT_NONE if o.tls_insecure else ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(o.tls_insecure)
+        client.reconnect_delay_set(1, int(RETRY_MAX_S))
+        client.max_inflight_messages_set(1000)  # receipts in flight at once
+        client.max_queued_messages_set(0)
+        client.will_set(o.topics.status(o.client_id), b"offline", qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = lambda *_: self.subscribed.set()
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("MQTT broker %s refused the connection: %s", self.options.where, reason)
+            return
+        self._generation += 1
+        v5 = self.options.protocol == "5"
+        subs: list[tuple[str, Any]] = [
+            (t, SubscribeOptions(qos=1) if v5 else 1) for t in self.options.topics.subscriptions()
+        ]
+        client.subscribe(subs)
+        client.publish(
+            self.options.topics.status(self.options.client_id), b"online", qos=1, retain=True
+        )
+        self.connected.set()
+        log.info(
+            "connected to MQTT broker %s (session present: %s)",
+            self.options.where,
+            flags.session_present,
+        )
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connected.clear()
+        self.subscribed.clear()
+        if not self._stopping.is_set():
+            log.warning(
+                "disconnected from MQTT broker %s: %s; reconnecting", self.options.where, reason
+            )
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        props = getattr(msg, "properties", None)
+        response = getattr(props, "ResponseTopic", None) if props is not None else None
+        correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        self._queue.put(
+            Inbound(
+                topic=msg.topic,
+                payload=bytes(msg.payload),
+                mid=msg.mid,
+                qos=msg.qos,
+                retain=bool(msg.retain),
+                response_topic=response,
+                correlation=correlation,
+                generation=self._generation,
+                received=time.monotonic(),
+            )
+        )
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect (retrying in the background) and start the ingest thread."""
+        o = self.options
+        props = None
+        if o.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = o.session_expiry_s
+            # How many unacknowledged messages the broker may send us: room for batches.
+            props.ReceiveMaximum = min(65535, max(100, o.batch_size * 4))
+        try:
+            self.directory.refresh(force=True)
+        except Exception:  # the ingest loop retries; a database hiccup must not stop startup
+            log.warning("could not load employees and sites yet", exc_info=True)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="mqtt-ingest", daemon=True)
+        self._thread.start()
+        if o.protocol == "5":
+            self._client.connect_async(
+                o.host, o.port, o.keepalive_s, clean_start=False, properties=props
+            )
+        else:
+            self._client.connect_async(o.host, o.port, o.keepalive_s)
+        self._client.loop_start()
+        log.info("MQTT consumer %s starting against %s", o.client_id, o.where)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, say offline, disconnect."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        info = self._client.publish(
+            self.options.topics.status(self.options.client_id), b"offline", qos=1, retain=True
+        )
+        if self.connected.is_set():
+            # Not connected any more: the last will says it instead.
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout=2)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # -- the ingest side (one thread) -------------------------------------------------
+
+    def _take(self) -> list[Inbound]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.options.batch_wait_s
+        while len(batch) < self.options.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=left))
+                except queue.Empty:
+                    break
+        return batch
+
+    def _run(self) -> None:
+        # On stop, the batch in hand is finished; messages still queued are unacked, so
+        # the broker hands them over again next time (a stop under load stays quick).
+        while not self._stopping.is_set():
+            batch = self._take()
+            if not batch:
+                continue
+            delay = 0.5
+            while True:
+                try:
+                    self._process(batch)
+                    break
+                except Exception:
+                    # The database is unreachable: nothing was acked, so retry the batch;
+                    # on shutdown the broker keeps the unacked messages for next time.
+                    log.exception("storing %d phone messages failed; retrying", len(batch))
+                    self.directory.forget_pending()
+                    if self._stopping.wait(delay):
+                        return
+                    delay = min(delay * 2, RETRY_MAX_S)
+
+    def _decide(self, conn: Any, batch: list[Inbound], now: datetime) -> list[Handled]:
+        out = []
+        for msg in batch:
+            try:
+                out.append(self.decider.handle(msg, conn, now))
+            except Exception as exc:  # one odd message must never stop the rest
+                log.exception("deciding a message on %s failed", msg.topic)
+                out.append(Handled(self.decider.quarantine(msg, f"internal error: {exc!r}"[:500])))
+        return out
+
+    def _process(self, batch: list[Inbound]) -> None:
+        self.directory.refresh()
+        now = self.clock()
+        policy = self.store.policy
+        try:
+            with self.store.engine.begin() as conn:
+                handled = self._decide(conn, batch, now)
+                items = [h.item for h in handled if h.item is not None]
+                result = ingest(conn, items, now=now, policy=policy)
+        except Exception:
+            if len(batch) == 1:
+                raise
+            # Perhaps one message the store cannot take: go one by one to find it.
+            log.warning("batch of %d failed; storing one by one", len(batch), exc_info=True)
+            self.directory.forget_pending()
+            for msg in batch:
+                self._process_one(msg)
+            return
+        self._finish(batch, handled, result)
+
+    def _process_one(self, msg: Inbound) -> None:
+        now = self.clock()
+        try:
+            with self.store.engine.begin() as conn:
+                handled = self._decide(conn, [msg], now)
+                items = [h.item for h in handled if h.item is not None]
+                result = ingest(conn, items, now=now, policy=self.store.policy)
+        except Exception as exc:
+            self.directory.forget_pending()
+            bad = QuarantineItem(
+                SourceKind.MOBILE,
+                reason=f"could not store: {exc!r}"[:500],
+                raw=msg.payload.decode("utf-8", "replace"),
+                reference=msg.topic,
+            )
+            handled = [Handled(bad)]
+            with self.store.engine.begin() as conn:  # raises if the database is down
+                result = ingest(conn, [bad], now=now, policy=self.store.policy)
+        self._finish([msg], handled, result)
+
+    def _finish(self, batch: list[Inbound], handled: list[Handled], result: IngestResult) -> None:
+        with one_wakeup(self._client):
+            self._acknowledge(batch, handled, result)
+
+    def _acknowledge(
+        self, batch: list[Inbound], handled: list[Handled], result: IngestResult
+    ) -> None:
+        c = self.counters
+        c.batches += 1
+        c.received += len(batch)
+        c.inserted += result.inserted
+        c.duplicates += result.duplicates
+        c.quarantined += result.quarantined
+        outcomes = iter(zip(result.outcomes, range(len(result.outcomes)), strict=True))
+        for msg, h in zip(batch, handled, strict=True):
+            if h.item is None:
+                c.ignored += 1
+            else:
+                outcome, index = next(outcomes)
+                if h.reply_to:
+                    self._reply(msg, h, outcome, result.reasons.get(index))
+            # A message from an earlier connection is redelivered by the broker anyway.
+            if msg.qos > 0 and msg.generation == self._generation:
+                self._client.ack(msg.mid, msg.qos)
+                c.acked += 1
+
+    def _reply(self, msg: Inbound, h: Handled, outcome: Outcome, reason: str | None) -> None:
+        d = h.decision
+        status = {
+            Outcome.INSERTED: "accepted",
+            Outcome.DUPLICATE: "duplicate",
+            Outcome.QUARANTINED: "rejected",
+        }[outcome]
+        receipt = Receipt(
+            status=status,
+            id=h.ref_id,
+            reason=reason if outcome is Outcome.QUARANTINED else (d.reason if d else None),
+            site=d.site_code if d else None,
+            distance_m=None if d is None or d.distance_m is None else round(d.distance_m, 1),
+            flags=flag_names(int(d.flags)) if d else [],
+        )
+        body = receipt.model_dump_json().encode()
+        for topic in h.reply_to:
+            props = None
+            if topic == msg.response_topic and msg.correlation is not None:
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                props.CorrelationData = msg.correlation
+            self._client.publish(topic, body, qos=self.options.receipt_qos, properties=props)

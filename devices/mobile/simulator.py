@@ -1,0 +1,222 @@
+"""Simulated phones: people commuting into a fence, punching natively or via OwnTracks.
+
+Each phone walks a day: from home (1–4 km away) towards the site at city speed, punches in
+on arrival (native `in`, or an OwnTracks `enter` transition), jitters at its desk, punches
+out and heads home. Some phones go offline for a while and then deliver a burst of old
+messages; some spoof (mock flag, frozen coordinates, or teleporting).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from devices.mobile.topics import Topics
+
+EARTH_M_PER_DEG = 111_320.0
+
+
+@dataclass
+class SimPhone:
+    """One simulated phone and where it is in its day."""
+
+    code: str
+    owntracks_user: str | None  # None: the native punchgate app
+    home: tuple[float, float]
+    spoof: str | None = None  # "mock", "frozen" or "teleport"
+    pos: tuple[float, float] = (0.0, 0.0)
+    phase: str = "commute"  # commute, desk, home
+    desk_ticks: int = 0
+    offline_ticks: int = 0
+    backlog: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def _step(a: tuple[float, float], b: tuple[float, float], metres: float) -> tuple[float, float]:
+    dy = (b[0] - a[0]) * EARTH_M_PER_DEG
+    dx = (b[1] - a[1]) * EARTH_M_PER_DEG * math.cos(math.radians(a[0]))
+    dist = math.hypot(dx, dy)
+    if dist <= metres:
+        return b
+    f = metres / dist
+    return (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f)
+
+
+def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (b[0] - a[0]) * EARTH_M_PER_DEG
+    dx = (b[1] - a[1]) * EARTH_M_PER_DEG * math.cos(math.radians(a[0]))
+    return math.hypot(dx, dy)
+
+
+class PhoneSimulator:
+    """Publishes realistic phone traffic at `rate` messages a second until stopped."""
+
+    name = "phone-simulator"
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        topics: Topics,
+        codes: list[str],
+        site: tuple[float, float, float],
+        rate: float = 5.0,
+        protocol: str = "3.1.1",
+        username: str | None = "simulator",
+        region: str = "hq",
+        seed: int = 1,
+    ) -> None:
+        self.topics = topics
+        self.site = (site[0], site[1])
+        self.radius = site[2]
+        self.rate = rate
+        self.region = region
+        self.rng = random.Random(seed)
+        self.published = 0
+        self.phones = [self._phone(i, code) for i, code in enumerate(codes)]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"phone-sim-{uuid.uuid4().hex[:8]}",
+            protocol=MQTTProtocolVersion.MQTTv5
+            if protocol == "5"
+            else MQTTProtocolVersion.MQTTv311,
+        )
+        if username:
+            self.client.username_pw_set(username)
+        self.client.max_inflight_messages_set(100)
+        self._where = (host, port)
+
+    def _phone(self, i: int, code: str) -> SimPhone:
+        bearing = self.rng.uniform(0, 2 * math.pi)
+        km = self.rng.uniform(1, 4)
+        home = (
+            self.site[0] + km * 1000 * math.cos(bearing) / EARTH_M_PER_DEG,
+            self.site[1]
+            + km
+            * 1000
+            * math.sin(bearing)
+            / (EARTH_M_PER_DEG * math.cos(math.radians(self.site[0]))),
+        )
+        spoof = ("mock", "frozen", "teleport")[i // 7 % 3] if i % 7 == 6 else None
+        user = f"user{code}" if i % 2 else None
+        return SimPhone(code, user, home, spoof, pos=home)
+
+    def start(self) -> None:
+        """Connect and publish in a background thread."""
+        self.client.connect(*self._where)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="phone-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop publishing and disconnect."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def run_for(self, seconds: float) -> None:
+        """Publish for `seconds` in the calling thread."""
+        self.client.connect(*self._where)
+        self.client.loop_start()
+        self._stop.clear()
+        threading.Timer(seconds, self._stop.set).start()
+        self._run()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _run(self) -> None:
+        interval = 1.0 / self.rate if self.rate > 0 else 1.0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            self.tick(self.rng.choice(self.phones), datetime.now(UTC))
+            next_at += interval
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def tick(self, phone: SimPhone, now: datetime) -> None:
+        """Advance one phone by one step and publish what it would send."""
+        out: list[tuple[str, bytes]] = []
+        fix = self._move(phone)
+        inside = _dist(fix, self.site) <= self.radius * 0.8
+        if phone.phase == "commute" and inside:
+            phone.phase, phone.desk_ticks = "desk", self.rng.randint(5, 15)
+            out.append(self._punch(phone, fix, now, "in"))
+        elif phone.phase == "desk":
+            phone.desk_ticks -= 1
+            if phone.desk_ticks <= 0:
+                phone.phase = "home"
+                out.append(self._punch(phone, fix, now, "out"))
+        elif phone.phase == "home" and _dist(fix, phone.home) < 50:
+            phone.phase = "commute"
+        if phone.owntracks_user:
+            out.append(self._location(phone, fix, now))
+        if phone.offline_ticks == 0 and self.rng.random() < 0.02:
+            phone.offline_ticks = self.rng.randint(3, 10)  # a tunnel, a dead zone
+        if phone.offline_ticks > 0:
+            phone.offline_ticks -= 1
+            phone.backlog.extend(out)
+            return
+        for topic, body in [*phone.backlog, *out]:
+            self.client.publish(topic, body, qos=1)
+            self.published += 1
+        phone.backlog.clear()
+
+    def _move(self, phone: SimPhone) -> tuple[float, float]:
+        if phone.spoof == "frozen" and phone.phase != "commute":
+            return phone.pos
+        if phone.phase == "desk":
+            jitter = (
+                self.rng.gauss(0, 8) / EARTH_M_PER_DEG,
+                self.rng.gauss(0, 8) / EARTH_M_PER_DEG,
+            )
+            return (self.site[0] + jitter[0], self.site[1] + jitter[1])
+        target = self.site if phone.phase == "commute" else phone.home
+        step = 2000.0 if phone.spoof == "teleport" else self.rng.uniform(200, 600)
+        phone.pos = _step(phone.pos, target, step)
+        return phone.pos
+
+    def _punch(
+        self, phone: SimPhone, fix: tuple[float, float], now: datetime, kind: str
+    ) -> tuple[str, bytes]:
+        acc = round(self.rng.uniform(5, 40), 1)
+        if phone.owntracks_user:
+            event = "enter" if kind == "in" else "leave"
+            body: dict[str, Any] = {
+                "_type": "transition", "event": event, "desc": self.region,
+                "tst": int(now.timestamp()), "wtst": 1_700_000_000,
+                "lat": round(fix[0], 6), "lon": round(fix[1], 6), "acc": acc, "t": "c",
+            }  # fmt: skip
+            topic = self.topics.owntracks_event(phone.owntracks_user, "phone")
+        else:
+            body = {
+                "schema_version": 1, "id": uuid.uuid4().hex, "ts": now.isoformat(),
+                "lat": round(fix[0], 7), "lon": round(fix[1], 7), "acc": acc, "kind": kind,
+                "mock": phone.spoof == "mock", "device": f"sim-{phone.code}", "app_version": "1.0",
+            }  # fmt: skip
+            topic = self.topics.punch(phone.code)
+        return topic, json.dumps(body).encode()
+
+    def _location(
+        self, phone: SimPhone, fix: tuple[float, float], now: datetime
+    ) -> tuple[str, bytes]:
+        assert phone.owntracks_user is not None
+        tst = int((now - timedelta(seconds=self.rng.randint(0, 5))).timestamp())
+        body = {
+            "_type": "location", "lat": round(fix[0], 6), "lon": round(fix[1], 6), "tst": tst,
+            "acc": round(self.rng.uniform(5, 40)), "_id": uuid.uuid4().hex[:8],
+            "tid": phone.code[-2:], "t": "t", "conn": "m", "batt": self.rng.randint(20, 100),
+        }  # fmt: skip
+        return self.topics.owntracks(phone.owntracks_user, "phone"), json.dumps(body).encode()

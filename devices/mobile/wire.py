@@ -1,0 +1,61 @@
+"""What every phone payload shares: the size limit, JSON decoding and the one error type."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from pydantic import ValidationError
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+
+class PayloadError(ValueError):
+    """A payload that cannot become a punch; the message is the quarantine reason.
+
+    `ref_id` is the phone's own id for the message when it could be read, so a rejected
+    receipt can name what it rejects.
+    """
+
+    def __init__(self, reason: str, *, ref_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ref_id = ref_id
+
+
+def load_object(payload: bytes) -> dict[str, Any]:
+    """Decode a payload into a JSON object, or raise PayloadError saying why not."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES} bytes")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(f"payload is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PayloadError(f"payload is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """A short reason from pydantic's errors: the fields and what is wrong with them."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid payload: " + "; ".join(parts)
+
+
+def ref_of(data: dict[str, Any], key: str) -> str | None:
+    """The message's own id as text when it has a usable one."""
+    value = data.get(key)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)[:100]
+    return None
+
+
+def finite(value: float, name: str) -> float:
+    """Reject NaN and infinities (JSON from some phones carries them)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number")
+    return value

@@ -1,0 +1,175 @@
+"""Topic layout and payload parsing of native and OwnTracks phone messages."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from devices.mobile.native import parse_native
+from devices.mobile.owntracks import (
+    Ignored,
+    OwnTracksLocation,
+    OwnTracksTransition,
+    parse_owntracks,
+)
+from devices.mobile.topics import NativeTopic, OwnTracksTopic, Topics
+from devices.mobile.wire import MAX_PAYLOAD_BYTES, PayloadError
+
+T = Topics(root="x/punchgate/v1", owntracks_root="x/owntracks")
+
+
+@pytest.mark.parametrize(
+    ("topic", "parsed"),
+    [
+        ("x/punchgate/v1/punch/1001", NativeTopic("1001")),
+        ("x/punchgate/v1/punch/1001/extra", None),
+        ("x/punchgate/v1/punch/", None),
+        ("x/punchgate/v1/ack/1001", None),
+        ("x/owntracks/alice/phone", OwnTracksTopic("alice", "phone")),
+        ("x/owntracks/alice/phone/event", OwnTracksTopic("alice", "phone", event=True)),
+        ("x/owntracks/alice/phone/cmd", None),
+        ("x/owntracks/alice/phone/waypoints", None),
+        ("owntracks/alice/phone", None),
+    ],
+)
+def test_topics_round_trip(topic, parsed):
+    assert T.parse(topic) == parsed
+
+
+def test_topic_builders_and_subscriptions():
+    assert T.punch("7") == "x/punchgate/v1/punch/7"
+    assert T.ack("7") == "x/punchgate/v1/ack/7"
+    assert T.owntracks_cmd("a", "d") == "x/owntracks/a/d/cmd"
+    assert T.parse(T.owntracks_event("a", "d")) == OwnTracksTopic("a", "d", True)
+    assert T.subscriptions() == [
+        "x/punchgate/v1/punch/+",
+        "x/owntracks/+/+",
+        "x/owntracks/+/+/event",
+    ]
+
+
+BASE = {"schema_version": 1, "id": "abc", "ts": 1795780800, "lat": 52.52, "lon": 13.405, "acc": 8}
+
+
+def native(**kw):
+    return json.dumps({**BASE, **kw}).encode()
+
+
+def test_native_accepts_epoch_and_offset_times():
+    assert parse_native(native(), employee_code="1").ts == datetime.fromtimestamp(1795780800, UTC)
+    p = parse_native(native(ts="2026-11-27T13:00:00+01:00", bssid="AA:BB"), employee_code="1")
+    assert p.ts == datetime(2026, 11, 27, 13, tzinfo=timezone(timedelta(hours=1)))
+    assert p.bssid == "aa:bb" and p.kind == "auto" and p.mock is False
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe", "not JSON"),
+        (b"{", "not JSON"),
+        (b"7", "not an object"),
+        (native(schema_version=2), "unknown schema_version 2"),
+        (native(schema_version=True), "unknown schema_version True"),
+        (
+            json.dumps({k: v for k, v in BASE.items() if k != "schema_version"}).encode(),
+            "missing schema_version",
+        ),
+        (native(lat="52.5"), "lat"),
+        (native(lat=-91), "lat"),
+        (native(lon=180.5), "lon"),
+        (native(acc=-1), "acc"),
+        (native(mock="yes"), "mock"),
+        (native(ts="2026-11-27T13:00:00"), "ts has no UTC offset"),
+        (native(ts="yesterday"), "not ISO 8601"),
+        (native(ts=True), "ts"),
+        (native(kind="lunch"), "kind"),
+        (native(id=""), "id"),
+        (native(employee_code="2"), "names employee '2'"),
+        (native().replace(b"52.52", b"NaN"), "lat"),
+        (native().replace(b"13.405", b"Infinity"), "lon"),
+        (native(pad="x" * MAX_PAYLOAD_BYTES), "exceeds"),
+    ],
+)
+def test_native_bad_payloads_raise_with_reason(payload, reason):
+    with pytest.raises(PayloadError) as info:
+        parse_native(payload, employee_code="1")
+    assert reason in info.value.reason
+
+
+def test_native_rejection_names_the_message_id_when_readable():
+    with pytest.raises(PayloadError) as info:
+        parse_native(native(lat="x"), employee_code="1")
+    assert info.value.ref_id == "abc"
+
+
+LOC = {
+    "_type": "location",
+    "lat": 52.52,
+    "lon": 13.405,
+    "tst": 1795780800,
+    "acc": 12,
+    "_id": "1a2b3c4d",
+    "tid": "al",
+    "BSSID": "AA:BB",
+    "created_at": 1795780900,
+}
+
+
+def test_owntracks_location_and_transition():
+    loc = parse_owntracks(json.dumps(LOC).encode(), topic="t")
+    assert isinstance(loc, OwnTracksLocation)
+    assert (loc.id_, loc.bssid, loc.acc, loc.created_at) == ("1a2b3c4d", "aa:bb", 12, 1795780900)
+    assert loc.taken_at == datetime.fromtimestamp(1795780800, UTC)
+    bare = parse_owntracks(b'{"_type":"location","lat":1,"lon":2,"tst":3}', topic="t")
+    assert isinstance(bare, OwnTracksLocation) and bare.acc == 0  # zeros may be omitted
+    tr = {
+        "_type": "transition",
+        "event": "leave",
+        "desc": "Head office",
+        "tst": 1795780800,
+        "wtst": 1700000000,
+        "lat": 52.52,
+        "lon": 13.405,
+        "acc": 20,
+        "t": "c",
+    }
+    parsed = parse_owntracks(json.dumps(tr).encode(), topic="t")
+    assert isinstance(parsed, OwnTracksTransition) and parsed.event == "leave"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"_type": "lwt", "tst": 1795780800},
+        {"_type": "waypoint", "desc": "Home", "lat": 1, "lon": 2, "rad": 50, "tst": 1},
+        {"_type": "waypoints", "waypoints": []},
+        {"_type": "card", "name": "Al"},
+        {"_type": "cmd", "action": "reportLocation"},
+        {"_type": "status"},
+    ],
+)
+def test_owntracks_other_types_are_ignored(body):
+    assert parse_owntracks(json.dumps(body).encode(), topic="t") == Ignored(body["_type"])
+
+
+def test_owntracks_empty_payload_is_a_cleared_retained_message():
+    assert parse_owntracks(b"", topic="t") == Ignored("empty")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"lat": 1, "lon": 2, "tst": 3}, "no _type"),
+        ({**LOC, "lat": 123}, "lat"),
+        ({**LOC, "tst": "soon"}, "tst"),
+        ({**LOC, "tst": True}, "tst"),
+        ({"_type": "transition", "event": "stay", "lat": 1, "lon": 2, "tst": 3}, "event"),
+        ({**LOC, "topic": "owntracks/bob/phone"}, "names topic"),
+    ],
+)
+def test_owntracks_bad_payloads_raise(body, reason):
+    with pytest.raises(PayloadError) as info:
+        parse_owntracks(json.dumps(body).encode(), topic="owntracks/al/phone")
+    assert reason in info.value.reason
