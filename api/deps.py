@@ -18,10 +18,19 @@ def get_store(request: Request) -> Store:
 
 
 def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
-    """A session for one request."""
+    """A session for one request (reads)."""
     with store.sessions() as session:
         yield session
 
 
+def get_transaction(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
+    """A session whose transaction commits when the route returns, or rolls back if it raises."""
+    with store.sessions.begin() as session:
+        yield session
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session ends (and a write commits) before the response is sent,
+# so a client never sees success for a change that then fails to commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+TxDep = Annotated[Session, Depends(get_transaction, scope="function")]

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # MQTT broker URL (mqtt://user:pass@host:port); empty = start an embedded broker.
     mqtt_url: SecretStr | None = None
+    # Addresses or networks (CIDR) that may read /metrics without an admin key.
+    metrics_allowed_ips: list[str] = Field(default_factory=list)
     # Log lines as JSON objects instead of text.
     json_logs: bool = False
     log_level: str = "INFO"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,7 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from collector.normalize import NormalizeError, NormalizePolicy, PunchRow, RawPunch, normalize
+from collector.normalize import (
+    NormalizeError,
+    NormalizePolicy,
+    PunchRow,
+    RawPunch,
+    normalize,
+    raw_to_json,
+)
 from rules.vocabulary import PunchFlag, SourceKind
 
 PUNCH_COLUMNS = (*PunchRow.__annotations__, "employee_id", "received_at")
@@ -29,6 +37,7 @@ QUARANTINE_COLUMNS = (
     "reason",
     "raw",
     "status",
+    "attempt",
 )
 LOOKUP_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
 MAX_RAW_CHARS = 65536  # quarantined raw input is kept up to this size
@@ -51,6 +60,8 @@ class QuarantineItem:
     raw: str
     device_code: str | None = None
     reference: str | None = None
+    # The raw punch that failed normalisation, as JSON, so it can be replayed once fixed.
+    attempt: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -198,6 +209,7 @@ def _store_quarantine(conn: Connection, items: list[QuarantineItem], now: dateti
             q.reason,
             raw,
             "open",
+            None if q.attempt is None else json.dumps(q.attempt),
         )
     _insert_ignore(conn, "quarantine", QUARANTINE_COLUMNS, "dedupe_key", list(values.values()))
 
@@ -215,6 +227,7 @@ def _quarantine_item(raw: RawPunch, reason: str) -> QuarantineItem:
         raw=text,
         device_code=raw.device_code,
         reference=raw.source_ref,
+        attempt=raw_to_json(raw),
     )
 
 

@@ -196,6 +196,8 @@ class Quarantine(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, reprocessed
     resolved_at: Mapped[datetime | None] = mapped_column()
     punch_id: Mapped[int | None] = mapped_column(BigId)
+    # The raw punch that failed normalisation (JSON), replayed when the item is reprocessed.
+    attempt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DirtyDay(Base):

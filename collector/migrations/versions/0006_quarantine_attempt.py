@@ -1,0 +1,24 @@
+"""quarantine keeps the raw punch that failed normalisation, for reprocessing
+
+Revision ID: 0006
+Revises: 0001
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0006'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('quarantine', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attempt', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('quarantine', schema=None) as batch_op:
+        batch_op.drop_column('attempt')
