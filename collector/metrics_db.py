@@ -21,9 +21,7 @@ def render_store_metrics(conn: Connection) -> str:
         lines.extend([f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"])
         lines.extend(f"{name}{labels} {int(value)}" for labels, value in samples)
 
-    by_source = conn.execute(
-        select(Punch.source_kind, func.count()).group_by(Punch.source_kind)
-    ).tuples()
+    by_source = conn.execute(select(Punch.source_kind, func.count()).group_by(Punch.source_kind))
     block(
         "punchgate_punches_stored",
         "gauge",
@@ -36,7 +34,7 @@ def render_store_metrics(conn: Connection) -> str:
             .where(Quarantine.status == "open")
             .group_by(Quarantine.reason)
             .order_by(func.count().desc())
-        ).tuples()
+        )
     )
     shown = reasons[:MAX_REASONS]
     rest = sum(n for _, n in reasons[MAX_REASONS:])
@@ -46,7 +44,7 @@ def render_store_metrics(conn: Connection) -> str:
     block("punchgate_quarantine_open", "gauge", "Open quarantine items, by reason.", samples)
     statuses = conn.execute(
         select(Device.kind, Device.status, func.count()).group_by(Device.kind, Device.status)
-    ).tuples()
+    )
     block(
         "punchgate_devices",
         "gauge",

@@ -61,7 +61,7 @@ def open_counts_by_reason(session: Session) -> dict[str, int]:
         .where(Quarantine.status == "open")
         .group_by(Quarantine.reason)
     )
-    return {reason: int(n) for reason, n in session.execute(query).tuples()}
+    return {reason: int(n) for reason, n in session.execute(query)}
 
 
 def reprocess(

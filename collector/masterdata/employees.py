@@ -105,10 +105,10 @@ def codes_of(session: Session, employees: Iterable[Employee]) -> dict[str, dict[
     sites: dict[int, str] = {}
     if dept_ids:
         query = select(Department.id, Department.code).where(Department.id.in_(dept_ids))
-        depts = {i: c for i, c in session.execute(query).tuples()}
+        depts = {i: c for i, c in session.execute(query)}
     if site_ids:
         query2 = select(Site.id, Site.code).where(Site.id.in_(site_ids))
-        sites = {i: c for i, c in session.execute(query2).tuples()}
+        sites = {i: c for i, c in session.execute(query2)}
     return {"department": depts, "site": sites}
 
 

@@ -69,7 +69,7 @@ def attendance_summary(
         .group_by(E.id, E.code, E.name, D.code)
         .order_by(E.code)
     )
-    rows = conn.execute(scoped(query, scope)).tuples()
+    rows = conn.execute(scoped(query, scope))
     return Report(
         name="attendance-summary",
         columns=COLUMNS,

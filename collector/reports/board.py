@@ -64,7 +64,7 @@ def board(conn: Connection, *, day: date, default_tz: str, scope: int | None = N
         .where(active_on(day, day))
         .order_by(E.code)
     )
-    rows = conn.execute(scoped(query, scope)).tuples()
+    rows = conn.execute(scoped(query, scope))
     return Report(
         name="board", columns=COLUMNS, rows=_shape(rows, default_tz), meta={"date": day.isoformat()}
     )

@@ -68,7 +68,7 @@ def department_stats(
         .group_by(D.code, D.name, week)
         .order_by(D.code, week)
     )
-    rows = conn.execute(scoped(query, scope)).tuples()
+    rows = conn.execute(scoped(query, scope))
     return Report(
         name="department-stats",
         columns=COLUMNS,

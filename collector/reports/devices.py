@@ -61,7 +61,7 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
     return Report(
         name="device-health",
         columns=COLUMNS,
-        rows=_shape(conn.execute(query).tuples(), now),
+        rows=_shape(conn.execute(query), now),
         meta={"at": now.isoformat()},
     )
 

@@ -95,7 +95,7 @@ def lateness(
     return Report(
         name=f"lateness-by-{by}",
         columns=columns,
-        rows=_shape(conn.execute(query).tuples(), len(keys)),
+        rows=_shape(conn.execute(query), len(keys)),
         meta={"from": start.isoformat(), "to": end.isoformat(), "by": by, "sort": sort},
     )
 
