@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Date, case, cast, func, literal_column, select
 
 from collector.reports.common import (
     NOT_EXPECTED,
@@ -40,7 +40,7 @@ def week_start(dialect: str) -> ColumnElement[Any]:
             "date(attendance_days.local_date, '-' || ((CAST(strftime('%w', "
             "attendance_days.local_date) AS INTEGER) + 6) % 7) || ' days')"
         )
-    return func.cast(func.date_trunc("week", A.local_date), literal_column("DATE"))
+    return cast(func.date_trunc("week", A.local_date), Date)
 
 
 def department_stats(

@@ -43,9 +43,7 @@ def keys(store: Store, now: datetime) -> Keys:
     with store.sessions.begin() as s:
         s.add(Department(code="OPS", name="Operations"))
         s.flush()
-        made = {
-            role: create_key(s, name=role.value, role=role, now=now).token for role in Role
-        }
+        made = {role: create_key(s, name=role.value, role=role, now=now).token for role in Role}
         scoped_hr = create_key(s, name="ops-hr", role=Role.HR, now=now, department_code="OPS")
         scoped_viewer = create_key(
             s, name="ops-viewer", role=Role.VIEWER, now=now, department_code="OPS"

@@ -64,6 +64,7 @@ def test_every_route_refuses_bad_keys(app, client, keys):
         assert needed is not None
         path = concrete(route.path)
         for method in route.methods:
+
             def call(headers, method=method, path=path):
                 return client.request(method, path, headers=headers, json={})
 
