@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -80,3 +81,8 @@ def admin(client: TestClient, keys: Keys) -> TestClient:
     """A client sending the admin key on every request."""
     client.headers.update(auth(keys.admin))
     return client
+
+
+def api_routes_of(app: FastAPI) -> list[APIRoute]:
+    """Every route of the app, through included routers (FastAPI nests them)."""
+    return [ctx.route for ctx in iter_route_contexts(app.routes)]
