@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -34,3 +35,8 @@ StoreDep = Annotated[Store, Depends(get_store)]
 # so a client never sees success for a change that then fails to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 TxDep = Annotated[Session, Depends(get_transaction, scope="function")]
+
+# Ids the database can hold: INTEGER keys, and BIGINT for punches and the quarantine.
+# A larger number in a path or body is a 422, never a database overflow.
+RowId = Annotated[int, Interval(ge=1, le=2**31 - 1)]
+BigRowId = Annotated[int, Interval(ge=1, le=2**63 - 1)]

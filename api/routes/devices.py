@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from api.auth import AdminKey, HrKey
-from api.deps import SessionDep, TxDep
+from api.deps import RowId, SessionDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import DeviceCreate, DevicePublic, DeviceUpdate
 from collector.masterdata import devices
@@ -39,7 +39,7 @@ def list_devices(_: HrKey, session: SessionDep) -> list[DevicePublic]:
 
 
 @router.get("/{device_id}")
-def get_device(device_id: int, _: HrKey, session: SessionDep) -> DevicePublic:
+def get_device(device_id: RowId, _: HrKey, session: SessionDep) -> DevicePublic:
     """One device."""
     return _public(fetch(session, Device, device_id, "device"))
 
@@ -51,14 +51,16 @@ def create_device(body: DeviceCreate, _: AdminKey, session: TxDep) -> DevicePubl
 
 
 @router.patch("/{device_id}")
-def update_device(device_id: int, body: DeviceUpdate, _: AdminKey, session: TxDep) -> DevicePublic:
+def update_device(
+    device_id: RowId, body: DeviceUpdate, _: AdminKey, session: TxDep
+) -> DevicePublic:
     """Change a device."""
     values = _values(body, partial=True)
     return _public(devices.update_device(session, device_id=device_id, values=values))
 
 
 @router.delete("/{device_id}", status_code=204)
-def delete_device(device_id: int, _: AdminKey, session: TxDep) -> Response:
+def delete_device(device_id: RowId, _: AdminKey, session: TxDep) -> Response:
     """Remove a device (its punches stay)."""
     devices.delete_device(session, device_id=device_id)
     return Response(status_code=204)

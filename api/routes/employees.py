@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from sqlalchemy.orm import Session
 
 from api.auth import AdminKey, HrKey, Principal
-from api.deps import SessionDep, TxDep
+from api.deps import RowId, SessionDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import (
     EmployeeCreate,
@@ -67,7 +67,7 @@ def list_employees(
 
 
 @router.get("/{employee_id}")
-def get_employee(employee_id: int, key: HrKey, session: SessionDep) -> EmployeePublic:
+def get_employee(employee_id: RowId, key: HrKey, session: SessionDep) -> EmployeePublic:
     """One employee."""
     emp = employees.get_employee(session, employee_id=employee_id, scope=key.department_id)
     return _public(session, [emp])[0]
@@ -97,7 +97,7 @@ def import_employees(
 
 @router.patch("/{employee_id}")
 def update_employee(
-    employee_id: int, body: EmployeeUpdate, key: AdminKey, session: TxDep
+    employee_id: RowId, body: EmployeeUpdate, key: AdminKey, session: TxDep
 ) -> EmployeePublic:
     """Change an employee."""
     values = body.model_dump(exclude_unset=True)
@@ -110,7 +110,7 @@ def update_employee(
 
 
 @router.delete("/{employee_id}")
-def delete_employee(employee_id: int, key: AdminKey, session: TxDep) -> EmployeePublic:
+def delete_employee(employee_id: RowId, key: AdminKey, session: TxDep) -> EmployeePublic:
     """Soft-delete an employee; its punches and results stay."""
     emp = employees.delete_employee(
         session, employee_id=employee_id, scope=key.department_id, now=utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth import AdminKey
-from api.deps import SessionDep, TxDep
+from api.deps import RowId, SessionDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from collector import apikeys
@@ -42,7 +42,7 @@ def create_key(body: ApiKeyCreate, key: AdminKey, session: TxDep) -> ApiKeyCreat
 
 
 @router.post("/{key_id}/revoke")
-def revoke_key(key_id: int, key: AdminKey, session: TxDep) -> ApiKeyPublic:
+def revoke_key(key_id: RowId, key: AdminKey, session: TxDep) -> ApiKeyPublic:
     """Revoke a key at once."""
     now = utcnow()
     revoked = apikeys.revoke_key(session, key_id=key_id, now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.auth import AdminKey, HrKey
-from api.deps import SessionDep, TxDep
+from api.deps import RowId, SessionDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import (
     DepartmentCreate,
@@ -29,7 +29,7 @@ def list_departments(_: HrKey, session: SessionDep) -> list[DepartmentPublic]:
 
 
 @router.get("/departments/{dept_id}")
-def get_department(dept_id: int, _: HrKey, session: SessionDep) -> DepartmentPublic:
+def get_department(dept_id: RowId, _: HrKey, session: SessionDep) -> DepartmentPublic:
     """One department."""
     return DepartmentPublic.model_validate(fetch(session, Department, dept_id, "department"))
 
@@ -43,7 +43,7 @@ def create_department(body: DepartmentCreate, _: AdminKey, session: TxDep) -> De
 
 @router.patch("/departments/{dept_id}")
 def update_department(
-    dept_id: int, body: DepartmentUpdate, _: AdminKey, session: TxDep
+    dept_id: RowId, body: DepartmentUpdate, _: AdminKey, session: TxDep
 ) -> DepartmentPublic:
     """Change a department."""
     values = body.model_dump(exclude_unset=True)
@@ -53,7 +53,7 @@ def update_department(
 
 
 @router.delete("/departments/{dept_id}", status_code=204)
-def delete_department(dept_id: int, _: AdminKey, session: TxDep) -> Response:
+def delete_department(dept_id: RowId, _: AdminKey, session: TxDep) -> Response:
     """Remove an unused department."""
     org.delete_department(session, dept_id=dept_id)
     return Response(status_code=204)
@@ -66,7 +66,7 @@ def list_sites(_: HrKey, session: SessionDep) -> list[SitePublic]:
 
 
 @router.get("/sites/{site_id}")
-def get_site(site_id: int, _: HrKey, session: SessionDep) -> SitePublic:
+def get_site(site_id: RowId, _: HrKey, session: SessionDep) -> SitePublic:
     """One site."""
     return SitePublic.model_validate(fetch(session, Site, site_id, "site"))
 
@@ -78,14 +78,14 @@ def create_site(body: SiteCreate, _: AdminKey, session: TxDep) -> SitePublic:
 
 
 @router.patch("/sites/{site_id}")
-def update_site(site_id: int, body: SiteUpdate, _: AdminKey, session: TxDep) -> SitePublic:
+def update_site(site_id: RowId, body: SiteUpdate, _: AdminKey, session: TxDep) -> SitePublic:
     """Change a site or its fence."""
     values = body.model_dump(exclude_unset=True)
     return SitePublic.model_validate(org.update_site(session, site_id=site_id, values=values))
 
 
 @router.delete("/sites/{site_id}", status_code=204)
-def delete_site(site_id: int, _: AdminKey, session: TxDep) -> Response:
+def delete_site(site_id: RowId, _: AdminKey, session: TxDep) -> Response:
     """Remove an unused site."""
     org.delete_site(session, site_id=site_id)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from api.auth import HrKey, ViewerKey
-from api.deps import SessionDep, StoreDep, TxDep
+from api.deps import RowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.punches import CorrectionAdd, CorrectionVoid, PunchPage, PunchPublic
 from collector import corrections
@@ -25,7 +25,7 @@ def punches(
     key: ViewerKey,
     session: SessionDep,
     employee_code: Annotated[str | None, Query(max_length=64)] = None,
-    employee_id: int | None = None,
+    employee_id: RowId | None = None,
     department: Annotated[str | None, Query(max_length=64)] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
     source_kind: SourceKind | None = None,

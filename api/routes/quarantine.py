@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth import HrKey, Principal
-from api.deps import SessionDep, StoreDep, TxDep
+from api.deps import BigRowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.punches import AuditPublic, QuarantinePublic, ReprocessRequest
 from collector import audit, quarantine
@@ -47,7 +47,7 @@ def list_quarantine(
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(open|reprocessed)$")] = "open",
     source_kind: SourceKind | None = None,
-    after_id: int | None = None,
+    after_id: BigRowId | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantinePublic]:
     """Quarantined items, oldest first; page with after_id."""
@@ -60,7 +60,7 @@ def list_quarantine(
 
 @router.post("/quarantine/{item_id}/reprocess")
 def reprocess(
-    item_id: int,
+    item_id: BigRowId,
     key: HrKey,
     session: TxDep,
     store: StoreDep,
@@ -86,7 +86,7 @@ def list_audit(
     session: SessionDep,
     entity: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
-    after_id: int | None = None,
+    after_id: BigRowId | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
     """Audit entries in the order written; page with after_id."""

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.auth import ViewerKey
-from api.deps import SessionDep, StoreDep
+from api.deps import RowId, SessionDep, StoreDep
 from api.export import Format, csv_response, respond, xlsx_response
 from api.problems import PROBLEM_RESPONSES
 from collector.normalize import zone
@@ -138,7 +138,7 @@ def employee_day_report(
     key: ViewerKey,
     session: SessionDep,
     store: StoreDep,
-    employee_id: int,
+    employee_id: RowId,
     day: Annotated[date, Query(alias="date")],
     format: FormatQ = Format.JSON,
 ) -> Response:

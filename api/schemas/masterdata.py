@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from api.deps import RowId
+
 CODE_PATTERN = r"^[^\s/]([^/\x00-\x1f]*[^\s/])?$"  # what a code may look like in a URL or CSV
 
 
@@ -31,7 +33,7 @@ class DepartmentCreate(_In):
 
     code: str = _code()
     name: str = Field(min_length=1, max_length=200)
-    parent_id: int | None = None
+    parent_id: RowId | None = None
 
 
 class DepartmentUpdate(_In):
@@ -39,7 +41,7 @@ class DepartmentUpdate(_In):
 
     code: str | None = _opt_code()
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    parent_id: int | None = None
+    parent_id: RowId | None = None
 
 
 class DepartmentPublic(_Out):
@@ -244,7 +246,7 @@ class PolicyPublic(_Out):
 class AssignmentCreate(_In):
     """Put an employee under a policy from a date."""
 
-    policy_id: int
+    policy_id: RowId
     effective_from: date
     effective_to: date | None = None
 
@@ -252,7 +254,7 @@ class AssignmentCreate(_In):
 class AssignmentUpdate(_In):
     """Fields of an assignment to change."""
 
-    policy_id: int | None = None
+    policy_id: RowId | None = None
     effective_from: date | None = None
     effective_to: date | None = None
 

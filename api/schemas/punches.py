@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.deps import BigRowId, RowId
 from collector.store.models import Punch
 from rules.vocabulary import PunchFlag, PunchState
 
@@ -90,7 +91,7 @@ class CorrectionAdd(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    employee_id: int
+    employee_id: RowId
     timestamp: datetime
     state: Literal["in", "out", "break_out", "break_in", "overtime_in", "overtime_out"]
     reason: str = Reason
@@ -107,7 +108,7 @@ class CorrectionVoid(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    punch_id: int
+    punch_id: BigRowId
     reason: str = Reason
     idempotency_key: str | None = IdempotencyKey
 

@@ -21,12 +21,17 @@ def people(store, engine, now, keys):
         site = Site(code="BER", name="Berlin", timezone="Europe/Berlin", fence={})
         s.add(site)
         s.flush()
-        ops = Employee(code="7", name="Ops", department_id=keys.department_id, site_id=site.id,
-                       created_at=now)
+        ops = Employee(
+            code="7", name="Ops", department_id=keys.department_id, site_id=site.id, created_at=now
+        )
         other = Employee(code="8", name="Other", created_at=now)
         s.add_all([ops, other])
-    ingest_batch(engine, [raw_punch("7", datetime(2026, 3, 2, 9, 0), tz="Europe/Berlin")],
-                 now=now, policy=NormalizePolicy())
+    ingest_batch(
+        engine,
+        [raw_punch("7", datetime(2026, 3, 2, 9, 0), tz="Europe/Berlin")],
+        now=now,
+        policy=NormalizePolicy(),
+    )
     with store.sessions.begin() as s:
         s.query(DirtyDay).delete()  # start from a clean slate to see what corrections mark
         punch = s.scalars(select(Punch)).one()
@@ -52,7 +57,12 @@ def test_adding_a_punch_stores_a_manual_punch_and_an_audit_entry(client, keys, p
         entry = s.scalars(select(AuditLog)).one()
         dirty = s.execute(select(DirtyDay.employee_id, DirtyDay.local_date)).all()
     assert (entry.actor, entry.action, entry.entity, entry.entity_id, entry.reason) == (
-        "apikey:2:hr", "punch.add", "punch", str(body["id"]), "forgot to punch out")
+        "apikey:2:hr",
+        "punch.add",
+        "punch",
+        str(body["id"]),
+        "forgot to punch out",
+    )
     assert entry.details["occurred_at"] == "2026-03-02T16:30:00+00:00"
     assert dirty == [(people["ops"], date(2026, 3, 2))]
     # The same request again (a client retry) changes nothing.
@@ -72,14 +82,20 @@ def test_voiding_adds_a_void_punch_and_leaves_the_original(client, keys, people,
     assert answer.status_code == 201, answer.text
     void = answer.json()
     assert (void["state"], void["voids_punch_id"], void["source_kind"]) == (
-        "void", people["punch"], "manual")
+        "void",
+        people["punch"],
+        "manual",
+    )
     with store.sessions() as s:
         original = s.get(Punch, people["punch"])
         entry = s.scalars(select(AuditLog)).one()
         assert s.scalar(select(DirtyDay.local_date)) == date(2026, 3, 2)
     assert (original.state, original.note, original.voids_punch_id) == ("in", None, None)
     assert (entry.action, entry.reason, entry.details["voids_punch_id"]) == (
-        "punch.void", "badge used by a colleague", people["punch"])
+        "punch.void",
+        "badge used by a colleague",
+        people["punch"],
+    )
     twice = client.post(
         "/corrections/void",
         json={"punch_id": people["punch"], "reason": "again"},
@@ -87,7 +103,8 @@ def test_voiding_adds_a_void_punch_and_leaves_the_original(client, keys, people,
     )
     assert twice.status_code == 409
     void_of_void = client.post(
-        "/corrections/void", json={"punch_id": void["id"], "reason": "undo"},
+        "/corrections/void",
+        json={"punch_id": void["id"], "reason": "undo"},
         headers=auth(keys.hr),
     )
     assert void_of_void.status_code == 409
@@ -110,8 +127,13 @@ def test_voiding_adds_a_void_punch_and_leaves_the_original(client, keys, people,
     ],
 )
 def test_bad_corrections_are_refused_with_the_field(client, keys, people, store, body, field):
-    full = {"employee_id": people["ops"], "state": "in", "timestamp": "2026-03-02T08:00:00",
-            "reason": "forgot", **body}
+    full = {
+        "employee_id": people["ops"],
+        "state": "in",
+        "timestamp": "2026-03-02T08:00:00",
+        "reason": "forgot",
+        **body,
+    }
     if full["reason"] is None:
         del full["reason"]  # missing altogether
     answer = client.post("/corrections/add", json=full, headers=auth(keys.hr))
@@ -140,14 +162,18 @@ def test_audit_log_is_readable_and_append_only(client, keys, people, app):
     listed = client.get("/audit?entity=punch", headers=auth(keys.hr)).json()
     assert [e["action"] for e in listed] == ["punch.add"]
     writes = [
-        (m, r.path) for r in api_routes_of(app) if r.path.startswith("/audit")
-        for m in r.methods if m != "GET"
+        (m, r.path)
+        for r in api_routes_of(app)
+        if r.path.startswith("/audit")
+        for m in r.methods
+        if m != "GET"
     ]
     assert writes == []
     assert client.delete("/audit", headers=auth(keys.admin)).status_code == 405
 
 
 def test_manual_punch_time_with_offset_is_taken_as_is(client, keys, people):
-    body = add(client, keys.hr, employee_id=people["ops"],
-               timestamp="2026-03-02T17:30:00+00:00").json()
+    body = add(
+        client, keys.hr, employee_id=people["ops"], timestamp="2026-03-02T17:30:00+00:00"
+    ).json()
     assert datetime.fromisoformat(body["occurred_at"]) == datetime(2026, 3, 2, 17, 30, tzinfo=UTC)

@@ -33,8 +33,16 @@ def punches(store, engine, now, keys):
         batch.append(raw_punch("2", same, device_code="door-2", flags=int(PunchFlag.CLOCK_SKEW)))
         batch.append(
             raw_punch(
-                "3", same, source_kind=SourceKind.MOBILE, source_ref=f"m{i}", device_code=None,
-                lat=52.5, lon=13.4, accuracy_m=5.0, raw='{"lat":52.5}', verify="gps",
+                "3",
+                same,
+                source_kind=SourceKind.MOBILE,
+                source_ref=f"m{i}",
+                device_code=None,
+                lat=52.5,
+                lon=13.4,
+                accuracy_m=5.0,
+                raw='{"lat":52.5}',
+                verify="gps",
             )
         )
     assert ingest_batch(engine, batch, now=now, policy=POLICY).inserted == 60

@@ -34,13 +34,17 @@ def test_misconfigured_device_zone_is_replayed_after_the_device_is_fixed(
     assert ingest_batch(engine, [bad], now=now, policy=POLICY).quarantined == 1
     [item] = items(client, keys)
     assert (item["reason"], item["replayable"], item["device_code"]) == (
-        "unknown timezone 'Mars/Olympus'", True, "door-9")
+        "unknown timezone 'Mars/Olympus'",
+        True,
+        "door-9",
+    )
     still = reprocess(client, keys, item["id"])
     assert still.status_code == 409
     assert "unknown timezone" in still.json()["detail"]
     # The cause is fixed: the device is declared with its real zone.
     made = client.post(
-        "/devices", json={"code": "door-9", "timezone": "Europe/Berlin"},
+        "/devices",
+        json={"code": "door-9", "timezone": "Europe/Berlin"},
         headers=auth(keys.admin),
     )
     assert made.status_code == 201
@@ -71,8 +75,13 @@ def test_a_field_supplied_by_hr_is_used_for_the_replay(client, keys, engine, now
 
 
 def test_parser_refused_input_needs_a_registered_reparser(client, keys, engine, now, monkeypatch):
-    odd = QuarantineItem(SourceKind.PUSH, reason="bad ATTLOG line", raw="1001\t2026-03-02 09:00:00",
-                         device_code="push-1", reference="sn1:42")
+    odd = QuarantineItem(
+        SourceKind.PUSH,
+        reason="bad ATTLOG line",
+        raw="1001\t2026-03-02 09:00:00",
+        device_code="push-1",
+        reference="sn1:42",
+    )
     ingest_batch(engine, [odd], now=now, policy=POLICY)
     [item] = items(client, keys)
     assert item["replayable"] is False
@@ -82,8 +91,14 @@ def test_parser_refused_input_needs_a_registered_reparser(client, keys, engine, 
 
     def reparse(q: Quarantine) -> RawPunch:
         code, stamp = q.raw.split("\t")
-        return RawPunch(code, datetime.fromisoformat(stamp), SourceKind.PUSH, tz="UTC",
-                        device_code=q.device_code, raw=q.raw)
+        return RawPunch(
+            code,
+            datetime.fromisoformat(stamp),
+            SourceKind.PUSH,
+            tz="UTC",
+            device_code=q.device_code,
+            raw=q.raw,
+        )
 
     monkeypatch.setattr(quarantine_service, "_REPARSERS", {})
     quarantine_service.register_reparser(SourceKind.PUSH, reparse)
