@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import StoreDep
-from collector.apikeys import Role, authenticate
+from api.deps import SessionDep, StoreDep
+from collector.apikeys import Role, authenticate, touch, touch_due
 from collector.runtime import utcnow
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
@@ -60,6 +60,7 @@ class Requirement:
         self,
         request: Request,
         store: StoreDep,
+        session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
         header_key: Annotated[str | None, Depends(header_scheme)],
     ) -> Principal:
@@ -71,13 +72,17 @@ class Requirement:
             ):
                 return Principal(key_id=0, name="address", role=self.role, department_id=None)
             raise _unauthorized("an API key is required (Authorization: Bearer <key>)")
-        with store.sessions.begin() as session:
-            key = authenticate(session, token, now=utcnow())
-            if key is None:
-                raise _unauthorized("the API key is unknown, malformed or revoked")
-            principal = Principal(
-                key_id=key.id, name=key.name, role=Role(key.role), department_id=key.department_id
-            )
+        # The lookup shares the request's read session (one connection per request).
+        now = utcnow()
+        key = authenticate(session, token, now=now)
+        if key is None:
+            raise _unauthorized("the API key is unknown, malformed or revoked")
+        principal = Principal(
+            key_id=key.id, name=key.name, role=Role(key.role), department_id=key.department_id
+        )
+        if touch_due(key, now):
+            with store.sessions.begin() as writer:
+                touch(writer, key_id=key.id, now=now)
         if not principal.role.allows(self.role):
             raise HTTPException(
                 status_code=403, detail=f"this needs a key with role {self.role.value} or higher"

@@ -92,9 +92,19 @@ def authenticate(session: Session, token: str, *, now: datetime) -> ApiKey | Non
     stored = key.secret_hash if key is not None else hash_secret("")
     if not hmac.compare_digest(offered, stored) or key is None or key.revoked_at is not None:
         return None
-    if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
-        key.last_used_at = now
     return key
+
+
+def touch_due(key: ApiKey, now: datetime) -> bool:
+    """Whether last_used_at is stale enough to be written again (at most once a minute)."""
+    return key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY
+
+
+def touch(session: Session, *, key_id: int, now: datetime) -> None:
+    """Record that a key was just used."""
+    key = session.get(ApiKey, key_id)
+    if key is not None:
+        key.last_used_at = now
 
 
 def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKey]:

@@ -11,8 +11,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from collector.errors import InvalidInput
-from collector.masterdata.common import department_id
-from collector.store.models import Employee, Punch
+from collector.store.models import Department, Employee, Punch
 from rules.vocabulary import SourceKind
 
 
@@ -67,7 +66,7 @@ def list_punches(
     limit: int = 100,
 ) -> PunchPage:
     """A page of punches in (occurred_at, id) order, resuming after `cursor`."""
-    query = _filtered(session, filters)
+    query = _filtered(filters)
     if cursor is not None:
         descending, when, ident = decode_cursor(cursor)
         if descending:
@@ -88,7 +87,7 @@ def list_punches(
     return PunchPage(rows, encode_cursor(rows[-1], descending) if more and rows else None)
 
 
-def _filtered(session: Session, f: PunchFilter) -> Select[Punch]:
+def _filtered(f: PunchFilter) -> Select[Punch]:
     query = select(Punch)
     if f.employee_code is not None:
         query = query.where(Punch.employee_code == f.employee_code)
@@ -104,8 +103,13 @@ def _filtered(session: Session, f: PunchFilter) -> Select[Punch]:
         query = query.where(Punch.occurred_at < f.until)
     if f.flags:
         query = query.where(Punch.flags.op("&")(f.flags) == f.flags)
-    for dept in (department_id(session, f.department), f.scope):
-        if dept is not None:
-            members = select(Employee.id).where(Employee.department_id == dept)
-            query = query.where(Punch.employee_id.in_(members))
+    if f.department is not None:
+        # A subquery, not a lookup first: one round trip; an unknown code matches nothing.
+        dept = select(Department.id).where(Department.code == f.department).scalar_subquery()
+        query = query.where(
+            Punch.employee_id.in_(select(Employee.id).where(Employee.department_id == dept))
+        )
+    if f.scope is not None:
+        members = select(Employee.id).where(Employee.department_id == f.scope)
+        query = query.where(Punch.employee_id.in_(members))
     return query
