@@ -318,7 +318,7 @@ def raw_xlsx(url: str, dialect: str) -> float:
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of `values`."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def open_loop(base: str, headers: dict[str, str], rate: float, seconds: float) -> dict[str, Any]:
@@ -368,7 +368,9 @@ def open_loop(base: str, headers: dict[str, str], rate: float, seconds: float) -
     }
 
 
-def bench_backend(url: str, dialect: str, employees: int, args: argparse.Namespace) -> dict[str, Any]:
+def bench_backend(
+    url: str, dialect: str, employees: int, args: argparse.Namespace
+) -> dict[str, Any]:
     """Every measurement for one backend."""
     punches, day_rows, load_s = load(url, dialect, employees)
     token = token_for(url)
