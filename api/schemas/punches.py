@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Literal
 
@@ -10,6 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import BigRowId, RowId
 from collector.store.models import Punch
 from rules.vocabulary import PunchFlag, PunchState
+
+
+@functools.lru_cache(maxsize=1024)
+def flag_names(mask: int) -> tuple[str, ...]:
+    """PunchFlag.names_of, memoised: few masks occur, and walking the enum per row is slow."""
+    return tuple(PunchFlag.names_of(mask))
 
 
 class PunchPublic(BaseModel):
@@ -60,7 +67,7 @@ class PunchPublic(BaseModel):
             device_code=p.device_code,
             verify=p.verify,
             state=p.state,
-            flags=PunchFlag.names_of(p.flags),
+            flags=list(flag_names(p.flags)),
             site_code=p.site_code,
             geo_decision=p.geo_decision,
             voids_punch_id=p.voids_punch_id,

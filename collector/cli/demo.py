@@ -11,6 +11,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
+from collector.demo.access import demo_key
 from collector.demo.seed import add_employees, history
 from collector.runtime import open_store, utcnow
 from collector.service import Service
@@ -41,6 +42,7 @@ def demo_command(
     now = utcnow()
     with store.sessions.begin() as session:
         add_employees(session, load_config(DEMO_CONFIG), now)
+        token = demo_key(session, now)
     yesterday = now.date() - timedelta(days=1)
     seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
     console.print(
@@ -50,6 +52,7 @@ def demo_command(
     console.print(
         f"[bold]punchgate demo[/] on http://127.0.0.1:{port}  (health: /health, punches: /punches)"
     )
+    console.print(f"API key (admin): Authorization: Bearer {token}")
     console.print("press Ctrl-C to stop")
     try:
         Service(store).run(host="127.0.0.1", port=port, duration=duration)

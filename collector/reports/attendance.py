@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from collector.reports.common import Report, check_period, count_if, hours, scoped
+from collector.reports.common import Report, check_period, count_if, hours
 from collector.store.models import AttendanceDay, Department, Employee
 from rules.vocabulary import DayStatus, OvertimeCategory
 
@@ -50,30 +50,34 @@ def attendance_summary(
         func.coalesce(func.sum(A.overtime[cat.value].as_integer()), 0).label(name)
         for name, cat in OVERTIME_COLUMNS.items()
     ]
-    query = (
+    # Aggregate by the integer key, then join names to the per-employee rows.
+    inner = (
         select(
-            E.id,
-            E.code,
-            E.name,
-            D.code,
+            A.employee_id.label("employee_id"),
             *statuses,
-            func.coalesce(func.sum(A.worked_s), 0),
-            func.coalesce(func.sum(A.break_s), 0),
+            func.coalesce(func.sum(A.worked_s), 0).label("worked"),
+            func.coalesce(func.sum(A.break_s), 0).label("breaks"),
             *overtime,
-            func.coalesce(func.sum(A.balance_delta_s), 0),
+            func.coalesce(func.sum(A.balance_delta_s), 0).label("balance"),
         )
-        .select_from(A)
-        .join(E, E.id == A.employee_id)
-        .outerjoin(D, D.id == E.department_id)
         .where(A.local_date >= start, A.local_date <= end)
-        .group_by(E.id, E.code, E.name, D.code)
+        .group_by(A.employee_id)
+    )
+    if scope is not None:
+        inner = inner.where(A.employee_id.in_(select(E.id).where(E.department_id == scope)))
+    g = inner.subquery()
+    measures = [c for c in g.c if c.name != "employee_id"]
+    query = (
+        select(E.id, E.code, E.name, D.code, *measures)
+        .select_from(g)
+        .join(E, E.id == g.c.employee_id)
+        .outerjoin(D, D.id == E.department_id)
         .order_by(E.code)
     )
-    rows = conn.execute(scoped(query, scope))
     return Report(
         name="attendance-summary",
         columns=COLUMNS,
-        rows=_shape(rows),
+        rows=_shape(conn.execute(query)),
         meta={"from": start.isoformat(), "to": end.isoformat()},
     )
 

@@ -74,6 +74,8 @@ class Employee(Base):
     """A person who punches; never hard-deleted so punches keep their owner."""
 
     __tablename__ = "employees"
+    # Department scoping and filters select employees by department on every request.
+    __table_args__ = (Index("ix_employees_department", "department_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)  # PIN on terminals and phones
     name: Mapped[str] = mapped_column(String(200), default="")

@@ -1,4 +1,4 @@
-"""quarantine keeps the raw punch that failed normalisation, for reprocessing
+"""quarantine keeps the raw punch that failed normalisation; employees indexed by department
 
 Revision ID: 0006
 Revises: 0001
@@ -17,8 +17,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
         batch_op.add_column(sa.Column('attempt', sa.JSON(), nullable=True))
+    op.create_index('ix_employees_department', 'employees', ['department_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_employees_department', table_name='employees')
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
         batch_op.drop_column('attempt')
