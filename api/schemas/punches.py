@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from api.deps import BigRowId, RowId
 from collector.store.models import Punch
@@ -45,36 +46,49 @@ class PunchPublic(BaseModel):
     raw: str | None = None
 
     @classmethod
-    def of(cls, p: Punch, *, private: bool) -> PunchPublic:
+    def of(cls, p: Punch | Row[Any], *, private: bool) -> PunchPublic:
         """The public form of a stored punch; `private` adds GPS and raw."""
-        extra: dict[str, Any] = {}
-        if private:
-            extra = {
-                "lat": p.lat,
-                "lon": p.lon,
-                "accuracy_m": p.accuracy_m,
-                "distance_m": p.distance_m,
-                "raw": p.raw,
-            }
-        return cls(
-            id=p.id,
-            employee_code=p.employee_code,
-            employee_id=p.employee_id,
-            occurred_at=p.occurred_at,
-            tz=p.tz,
-            local_date=p.local_date.isoformat(),
-            source_kind=p.source_kind,
-            device_code=p.device_code,
-            verify=p.verify,
-            state=p.state,
-            flags=list(flag_names(p.flags)),
-            site_code=p.site_code,
-            geo_decision=p.geo_decision,
-            voids_punch_id=p.voids_punch_id,
-            note=p.note,
-            received_at=p.received_at,
-            **extra,
+        return cls.model_validate(punch_fields(p, private=private))
+
+
+def punch_fields(p: Punch | Row[Any], *, private: bool) -> dict[str, Any]:
+    """A punch's public fields as plain values (the lists skip model validation for speed)."""
+    out: dict[str, Any] = {
+        "id": p.id,
+        "employee_code": p.employee_code,
+        "employee_id": p.employee_id,
+        "occurred_at": p.occurred_at,
+        "tz": p.tz,
+        "local_date": p.local_date.isoformat(),
+        "source_kind": p.source_kind,
+        "device_code": p.device_code,
+        "verify": p.verify,
+        "state": p.state,
+        "flags": list(flag_names(p.flags)),
+        "site_code": p.site_code,
+        "geo_decision": p.geo_decision,
+        "voids_punch_id": p.voids_punch_id,
+        "note": p.note,
+        "received_at": p.received_at,
+        "lat": None,
+        "lon": None,
+        "accuracy_m": None,
+        "distance_m": None,
+        "raw": None,
+    }
+    if private:
+        out.update(
+            lat=p.lat, lon=p.lon, accuracy_m=p.accuracy_m, distance_m=p.distance_m, raw=p.raw
         )
+    return out
+
+
+def json_time(value: Any) -> str:
+    """json.dumps default: a UTC time the way pydantic writes it (…Z)."""
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 class PunchPage(BaseModel):
