@@ -34,11 +34,14 @@ class Role(enum.StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order viewer < hr < admin."""
-        return list(Role).index(self)
+        return _RANKS[self]
 
     def allows(self, needed: Role) -> bool:
         """Whether this role meets `needed`."""
         return self.rank >= needed.rank
+
+
+_RANKS = {role: i for i, role in enumerate(Role)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,7 @@ def list_punches(
     else:
         query = query.order_by(Punch.occurred_at, Punch.id)
     # Plain rows, not ORM objects: a page is read once, and building entities costs more.
-    rows = list(session.execute(query.limit(limit + 1)))
+    rows = list(session.connection().execute(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return PunchPage(rows, encode_cursor(rows[-1], descending) if more and rows else None)

@@ -67,8 +67,9 @@ def punches(
     )
     # Built as plain data and serialised here: a page of models validated (twice, with
     # FastAPI's response check) cost more CPU than the query; the schema is response_model.
+    private = key.sees_private
     body = {
-        "items": [punch_fields(p, private=key.sees_private) for p in page.items],
+        "items": [punch_fields(p, private=private) for p in page.items],
         "next_cursor": page.next_cursor,
     }
     return Response(json.dumps(body, default=json_time), media_type="application/json")
