@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import pytest
@@ -31,7 +32,8 @@ def test_store_figures_and_hooks(client, keys, engine, store, now):
     ingest_batch(engine, batch, now=now, policy=NormalizePolicy())
     from collector import metrics
 
-    metrics.POLL_DURATION.observe(0.2, device="d1")
+    probe = f"probe-{uuid.uuid4().hex[:8]}"  # the registry is process-wide: a fresh series
+    metrics.POLL_DURATION.observe(0.2, device=probe)
     metrics.MQTT_BACKLOG.set(7)
     answer = client.get("/metrics", headers=auth(keys.admin))
     assert answer.status_code == 200
@@ -43,7 +45,8 @@ def test_store_figures_and_hooks(client, keys, engine, store, now):
     assert "punchgate_terminals_online 1" in lines
     assert "punchgate_days_awaiting_recompute 1" in lines  # employee 1's day
     assert "punchgate_mqtt_backlog 7" in lines
-    assert 'punchgate_poll_duration_seconds_bucket{device="d1",le="0.25"} 1' in lines
+    assert f'punchgate_poll_duration_seconds_bucket{{device="{probe}",le="0.25"}} 1' in lines
+    assert f'punchgate_poll_duration_seconds_bucket{{device="{probe}",le="0.1"}} 0' in lines
     assert "# TYPE punchgate_mqtt_ack_latency_seconds histogram" in lines
 
 
