@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from api.auth import ViewerKey
 from api.deps import RowId, SessionDep, StoreDep
 from api.export import Format, csv_response, respond, xlsx_response
 from api.problems import PROBLEM_RESPONSES
+from api.schemas.reports import EmployeeDayPublic, ReportPublic
 from collector.normalize import zone
 from collector.reports.attendance import attendance_summary
 from collector.reports.board import board
@@ -23,28 +23,6 @@ from collector.reports.lateness import lateness
 from collector.runtime import utcnow
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=PROBLEM_RESPONSES)
-
-
-class ReportPublic(BaseModel):
-    """A report as JSON: its name, parameters, column order and rows."""
-
-    report: str
-    meta: dict[str, Any]
-    columns: list[str]
-    rows: list[dict[str, Any]]
-
-
-class EmployeeDayPublic(BaseModel):
-    """An employee's day: the punches, the policy in force and the explained result."""
-
-    employee_id: int
-    employee_code: str
-    name: str
-    date: date
-    timezone: str
-    policy: dict[str, Any] | None
-    result: dict[str, Any]
-    punches: list[dict[str, Any]]
 
 
 REPORT_DOC: dict[int | str, dict[str, Any]] = {

@@ -21,7 +21,7 @@ def test_create_list_revoke(db_url, settings, store, monkeypatch):
     client = TestClient(create_app(settings, store))
     assert client.get("/employees", headers=auth(token)).status_code == 200
     listed = runner.invoke(cli, ["apikey", "list"])
-    assert "payroll" in listed.stdout and token.split("_")[2] not in listed.stdout
+    assert "payroll" in listed.stdout and token.split("_", 2)[2] not in listed.stdout
     key_id = listed.stdout.split("\t")[0]
     assert runner.invoke(cli, ["apikey", "revoke", key_id]).exit_code == 0
     assert client.get("/employees", headers=auth(token)).status_code == 401
