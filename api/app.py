@@ -7,7 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import health, iclock, punches
+from api import problems
+from api.routes import (
+    devices,
+    employees,
+    health,
+    iclock,
+    keys,
+    operations,
+    org,
+    policies,
+    punches,
+    quarantine,
+    reports,
+)
 from collector.runtime import Store, open_store
 from collector.settings import Settings, get_settings
 
@@ -24,9 +37,29 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if owned:
             app.state.store.close()
 
-    app = FastAPI(title="punchgate", version="0.1.0", lifespan=lifespan)
+    # The schema is served by an authenticated route (operations.openapi), not FastAPI's own.
+    app = FastAPI(
+        title="punchgate",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.store = store
-    app.include_router(health.router)
-    app.include_router(punches.router)
-    app.include_router(iclock.router)
+    problems.install(app)
+    for module in (
+        health,
+        iclock,
+        operations,
+        org,
+        employees,
+        devices,
+        policies,
+        keys,
+        punches,
+        quarantine,
+        reports,
+    ):
+        app.include_router(module.router)
     return app

@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from collector.runtime import Store
 
 
-def get_store(request: Request) -> Store:
-    """The store the app was started with."""
+async def get_store(request: Request) -> Store:
+    """The store the app was started with (async: no I/O, so no hop to the thread pool)."""
     store: Store = request.app.state.store
     return store
 
 
-def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
-    """A session for one request."""
-    with store.sessions() as session:
+async def get_session(store: Annotated[Store, Depends(get_store)]) -> AsyncIterator[Session]:
+    """A session for one request (reads).
+
+    Creating a session does no I/O (it connects on first use, in the thread pool), so
+    only closing it (a rollback) goes to a worker thread: one hop per request, not two.
+    """
+    session = store.sessions()
+    try:
+        yield session
+    finally:
+        await run_in_threadpool(session.close)
+
+
+def get_transaction(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
+    """A session whose transaction commits when the route returns, or rolls back if it raises."""
+    with store.sessions.begin() as session:
         yield session
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session ends (and a write commits) before the response is sent,
+# so a client never sees success for a change that then fails to commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+TxDep = Annotated[Session, Depends(get_transaction, scope="function")]
+
+# Ids the database can hold: INTEGER keys, and BIGINT for punches and the quarantine.
+# A larger number in a path or body is a 422, never a database overflow.
+RowId = Annotated[int, Interval(ge=1, le=2**31 - 1)]
+BigRowId = Annotated[int, Interval(ge=1, le=2**63 - 1)]

@@ -11,6 +11,7 @@ Time policy (naive local times are given their source's IANA zone here, at the e
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +50,30 @@ class RawPunch:
     raw: str | None = None
     note: str | None = None
     voids_punch_id: int | None = None
+
+
+def raw_to_json(raw: RawPunch) -> dict[str, Any]:
+    """A raw punch as JSON-safe data, kept with a quarantined item so it can be replayed."""
+    out: dict[str, Any] = {}
+    for name in RawPunch.__slots__:
+        value = getattr(raw, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        elif not isinstance(value, str | int | float | bool | type(None)):
+            value = repr(value)  # a parser handed in something odd: keep it readable
+        out[name] = value
+    return out
+
+
+def raw_from_json(data: dict[str, Any]) -> RawPunch:
+    """The raw punch `raw_to_json` stored (ValueError/TypeError/KeyError if it cannot be)."""
+    fields = {k: v for k, v in data.items() if k in RawPunch.__slots__}
+    fields["timestamp"] = datetime.fromisoformat(fields["timestamp"])
+    fields["source_kind"] = SourceKind(fields["source_kind"])
+    fields["direction_mode"] = DirectionMode(fields.get("direction_mode") or "auto")
+    return RawPunch(**fields)
 
 
 class PunchRow(TypedDict):

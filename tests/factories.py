@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from collector.normalize import RawPunch
-from collector.store.models import Employee
+from collector.store.models import AttendanceDay, Employee
 from rules.vocabulary import SourceKind
 
 
@@ -28,3 +28,29 @@ def add_employee(session: Session, code: str, now: datetime, **kw: Any) -> Emplo
     session.add(emp)
     session.flush()
     return emp
+
+
+def add_day(
+    session: Session,
+    employee_id: int,
+    day: date,
+    status: str,
+    *,
+    computed_at: datetime,
+    **kw: Any,
+) -> AttendanceDay:
+    """Insert an attendance-day row as the rules engine would have computed it."""
+    row = AttendanceDay(
+        employee_id=employee_id,
+        local_date=day,
+        status=status,
+        provisional=kw.pop("provisional", False),
+        overtime=kw.pop("overtime", {}),
+        anomalies=kw.pop("anomalies", []),
+        explanation=kw.pop("explanation", []),
+        computed_at=computed_at,
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,57 +1,117 @@
-"""Reading punches."""
+"""Punches: a filtered, cursor-paginated list, and HR's corrections (add, void)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
-from api.deps import SessionDep
-from collector.store.models import Punch
-from rules.vocabulary import PunchFlag
+from api.auth import HrKey, ViewerKey
+from api.deps import RowId, SessionDep, StoreDep, TxDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas.punches import (
+    CorrectionAdd,
+    CorrectionVoid,
+    PunchPage,
+    PunchPublic,
+    json_time,
+    punch_fields,
+)
+from collector import corrections
+from collector.errors import InvalidInput
+from collector.punchlist import PunchFilter, list_punches
+from collector.runtime import utcnow
+from rules.vocabulary import PunchFlag, SourceKind
 
-router = APIRouter(prefix="/punches", tags=["punches"])
-
-
-class PunchPublic(BaseModel):
-    """A punch as the API shows it."""
-
-    id: int
-    employee_code: str
-    employee_id: int | None
-    occurred_at: datetime
-    tz: str
-    source_kind: str
-    device_code: str | None
-    verify: str
-    state: str
-    flags: list[str]
+router = APIRouter(tags=["punches"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("")
-def list_punches(
+@router.get("/punches", response_model=PunchPage)
+def punches(
+    key: ViewerKey,
     session: SessionDep,
-    employee_code: str | None = None,
-    limit: int = Query(default=100, ge=1, le=1000),
-) -> list[PunchPublic]:
-    """The most recent punches, newest first."""
-    query = select(Punch).order_by(Punch.occurred_at.desc(), Punch.id.desc()).limit(limit)
-    if employee_code:
-        query = query.where(Punch.employee_code == employee_code)
-    return [
-        PunchPublic(
-            id=p.id,
-            employee_code=p.employee_code,
-            employee_id=p.employee_id,
-            occurred_at=p.occurred_at,
-            tz=p.tz,
-            source_kind=p.source_kind,
-            device_code=p.device_code,
-            verify=p.verify,
-            state=p.state,
-            flags=PunchFlag.names_of(p.flags),
-        )
-        for p in session.scalars(query)
-    ]
+    employee_code: Annotated[str | None, Query(max_length=64)] = None,
+    employee_id: RowId | None = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    device: Annotated[str | None, Query(max_length=64)] = None,
+    source_kind: SourceKind | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    flags: Annotated[
+        str | None, Query(max_length=500, description="e.g. clock_skew,dst_gap")
+    ] = None,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """Punches in (occurred_at, id) order; pass next_cursor back for the next page."""
+    try:
+        mask = int(PunchFlag.parse(flags or ""))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="flags") from None
+    filters = PunchFilter(
+        employee_code=employee_code,
+        employee_id=employee_id,
+        department=department,
+        device=device,
+        source_kind=source_kind,
+        since=since,
+        until=until,
+        flags=mask,
+        scope=key.department_id,
+    )
+    page = list_punches(
+        session, filters=filters, cursor=cursor, descending=order == "desc", limit=limit
+    )
+    # Built as plain data and serialised here: a page of models validated (twice, with
+    # FastAPI's response check) cost more CPU than the query; the schema is response_model.
+    private = key.sees_private
+    body = {
+        "items": [punch_fields(p, private=private) for p in page.items],
+        "next_cursor": page.next_cursor,
+    }
+    return Response(json.dumps(body, default=json_time), media_type="application/json")
+
+
+@router.post("/corrections/add", status_code=201)
+def add_punch(
+    body: CorrectionAdd, key: HrKey, session: TxDep, store: StoreDep, response: Response
+) -> PunchPublic:
+    """Add a missing punch (source manual) with a reason; the day is recomputed."""
+    punch, created = corrections.add_punch(
+        session,
+        employee_id=body.employee_id,
+        timestamp=body.timestamp,
+        state=body.punch_state,
+        reason=body.reason,
+        actor=key.actor,
+        now=utcnow(),
+        policy=store.policy,
+        scope=key.department_id,
+        idempotency_key=body.idempotency_key,
+    )
+    if not created:
+        response.status_code = 200
+    return PunchPublic.of(punch, private=True)
+
+
+@router.post("/corrections/void", status_code=201)
+def void_punch(
+    body: CorrectionVoid, key: HrKey, session: TxDep, store: StoreDep, response: Response
+) -> PunchPublic:
+    """Void a wrong punch with a reason; the original stays, the day is recomputed."""
+    punch, created = corrections.void_punch(
+        session,
+        punch_id=body.punch_id,
+        reason=body.reason,
+        actor=key.actor,
+        now=utcnow(),
+        policy=store.policy,
+        scope=key.department_id,
+        idempotency_key=body.idempotency_key,
+    )
+    if not created:
+        response.status_code = 200
+    return PunchPublic.of(punch, private=True)

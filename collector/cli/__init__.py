@@ -6,6 +6,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.cli import (
+    apikey,
     days,
     db,
     demo,
@@ -33,6 +34,7 @@ app.add_typer(push.app, name="push")
 app.add_typer(days.app, name="days")
 app.add_typer(mqtt.app, name="mqtt")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(apikey.app, name="apikey")
 app.command("import")(importing.import_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)

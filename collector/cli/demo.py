@@ -11,6 +11,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
+from collector.demo.access import demo_key
 from collector.demo.days import days_worker, policy_start, seed_attendance
 from collector.demo.mobile import mobile_workers
 from collector.demo.push import push_workers
@@ -45,6 +46,7 @@ def demo_command(
     now = utcnow()
     with store.sessions.begin() as session:
         add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
+        token = demo_key(session, now)
     yesterday = now.date() - timedelta(days=1)
     seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
     seed_attendance(store, now)
@@ -55,6 +57,7 @@ def demo_command(
     console.print(
         f"[bold]punchgate demo[/] on http://127.0.0.1:{port}  (health: /health, punches: /punches)"
     )
+    console.print(f"API key (admin): Authorization: Bearer {token}")
     console.print("press Ctrl-C to stop")
     try:
         workers = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from collector.normalize import (
     PunchRow,
     RawPunch,
     normalize,
+    raw_to_json,
     text_safe,
 )
 from rules.vocabulary import PunchFlag, SourceKind
@@ -36,6 +38,7 @@ QUARANTINE_COLUMNS = (
     "reason",
     "raw",
     "status",
+    "attempt",
 )
 UNKNOWN_EMPLOYEE = int(PunchFlag.UNKNOWN_EMPLOYEE)  # a plain int: IntFlag's | is slow per row
 LOOKUP_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
@@ -59,6 +62,8 @@ class QuarantineItem:
     raw: str
     device_code: str | None = None
     reference: str | None = None
+    # The raw punch that failed normalisation, as JSON, so it can be replayed once fixed.
+    attempt: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -258,6 +263,7 @@ def _store_quarantine(conn: Connection, items: list[QuarantineItem], now: dateti
             text_safe(q.reason),
             raw,
             "open",
+            None if q.attempt is None else json.dumps(q.attempt),
         )
     _insert_ignore(conn, "quarantine", QUARANTINE_COLUMNS, "dedupe_key", list(values.values()))
 
@@ -275,6 +281,7 @@ def _quarantine_item(raw: RawPunch, reason: str) -> QuarantineItem:
         raw=text,
         device_code=raw.device_code,
         reference=raw.source_ref,
+        attempt=raw_to_json(raw),
     )
 
 

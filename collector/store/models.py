@@ -75,6 +75,8 @@ class Employee(Base):
     """A person who punches; never hard-deleted so punches keep their owner."""
 
     __tablename__ = "employees"
+    # Department scoping and filters select employees by department on every request.
+    __table_args__ = (Index("ix_employees_department", "department_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)  # PIN on terminals and phones
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -204,6 +206,8 @@ class Quarantine(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, reprocessed
     resolved_at: Mapped[datetime | None] = mapped_column()
     punch_id: Mapped[int | None] = mapped_column(BigId)
+    # The raw punch that failed normalisation (JSON), replayed when the item is reprocessed.
+    attempt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DirtyDay(Base):

@@ -1,0 +1,1 @@
+"""Request and response schemas: one Create/Update/Public family per entity."""

@@ -1,0 +1,1 @@
+"""Master data services: departments, sites, employees, devices, policies, assignments."""

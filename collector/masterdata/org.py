@@ -1,0 +1,105 @@
+"""Departments and sites (with their GPS fences)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from collector.errors import Conflict, InvalidInput
+from collector.masterdata.common import apply, fetch, flush
+from collector.normalize import NormalizeError, zone
+from collector.store.models import Department, Device, Employee, Site
+
+
+def list_departments(session: Session) -> list[Department]:
+    """All departments by code."""
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def create_department(session: Session, *, values: dict[str, Any]) -> Department:
+    """Add a department."""
+    dept = Department()
+    _set_department(session, dept, values)
+    session.add(dept)
+    flush(session, f"department {values.get('code')!r}")
+    return dept
+
+
+def update_department(session: Session, *, dept_id: int, values: dict[str, Any]) -> Department:
+    """Change a department's fields given in `values`."""
+    dept = fetch(session, Department, dept_id, "department")
+    _set_department(session, dept, values)
+    flush(session, f"department {dept.code!r}")
+    return dept
+
+
+def delete_department(session: Session, *, dept_id: int) -> None:
+    """Remove a department no employee, key or child department refers to."""
+    dept = fetch(session, Department, dept_id, "department")
+    used = session.scalar(
+        select(
+            exists().where(Employee.department_id == dept_id)
+            | exists().where(Department.parent_id == dept_id)
+        )
+    )
+    if used:
+        raise Conflict(f"department {dept.code!r} still has employees or sub-departments")
+    session.delete(dept)
+    flush(session, f"department {dept.code!r}")
+
+
+def _set_department(session: Session, dept: Department, values: dict[str, Any]) -> None:
+    values = dict(values)
+    if "parent_id" in values and values["parent_id"] is not None:
+        parent = fetch(session, Department, values["parent_id"], "parent department")
+        if dept.id is not None and parent.id == dept.id:
+            raise InvalidInput("a department cannot be its own parent", field="parent_id")
+    apply(dept, values)
+
+
+def list_sites(session: Session) -> list[Site]:
+    """All sites by code."""
+    return list(session.scalars(select(Site).order_by(Site.code)))
+
+
+def create_site(session: Session, *, values: dict[str, Any]) -> Site:
+    """Add a site."""
+    _check_site(values)
+    site = Site(fence={})
+    apply(site, values)
+    session.add(site)
+    flush(session, f"site {values.get('code')!r}")
+    return site
+
+
+def update_site(session: Session, *, site_id: int, values: dict[str, Any]) -> Site:
+    """Change a site's fields given in `values`."""
+    _check_site(values)
+    site = fetch(session, Site, site_id, "site")
+    apply(site, values)
+    flush(session, f"site {site.code!r}")
+    return site
+
+
+def delete_site(session: Session, *, site_id: int) -> None:
+    """Remove a site no employee or device refers to."""
+    site = fetch(session, Site, site_id, "site")
+    used = session.scalar(
+        select(
+            exists().where(Employee.site_id == site_id) | exists().where(Device.site_id == site_id)
+        )
+    )
+    if used:
+        raise Conflict(f"site {site.code!r} still has employees or devices")
+    session.delete(site)
+    flush(session, f"site {site.code!r}")
+
+
+def _check_site(values: dict[str, Any]) -> None:
+    if values.get("timezone") is not None:
+        try:
+            zone(values["timezone"])
+        except NormalizeError as exc:
+            raise InvalidInput(str(exc), field="timezone") from exc

@@ -1,0 +1,146 @@
+"""Policies (documents stored as JSON) and effective-dated assignments; changes mark days dirty."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, select, text
+from sqlalchemy.orm import Session
+
+from collector.errors import Conflict, InvalidInput
+from collector.masterdata.common import apply, fetch, flush
+from collector.store.ingest import db_date, mark_dirty
+from collector.store.models import Employee, Policy, PolicyAssignment
+
+
+def list_policies(session: Session) -> list[Policy]:
+    """All policies by name."""
+    return list(session.scalars(select(Policy).order_by(Policy.name)))
+
+
+def create_policy(session: Session, *, values: dict[str, Any], now: datetime) -> Policy:
+    """Add a policy."""
+    policy = Policy(updated_at=now)
+    apply(policy, values)
+    session.add(policy)
+    flush(session, f"policy {values.get('name')!r}")
+    return policy
+
+
+def update_policy(
+    session: Session, *, policy_id: int, values: dict[str, Any], now: datetime
+) -> Policy:
+    """Change a policy; every day computed under it or assigned to it is recomputed."""
+    policy = fetch(session, Policy, policy_id, "policy")
+    apply(policy, values)
+    policy.updated_at = now
+    flush(session, f"policy {policy.name!r}")
+    _dirty_days_of_policy(session.connection(), policy_id)
+    return policy
+
+
+def delete_policy(session: Session, *, policy_id: int) -> None:
+    """Remove a policy no assignment refers to."""
+    policy = fetch(session, Policy, policy_id, "policy")
+    if session.scalar(select(exists().where(PolicyAssignment.policy_id == policy_id))):
+        raise Conflict(f"policy {policy.name!r} is still assigned")
+    session.delete(policy)
+    flush(session, f"policy {policy.name!r}")
+
+
+def list_assignments(session: Session, *, employee_id: int) -> list[PolicyAssignment]:
+    """An employee's assignments, oldest first."""
+    fetch(session, Employee, employee_id, "employee")
+    query = select(PolicyAssignment).where(PolicyAssignment.employee_id == employee_id)
+    return list(session.scalars(query.order_by(PolicyAssignment.effective_from)))
+
+
+def assign(
+    session: Session,
+    *,
+    employee_id: int,
+    policy_id: int,
+    effective_from: date,
+    effective_to: date | None,
+) -> PolicyAssignment:
+    """Put an employee under a policy from a date; the days it covers are recomputed."""
+    fetch(session, Employee, employee_id, "employee")
+    fetch(session, Policy, policy_id, "policy")
+    _check_range(effective_from, effective_to)
+    row = PolicyAssignment(
+        employee_id=employee_id,
+        policy_id=policy_id,
+        effective_from=effective_from,
+        effective_to=effective_to,
+    )
+    session.add(row)
+    flush(session, f"assignment from {effective_from}")
+    _dirty_range(session.connection(), employee_id, effective_from, effective_to)
+    return row
+
+
+def update_assignment(
+    session: Session, *, assignment_id: int, values: dict[str, Any]
+) -> PolicyAssignment:
+    """Change an assignment; the days of both its old and new range are recomputed."""
+    row = fetch(session, PolicyAssignment, assignment_id, "assignment")
+    if "policy_id" in values:
+        fetch(session, Policy, values["policy_id"], "policy")
+    old = (row.effective_from, row.effective_to)
+    apply(row, values)
+    _check_range(row.effective_from, row.effective_to)
+    flush(session, f"assignment {assignment_id}")
+    conn = session.connection()
+    _dirty_range(conn, row.employee_id, *old)
+    _dirty_range(conn, row.employee_id, row.effective_from, row.effective_to)
+    return row
+
+
+def delete_assignment(session: Session, *, assignment_id: int) -> None:
+    """Remove an assignment; the days it covered are recomputed."""
+    row = fetch(session, PolicyAssignment, assignment_id, "assignment")
+    span = (row.employee_id, row.effective_from, row.effective_to)
+    session.delete(row)
+    flush(session, f"assignment {assignment_id}")
+    _dirty_range(session.connection(), *span)
+
+
+def _check_range(start: date, end: date | None) -> None:
+    if end is not None and end < start:
+        raise InvalidInput("effective_to is before effective_from", field="effective_to")
+
+
+def _dirty_range(conn: Connection, employee_id: int, start: date, end: date | None) -> None:
+    # The days that can change are those with punches or a computed result in the range.
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {"e": employee_id, "s": db_date(start, dialect)}
+    upper = ""
+    if end is not None:
+        upper = " AND local_date <= :t"
+        params["t"] = db_date(end, dialect)
+    days: set[tuple[int, date]] = set()
+    for table in ("punches", "attendance_days"):
+        sql = f"SELECT DISTINCT local_date FROM {table} WHERE employee_id = :e AND local_date >= :s"
+        for (day,) in conn.execute(text(sql + upper), params):
+            days.add((employee_id, day if isinstance(day, date) else date.fromisoformat(day)))
+    mark_dirty(conn, days)
+
+
+def _dirty_days_of_policy(conn: Connection, policy_id: int) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO dirty_days (employee_id, local_date)"
+            " SELECT employee_id, local_date FROM attendance_days WHERE policy_id = :p"
+            " ON CONFLICT (employee_id, local_date) DO NOTHING"
+        ),
+        {"p": policy_id},
+    )
+    for emp, start, end in conn.execute(
+        select(
+            PolicyAssignment.employee_id,
+            PolicyAssignment.effective_from,
+            PolicyAssignment.effective_to,
+        ).where(PolicyAssignment.policy_id == policy_id)
+    ):
+        _dirty_range(conn, emp, start, end)

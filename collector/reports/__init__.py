@@ -1,0 +1,1 @@
+"""HR reports: SQL aggregations over attendance days and punches, returned as row streams."""

@@ -1,0 +1,91 @@
+"""Attendance summary per employee for a period: day counts, hours, overtime, balance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from collector.reports.common import Report, check_period, count_if, hours
+from collector.store.models import AttendanceDay, Department, Employee
+from rules.vocabulary import DayStatus, OvertimeCategory
+
+A, E, D = AttendanceDay, Employee, Department
+STATUS_COLUMNS = {
+    "present_days": (DayStatus.PRESENT, DayStatus.LATE),
+    "late_days": (DayStatus.LATE,),
+    "half_days": (DayStatus.HALF_DAY,),
+    "incomplete_days": (DayStatus.INCOMPLETE,),
+    "absent_days": (DayStatus.ABSENT,),
+    "holiday_days": (DayStatus.HOLIDAY,),
+    "rest_days": (DayStatus.REST_DAY,),
+    "provisional_days": (DayStatus.PROVISIONAL,),
+}
+OVERTIME_COLUMNS = {f"overtime_{c.value}_hours": c for c in OvertimeCategory}
+COLUMNS = (
+    "employee_id",
+    "employee_code",
+    "name",
+    "department",
+    *STATUS_COLUMNS,
+    "worked_hours",
+    "break_hours",
+    *OVERTIME_COLUMNS,
+    "flexitime_balance_hours",
+)
+
+
+def attendance_summary(
+    conn: Connection, *, start: date, end: date, scope: int | None = None
+) -> Report:
+    """One row per employee with a computed day in the period, by employee code."""
+    check_period(start, end)
+    statuses = [
+        count_if(A.status.in_([s.value for s in group])).label(name)
+        for name, group in STATUS_COLUMNS.items()
+    ]
+    overtime = [
+        func.coalesce(func.sum(A.overtime[cat.value].as_integer()), 0).label(name)
+        for name, cat in OVERTIME_COLUMNS.items()
+    ]
+    # Aggregate by the integer key, then join names to the per-employee rows.
+    inner = (
+        select(
+            A.employee_id.label("employee_id"),
+            *statuses,
+            func.coalesce(func.sum(A.worked_s), 0).label("worked"),
+            func.coalesce(func.sum(A.break_s), 0).label("breaks"),
+            *overtime,
+            func.coalesce(func.sum(A.balance_delta_s), 0).label("balance"),
+        )
+        .where(A.local_date >= start, A.local_date <= end)
+        .group_by(A.employee_id)
+    )
+    if scope is not None:
+        inner = inner.where(A.employee_id.in_(select(E.id).where(E.department_id == scope)))
+    g = inner.subquery()
+    measures = [c for c in g.c if c.name != "employee_id"]
+    query = (
+        select(E.id, E.code, E.name, D.code, *measures)
+        .select_from(g)
+        .join(E, E.id == g.c.employee_id)
+        .outerjoin(D, D.id == E.department_id)
+        .order_by(E.code)
+    )
+    return Report(
+        name="attendance-summary",
+        columns=COLUMNS,
+        rows=_shape(conn.execute(query)),
+        meta={"from": start.isoformat(), "to": end.isoformat()},
+    )
+
+
+def _shape(rows: Any) -> Iterator[tuple[Any, ...]]:
+    n_status = len(STATUS_COLUMNS)
+    for row in rows:
+        head = tuple(row[:4])
+        counts = tuple(int(v or 0) for v in row[4 : 4 + n_status])
+        seconds = row[4 + n_status :]
+        yield (*head, *counts, *(hours(v) for v in seconds))

@@ -1,0 +1,88 @@
+"""Fixtures for the API tests: the app on the test's store, keys of every role, a client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from collector.apikeys import Role, create_key, revoke_key
+from collector.runtime import Store
+from collector.store.models import Department
+
+
+@dataclass
+class Keys:
+    """Tokens of each role, a department-scoped hr key and a revoked admin key."""
+
+    admin: str
+    hr: str
+    viewer: str
+    scoped_hr: str
+    scoped_viewer: str
+    revoked: str
+    department_id: int
+
+    def of(self, role: Role) -> str:
+        """The unscoped token of `role`."""
+        return {Role.ADMIN: self.admin, Role.HR: self.hr, Role.VIEWER: self.viewer}[role]
+
+
+def auth(token: str) -> dict[str, str]:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def keys(store: Store, now: datetime) -> Keys:
+    """One key per role, scoped keys for department OPS, and a revoked admin key."""
+    with store.sessions.begin() as s:
+        s.add(Department(code="OPS", name="Operations"))
+        s.flush()
+        made = {role: create_key(s, name=role.value, role=role, now=now).token for role in Role}
+        scoped_hr = create_key(s, name="ops-hr", role=Role.HR, now=now, department_code="OPS")
+        scoped_viewer = create_key(
+            s, name="ops-viewer", role=Role.VIEWER, now=now, department_code="OPS"
+        )
+        gone = create_key(s, name="gone", role=Role.ADMIN, now=now)
+        revoke_key(s, key_id=gone.key.id, now=now)
+        dept_id = scoped_hr.key.department_id
+    assert dept_id is not None
+    return Keys(
+        admin=made[Role.ADMIN],
+        hr=made[Role.HR],
+        viewer=made[Role.VIEWER],
+        scoped_hr=scoped_hr.token,
+        scoped_viewer=scoped_viewer.token,
+        revoked=gone.token,
+        department_id=dept_id,
+    )
+
+
+@pytest.fixture
+def app(settings, store: Store) -> FastAPI:
+    """The app on this test's store."""
+    return create_app(settings, store)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    """A client that returns 500 responses instead of raising."""
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def admin(client: TestClient, keys: Keys) -> TestClient:
+    """A client sending the admin key on every request."""
+    client.headers.update(auth(keys.admin))
+    return client
+
+
+def api_routes_of(app: FastAPI) -> list[APIRoute]:
+    """Every route of the app, through included routers (FastAPI nests them)."""
+    return [ctx.route for ctx in iter_route_contexts(app.routes)]
