@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routes import (
+    device_commands,
     devices,
     employees,
     health,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         org,
         employees,
         devices,
+        device_commands,
         policies,
         keys,
         punches,

@@ -215,6 +215,3 @@ MQTT_BACKLOG = REGISTRY.gauge(
 MQTT_ACK_LATENCY = REGISTRY.histogram(
     "punchgate_mqtt_ack_latency_seconds", "Time from receiving a phone punch to its ack."
 )
-INGESTED = REGISTRY.counter(
-    "punchgate_ingested_total", "Punches this process stored, by source.", ("source",)
-)

@@ -12,6 +12,7 @@ from collector.errors import Conflict, InvalidInput
 from collector.masterdata.common import apply, fetch, flush
 from collector.store.ingest import db_date, mark_dirty
 from collector.store.models import Employee, Policy, PolicyAssignment
+from rules.schema import PolicyError, parse_document
 
 
 def list_policies(session: Session) -> list[Policy]:
@@ -19,8 +20,17 @@ def list_policies(session: Session) -> list[Policy]:
     return list(session.scalars(select(Policy).order_by(Policy.name)))
 
 
+def _validate(kind: str, document: dict[str, Any]) -> None:
+    """Check a policy document with the rules engine; its message names every problem."""
+    try:
+        parse_document(kind, document)
+    except PolicyError as exc:
+        raise InvalidInput(str(exc), field="document") from exc
+
+
 def create_policy(session: Session, *, values: dict[str, Any], now: datetime) -> Policy:
-    """Add a policy."""
+    """Add a policy whose document the rules engine accepts."""
+    _validate(values.get("kind", ""), values.get("document") or {})
     policy = Policy(updated_at=now)
     apply(policy, values)
     session.add(policy)
@@ -33,6 +43,7 @@ def update_policy(
 ) -> Policy:
     """Change a policy; every day computed under it or assigned to it is recomputed."""
     policy = fetch(session, Policy, policy_id, "policy")
+    _validate(values.get("kind", policy.kind), values.get("document", policy.document))
     apply(policy, values)
     policy.updated_at = now
     flush(session, f"policy {policy.name!r}")

@@ -31,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from collector.metrics import MQTT_ACK_LATENCY, MQTT_BACKLOG
 from collector.mqtt.directory import Directory
 from collector.mqtt.handling import Decider, Handled, Inbound, flag_names
 from collector.mqtt.options import MqttOptions
@@ -333,6 +334,8 @@ class MqttConsumer:
             if msg.qos > 0 and msg.generation == self._generation:
                 self._client.ack(msg.mid, msg.qos)
                 c.acked += 1
+                MQTT_ACK_LATENCY.observe(time.monotonic() - msg.received)
+        MQTT_BACKLOG.set(self._queue.qsize())
 
     def _reply(self, msg: Inbound, h: Handled, outcome: Outcome, reason: str | None) -> None:
         d = h.decision

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 
+from collector.metrics import POLL_DURATION, POLL_FAILURES
 from collector.poller.sync import SyncOutcome, sync_terminal, to_batch
 from collector.poller.terminals import (
     STATUS_OFFLINE,
@@ -50,6 +51,7 @@ class TerminalPoller:
     def poll(self) -> SyncOutcome | None:
         """One poll: connect, sync, disconnect; failures are recorded, never raised."""
         with self._lock:
+            started = time.monotonic()
             try:
                 with ZKSession(self.terminal.target(self.settings)) as session:
                     outcome = sync_terminal(
@@ -59,8 +61,10 @@ class TerminalPoller:
                         full_info=self.polls % self.settings.zk_info_every == 0,
                     )
             except DeviceError as exc:
+                POLL_FAILURES.inc(device=self.terminal.code)
                 self._failed(exc)
                 return None
+            POLL_DURATION.observe(time.monotonic() - started, device=self.terminal.code)
             self.polls += 1
             self._skewed = outcome.clock_flagged
             self._succeeded()

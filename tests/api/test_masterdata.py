@@ -113,6 +113,17 @@ def test_scoped_keys_see_only_their_department(client, keys, admin):
     assert hidden.status_code == 404
 
 
+FLEX = {
+    "target_min": 480,
+    "flex": {
+        "earliest_start": "07:00",
+        "latest_start": "10:00",
+        "earliest_end": "16:00",
+        "latest_end": "20:00",
+    },
+}
+
+
 def test_policy_and_assignments_mark_affected_days(admin, engine, now, store):
     emp = admin.post("/employees", json={"code": "9"}).json()
     ingest_batch(
@@ -123,9 +134,15 @@ def test_policy_and_assignments_mark_affected_days(admin, engine, now, store):
     )
     with store.sessions.begin() as s:
         s.query(DirtyDay).delete()
-    policy = admin.post(
+    refused = admin.post(
         "/policies",
         json={"name": "flex", "kind": "flexitime", "document": {"core": ["10:00", "15:00"]}},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "document"
+    assert "core" in refused.json()["detail"]
+    policy = admin.post(
+        "/policies", json={"name": "flex", "kind": "flexitime", "document": FLEX}
     ).json()
     assigned = admin.post(
         f"/employees/{emp['id']}/assignments",
@@ -153,8 +170,13 @@ def test_policy_and_assignments_mark_affected_days(admin, engine, now, store):
         days = sorted(d for (d,) in s.execute(select(DirtyDay.local_date)))
     assert days == [date(2026, 3, 3), date(2026, 3, 20)]
     assert admin.delete(f"/policies/{policy['id']}").status_code == 409  # still assigned
-    changed = admin.patch(f"/policies/{policy['id']}", json={"document": {"core": []}})
-    assert changed.json()["document"] == {"core": []}
+    shorter = {**FLEX, "target_min": 420}
+    changed = admin.patch(f"/policies/{policy['id']}", json={"document": shorter})
+    assert changed.json()["document"] == shorter
+    impossible = {**FLEX, "flex": {**FLEX["flex"], "latest_start": "06:00"}}
+    assert (
+        admin.patch(f"/policies/{policy['id']}", json={"document": impossible}).status_code == 422
+    )
 
 
 def test_api_keys_created_once_and_revoked(client, admin, keys):

@@ -10,9 +10,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
+from collector.metrics import MQTT_ACK_LATENCY
 from collector.store.models import Punch, Quarantine
 from devices.mobile.wire import MAX_PAYLOAD_BYTES
 from rules.vocabulary import PunchFlag
+from tests import helpers
 from tests.mqtt_support import Phone, wait_for
 
 
@@ -39,9 +41,12 @@ def count(store, model) -> int:
 
 @pytest.mark.parametrize("receipt_qos", [0, 1])
 def test_punch_is_stored_and_answered(run_consumer, phone, topics, seeded, now, receipt_qos):
+    acks_before = MQTT_ACK_LATENCY.count()
     run_consumer(receipt_qos=receipt_qos)
     phone.publish(topics.punch("1001"), punch(now))
     (receipt,) = wait_for(phone.receipts)
+    # /metrics sees the ack (made just after the receipt went out).
+    assert helpers.wait_for(lambda: MQTT_ACK_LATENCY.count() > acks_before, timeout=5)
     assert receipt["status"] == "accepted"
     assert receipt["id"] == "p1"
     assert receipt["site"] == "hq"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from collector.metrics import POLL_DURATION, POLL_FAILURES
 from collector.poller.device import TerminalPoller
 from collector.poller.terminals import load_terminals
 from collector.poller.worker import TerminalPollerWorker
@@ -69,6 +70,9 @@ def test_wrong_comm_key_marks_only_that_terminal(zk_store, add_terminal):
         worker.stop()
     bad = device_row(zk_store, "bad")
     assert (bad.status, bad.last_error) == ("unauthorized", "wrong comm key")
+    # /metrics sees each poll: durations of the good ones, the failure of the bad one.
+    assert POLL_FAILURES.value(device="bad") >= 1
+    assert POLL_DURATION.count(device="good-1") >= 1
     for code in ("good-1", "good-2"):
         assert device_row(zk_store, code).status == "online"
         assert punch_count(zk_store, code) > 0
