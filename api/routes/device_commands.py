@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -37,40 +36,19 @@ class CommandCreate(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class CommandPublic(BaseModel):
-    """A queued or finished command."""
-
-    id: int
-    device_code: str
-    kind: str
-    command: str
-    status: str
-    requested_by: str
-    created_at: datetime
-    sent_at: datetime | None
-    attempts: int
-    done_at: datetime | None
-    return_code: int | None
-    result: dict[str, Any]
-
-
-def _public(view: CommandView) -> CommandPublic:
-    return CommandPublic.model_validate(view, from_attributes=True)
-
-
 @router.get("/devices/{device_id}/commands")
 def list_device_commands(
     device_id: RowId, _: HrKey, session: SessionDep, status: str | None = None
-) -> list[CommandPublic]:
+) -> list[CommandView]:
     """A terminal's commands, newest first."""
     device = fetch(session, Device, device_id, "device")
-    return [_public(c) for c in list_commands(session, device_code=device.code, status=status)]
+    return list_commands(session, device_code=device.code, status=status)
 
 
 @router.post("/devices/{device_id}/commands", status_code=201)
 def create_device_command(
     device_id: RowId, body: CommandCreate, key: HrKey, session: TxDep
-) -> list[CommandPublic]:
+) -> list[CommandView]:
     """Queue a command; the terminal collects it at its next poll. Clearing the log is
     refused until the terminal's full upload is confirmed."""
     device = fetch(session, Device, device_id, "device")
@@ -98,13 +76,13 @@ def create_device_command(
         reason=body.reason,
         details={"commands": [v.id for v in views], "prune": body.prune},
     )
-    return [_public(v) for v in views]
+    return views
 
 
 @router.get("/commands/{command_id}")
-def get_device_command(command_id: RowId, _: HrKey, session: SessionDep) -> CommandPublic:
+def get_device_command(command_id: RowId, _: HrKey, session: SessionDep) -> CommandView:
     """One command and its result."""
     found = get_command(session, command_id=command_id)
     if found is None:
         raise NotFound(f"no command {command_id}")
-    return _public(found)
+    return found
