@@ -292,47 +292,68 @@ def clean_code(code: str) -> str:
 
 def normalize(raw: RawPunch, *, now: datetime, policy: NormalizePolicy) -> PunchRow:
     """Turn a raw punch into a punch row; raise NormalizeError with the reason if impossible."""
-    code = clean_code(raw.employee_code)
-    if not isinstance(raw.timestamp, datetime):
-        raise NormalizeError(f"timestamp is not a date and time: {raw.timestamp!r}")
-    if raw.source_kind is SourceKind.MANUAL and not raw.source_ref:
-        raise NormalizeError("a manual punch needs a source reference")
-    tz_name = raw.tz or policy.default_timezone
-    tz = zone(tz_name)
-    occurred_at, flags = to_utc(raw.timestamp, tz)
-    flags |= raw.flags
-    local = raw.timestamp if raw.timestamp.tzinfo is None else occurred_at.astimezone(tz)
-    if occurred_at > now + policy.future_tolerance:
-        flags |= PunchFlag.FUTURE_TIMESTAMP
-    if not policy.plausible_year_min <= local.year <= now.year + policy.plausible_years_ahead:
-        flags |= PunchFlag.CLOCK_RESET
-    if raw.lat is not None or raw.lon is not None:
-        _check_coordinates(raw.lat, raw.lon, raw.accuracy_m)
-    device = raw.device_code
-    if device is not None and (len(device) > MAX_CODE_LEN or not device.isprintable()):
-        raise NormalizeError("device code too long or containing control characters")
-    return {
-        "dedupe_key": dedupe_key(raw, code, occurred_at),
-        "employee_code": code,
-        "occurred_at": occurred_at,
-        "tz": tz_name,
-        "local_date": local.date(),
-        "source_kind": raw.source_kind.value,
-        "device_code": device,
-        "verify": map_verify(raw.verify).value,
-        "state": map_state(raw.state, raw.direction_mode).value,
-        "lat": raw.lat,
-        "lon": raw.lon,
-        "accuracy_m": raw.accuracy_m,
-        "site_code": raw.site_code,
-        "distance_m": raw.distance_m,
-        "geo_decision": raw.geo_decision,
-        "flags": int(flags),
-        "source_ref": text_safe(raw.source_ref),
-        "voids_punch_id": raw.voids_punch_id,
-        "note": text_safe(raw.note),
-        "raw": text_safe(raw.raw),
-    }
+    return Normalizer(now=now, policy=policy)(raw)
+
+
+_FUTURE = int(PunchFlag.FUTURE_TIMESTAMP)  # plain ints: IntFlag arithmetic is slow per row
+_RESET = int(PunchFlag.CLOCK_RESET)
+
+
+class Normalizer:
+    """`normalize` with the batch's limits worked out once (ingest calls it per row)."""
+
+    __slots__ = ("default_tz", "future_limit", "year_max", "year_min")
+
+    def __init__(self, *, now: datetime, policy: NormalizePolicy) -> None:
+        self.default_tz = policy.default_timezone
+        self.future_limit = now + policy.future_tolerance
+        self.year_min = policy.plausible_year_min
+        self.year_max = now.year + policy.plausible_years_ahead
+
+    def __call__(self, raw: RawPunch) -> PunchRow:
+        """Normalise one raw punch (see `normalize`)."""
+        code = clean_code(raw.employee_code)
+        stamp = raw.timestamp
+        if not isinstance(stamp, datetime):
+            raise NormalizeError(f"timestamp is not a date and time: {stamp!r}")
+        if raw.source_kind is SourceKind.MANUAL and not raw.source_ref:
+            raise NormalizeError("a manual punch needs a source reference")
+        tz_name = raw.tz or self.default_tz
+        tz = zone(tz_name)
+        occurred_at, flags = to_utc(stamp, tz)
+        flags = int(flags) | raw.flags
+        local = stamp if stamp.tzinfo is None else occurred_at.astimezone(tz)
+        if occurred_at > self.future_limit:
+            flags |= _FUTURE
+        if not self.year_min <= local.year <= self.year_max:
+            flags |= _RESET
+        if raw.lat is not None or raw.lon is not None:
+            _check_coordinates(raw.lat, raw.lon, raw.accuracy_m)
+        device = raw.device_code
+        if device is not None and (len(device) > MAX_CODE_LEN or not device.isprintable()):
+            raise NormalizeError("device code too long or containing control characters")
+        return {
+            "dedupe_key": dedupe_key(raw, code, occurred_at),
+            "employee_code": code,
+            "occurred_at": occurred_at,
+            "tz": tz_name,
+            "local_date": local.date(),
+            "source_kind": raw.source_kind.value,
+            "device_code": device,
+            "verify": map_verify(raw.verify).value,
+            "state": map_state(raw.state, raw.direction_mode).value,
+            "lat": raw.lat,
+            "lon": raw.lon,
+            "accuracy_m": raw.accuracy_m,
+            "site_code": raw.site_code,
+            "distance_m": raw.distance_m,
+            "geo_decision": raw.geo_decision,
+            "flags": flags,
+            "source_ref": text_safe(raw.source_ref),
+            "voids_punch_id": raw.voids_punch_id,
+            "note": text_safe(raw.note),
+            "raw": text_safe(raw.raw),
+        }
 
 
 def _check_coordinates(lat: Any, lon: Any, acc: Any) -> None:

@@ -20,9 +20,9 @@ from sqlalchemy import Connection, Engine
 from collector.normalize import (
     NormalizeError,
     NormalizePolicy,
+    Normalizer,
     PunchRow,
     RawPunch,
-    normalize,
     raw_to_json,
     text_safe,
 )
@@ -92,6 +92,7 @@ def ingest(
 ) -> IngestResult:
     """Store a batch inside the caller's transaction; safe to repeat with the same input."""
     result = IngestResult()
+    normalizer = Normalizer(now=now, policy=policy)
     rows: list[PunchRow] = []
     row_index: list[int] = []
     bad: list[tuple[int, QuarantineItem]] = []
@@ -101,7 +102,7 @@ def ingest(
             bad.append((i, item))
             continue
         try:
-            rows.append(normalize(item, now=now, policy=policy))
+            rows.append(normalizer(item))
             row_index.append(i)
         except NormalizeError as exc:
             bad.append((i, _quarantine_item(item, str(exc))))
