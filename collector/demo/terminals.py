@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
+
 from collector.poller.worker import TerminalPollerWorker
 from collector.runtime import Store
 from collector.service import Worker
+from collector.store.models import Device
 from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
 from devices.zk.emulator.fleet import LivePuncher, seed_today
 from devices.zk.emulator.traffic import make_users
@@ -41,6 +44,7 @@ DOORS = {
 class DemoTerminals:
     """Runs the emulated doors with today's punches so far and a live punch every few seconds."""
 
+    store: Store
     every_s: float = 5.0
     name: str = "demo-terminals"
     host: EmulatorHost = field(default_factory=EmulatorHost)
@@ -54,7 +58,16 @@ class DemoTerminals:
         for i, (port, spec) in enumerate(DOORS.values()):
             terminal = Terminal(spec, people)
             seed_today(terminal, seed=i + 1)
-            self.host.add(terminal, port)
+            try:
+                self.host.add(terminal, port)
+            except OSError:
+                # Another demo (or anything) holds the usual port: take a free one and tell
+                # the device row, which the poller reads when it starts.
+                bound = self.host.add(terminal, 0)
+                with self.store.sessions.begin() as session:
+                    session.execute(
+                        update(Device).where(Device.code == spec.name).values(port=bound)
+                    )
             self.terminals.append(terminal)
         self.puncher = LivePuncher(self.terminals, self.every_s)
         self.puncher.start()
@@ -68,4 +81,4 @@ class DemoTerminals:
 
 def demo_terminal_workers(store: Store) -> list[Worker]:
     """The emulated doors first, then the poller reading them."""
-    return [DemoTerminals(), TerminalPollerWorker(store)]
+    return [DemoTerminals(store), TerminalPollerWorker(store)]
