@@ -14,9 +14,9 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, width: int = 640) -> Markup:
+def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, width: int = 460) -> Markup:
     """Horizontal bars of rates in [0, 1], one per label, with the percentage written."""
-    row, left, right = 28, 150, 70
+    row, left, right = 28, 90, 60
     height = max(1, len(bars)) * row + 10
     top = max([v for _, v in bars] + [0.0])
     scale = 1.0 if top <= 0 else max(top, 0.05)
@@ -44,11 +44,11 @@ def line_chart(
     series: Sequence[tuple[str, Sequence[float | None]]],
     *,
     title: str,
-    width: int = 640,
-    height: int = 240,
+    width: int = 520,
+    height: int = 260,
 ) -> Markup:
     """Rates in [0, 1] over `labels` (weeks), one polyline per series, with a legend."""
-    left, right, top, bottom = 48, 16, 12, 56
+    left, right, top, bottom = 44, 36, 12, 56
     inner_w, inner_h = width - left - right, height - top - bottom
     values = [v for _, vs in series for v in vs if v is not None]
     ceiling = max([*values, 0.05])
@@ -90,7 +90,7 @@ def line_chart(
                 f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
                 f"<title>{escape(name)}: {_pct(v)}</title></circle>"
             )
-        lx = left + (n % 4) * 140
+        lx = left + (n % 4) * 115
         ly = height - 18 + (n // 4) * 14
         parts.append(
             f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'

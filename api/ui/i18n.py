@@ -88,6 +88,10 @@ EN: dict[str, str] = {
     "pull_terminals": "Pulled terminals",
     "push_terminals": "Push terminals",
     "phones": "Phones (all together)",
+    "phones_seen": "Phones ever seen",
+    "phones_24h": "Phones active (24 h)",
+    "outside_24h": "Outside the fence (24 h)",
+    "last_punch": "Last punch received",
     "count": "Count",
     "received": "Received",
     "reference": "Reference",
@@ -194,6 +198,10 @@ ZH: dict[str, str] = {
     "pull_terminals": "拉取式考勤机",
     "push_terminals": "推送式考勤机",
     "phones": "手机(合计)",
+    "phones_seen": "手机总数",
+    "phones_24h": "活跃手机(24 小时)",
+    "outside_24h": "围栏外打卡(24 小时)",
+    "last_punch": "最近收到打卡",
     "count": "数量",
     "received": "接收时间",
     "reference": "引用",
@@ -234,6 +242,7 @@ EN.update(
             "leave": "leave",
             "pending": "pending",
             "no_record": "no record",
+            "provisional": "in progress",
         }.items()
     }
 )
@@ -251,6 +260,7 @@ ZH.update(
             "leave": "请假",
             "pending": "待计算",
             "no_record": "无记录",
+            "provisional": "进行中",
         }.items()
     }
 )
