@@ -64,9 +64,7 @@ def session_cookie(store, token: str, csrf: str = "walk-csrf-token") -> dict[str
 
 
 def sent_to_sign_in(answer) -> bool:
-    return answer.status_code == 303 and answer.headers["location"].startswith(
-        "/ui/sign-in?next="
-    )
+    return answer.status_code == 303 and answer.headers["location"].startswith("/ui/sign-in?next=")
 
 
 def walk_page(client, store, keys, route, needed: UiRequirement) -> int:
