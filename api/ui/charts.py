@@ -77,6 +77,7 @@ def line_chart(
             f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
             f'class="axis">{escape(name)}</text>'
         )
+    legend_x = float(left)
     for n, (name, vs) in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
         points = [(x(i), y(v), v) for i, v in enumerate(vs) if v is not None]
@@ -90,8 +91,9 @@ def line_chart(
                 f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
                 f"<title>{escape(name)}: {_pct(v)}</title></circle>"
             )
-        lx = left + (n % 4) * 115
-        ly = height - 18 + (n // 4) * 14
+        # Legend entries side by side, each as wide as its name (CJK glyphs are wider).
+        lx, ly = legend_x, height - 18
+        legend_x += 28 + sum(13 if ord(ch) > 0x2E80 else 7 for ch in name)
         parts.append(
             f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
             f'<text x="{lx + 16}" y="{ly - 4}" class="axis">{escape(name)}</text>'
