@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import problems, ui
 from api.routes import (
     device_commands,
     devices,
@@ -64,4 +64,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         reports,
     ):
         app.include_router(module.router)
+    ui.install(app)
     return app

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Where the API listens.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Signs the web pages' session cookie; empty = a random secret per process (sessions
+    # then end when the service restarts, and do not carry across several processes).
+    ui_secret: SecretStr | None = None
     # MQTT broker URL (mqtt://user:pass@host:port); empty = start an embedded broker.
     mqtt_url: SecretStr | None = None
     # Days after which a phone punch's exact coordinates are replaced by its decision.

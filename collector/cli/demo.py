@@ -58,6 +58,7 @@ def demo_command(
         f"[bold]punchgate demo[/] on http://127.0.0.1:{port}  (health: /health, punches: /punches)"
     )
     console.print(f"API key (admin): Authorization: Bearer {token}")
+    console.print(f"HR pages: http://127.0.0.1:{port}/ui/today  (sign in with the key above)")
     console.print("press Ctrl-C to stop")
     try:
         workers = [

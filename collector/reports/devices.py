@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from collector.reports.common import Report, utc
 from collector.store.models import Device, Punch
+from rules.vocabulary import SourceKind
 
 COLUMNS = (
     "device_code",
@@ -87,3 +88,23 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             err,
             int(n or 0),
         )
+
+
+PHONE_COLUMNS = ("phones", "phones_24h", "punches_24h", "last_punch_at", "outside_24h")
+
+
+def phone_summary(conn: Connection, *, now: datetime) -> Report:
+    """Phones together (they have no device rows): how many ever sent, how many in the last
+    day, their punches in the last day, the latest, and how many the geofence refused."""
+    mobile = Punch.source_kind == SourceKind.MOBILE.value
+    recent = Punch.occurred_at >= now - timedelta(days=1)
+    query = select(
+        func.count(func.distinct(Punch.device_code)),
+        func.count(func.distinct(case((recent, Punch.device_code)))),
+        func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
+        func.max(Punch.received_at),
+        func.coalesce(func.sum(case((recent & (Punch.geo_decision == "outside"), 1), else_=0)), 0),
+    ).where(mobile)
+    phones, active, n, last, outside = conn.execute(query).one()
+    row = (int(phones or 0), int(active or 0), int(n or 0), utc(last), int(outside or 0))
+    return Report(name="phones", columns=PHONE_COLUMNS, rows=[row], meta={"at": now.isoformat()})

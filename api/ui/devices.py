@@ -1,0 +1,35 @@
+"""Devices: pulled and push terminals one by one, phones together."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import SessionDep
+from api.ui.render import render
+from api.ui.session import ViewerPage
+from collector.reports.devices import device_health, phone_summary
+from collector.runtime import utcnow
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+# Phones have no device rows; a gateway row, if one is configured, shows with the phones.
+PHONE_KINDS = ("mobile",)
+
+
+@router.get("/devices", response_class=HTMLResponse)
+def devices_page(request: Request, viewer: ViewerPage, session: SessionDep) -> Response:
+    """Every terminal with online state, last seen, clock skew, log fill and last error."""
+    now = utcnow()
+    conn = session.connection()
+    rows = list(device_health(conn, now=now).dicts())
+    return render(
+        request,
+        "devices.html",
+        viewer,
+        pulled=[r for r in rows if r["kind"] == "zk"],
+        pushed=[r for r in rows if r["kind"] == "push"],
+        phones=next(phone_summary(conn, now=now).dicts()),
+        gateways=[r for r in rows if r["kind"] in PHONE_KINDS],
+        others=[r for r in rows if r["kind"] not in ("zk", "push", *PHONE_KINDS)],
+        page="devices",
+    )

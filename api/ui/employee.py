@@ -1,0 +1,83 @@
+"""Employee month: a calendar of the stored days, one day's punches and the balance."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import RowId, SessionDep, StoreDep
+from api.ui.render import page_errors, render
+from api.ui.session import ViewerPage
+from collector.days.statement import period_statement
+from collector.masterdata.employees import get_employee, list_employees
+from collector.normalize import zone
+from collector.reports.employee_day import employee_day
+from collector.runtime import utcnow
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")]
+
+
+def month_bounds(text: str | None, today: date) -> tuple[date, date]:
+    """First and last day of 'YYYY-MM' (this month by default)."""
+    year, month = (int(p) for p in text.split("-")) if text else (today.year, today.month)
+    month = min(max(month, 1), 12)
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def shift(first: date, months: int) -> str:
+    """'YYYY-MM' of the month `months` away from `first`'s."""
+    index = first.year * 12 + first.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@router.get("/employee", response_class=HTMLResponse)
+def employee_page(
+    request: Request,
+    viewer: ViewerPage,
+    store: StoreDep,
+    session: SessionDep,
+    employee_id: RowId | None = None,
+    month: MonthQ = None,
+    day: date | None = None,
+) -> Response:
+    """Pick an employee; the month's calendar; the chosen day's punches and explanation."""
+    scope = viewer.principal.department_id
+    people = list_employees(session, scope=scope, limit=1000)
+    tz = store.settings.default_timezone
+    today = utcnow().astimezone(zone(tz)).date()
+    first, last = month_bounds(month, today)
+    context: dict[str, Any] = {"people": people, "first": first, "page": "employee"}
+    if employee_id is None and people:
+        employee_id = people[0].id
+    if employee_id is not None:
+        with page_errors():
+            emp = get_employee(session, employee_id=employee_id, scope=scope)
+            statement = period_statement(session.connection(), emp.id, first, last)
+            chosen = (
+                employee_day(session, employee_id=emp.id, day=day, default_tz=tz, scope=scope)
+                if day is not None
+                else None
+            )
+        stored = {d.day: d for d in statement.days}
+        weeks = [
+            [(d, stored.get(d)) if d.month == first.month else (None, None) for d in week]
+            for week in calendar.Calendar().monthdatescalendar(first.year, first.month)
+        ]
+        context.update(
+            emp=emp,
+            statement=statement,
+            weeks=weeks,
+            chosen=chosen,
+            summary=chosen.summary() if chosen is not None else None,
+            today=today,
+            prev_month=shift(first, -1),
+            next_month=shift(first, 1),
+            month=f"{first:%Y-%m}",
+            last=last,
+        )
+    return render(request, "employee.html", viewer, **context)

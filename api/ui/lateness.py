@@ -1,0 +1,140 @@
+"""Lateness: per-department rates as bars, the weekly trend as lines, and per employee."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep, StoreDep
+from api.export import Format, respond
+from api.ui.charts import bar_chart, line_chart
+from api.ui.i18n import label, language, translator
+from api.ui.render import page_errors, render
+from api.ui.session import Viewer, ViewerPage
+from collector.masterdata.common import department_id
+from collector.masterdata.org import list_departments
+from collector.normalize import zone
+from collector.reports.departments import department_stats
+from collector.reports.lateness import lateness
+from collector.runtime import utcnow
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+FromQ = Annotated[date | None, Query(alias="from")]
+ToQ = Annotated[date | None, Query(alias="to")]
+DeptQ = Annotated[str | None, Query(max_length=64)]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The period and department a visitor picked, with defaults filled in."""
+
+    start: date
+    end: date
+    department: str | None
+    scope: int | None
+
+
+def choose(
+    session: Session,
+    viewer: Viewer,
+    tz: str,
+    start: date | None,
+    end: date | None,
+    dept: str | None,
+) -> Choice:
+    """Default to the last four weeks; a scoped key only ever sees its own department."""
+    today = utcnow().astimezone(zone(tz)).date()
+    end = end or today
+    start = start or end - timedelta(days=27)
+    dept = dept or None
+    scope = viewer.principal.department_id
+    if scope is None and dept is not None:
+        scope = department_id(session, dept)
+    return Choice(start, end, dept, scope)
+
+
+def trend(weeks: list[dict[str, Any]], overall: str) -> tuple[list[str], list[Any]]:
+    """Week labels and one series per department plus the overall rate, from the report."""
+    labels = sorted({w["week"] for w in weeks})
+    by_dept: dict[str, dict[str, float]] = {}
+    late: dict[str, int] = dict.fromkeys(labels, 0)
+    worked: dict[str, int] = dict.fromkeys(labels, 0)
+    for w in weeks:
+        by_dept.setdefault(w["department"] or "—", {})[w["week"]] = w["lateness_rate"]
+        late[w["week"]] += w["late_days"]
+        worked[w["week"]] += w["days_worked"]
+    series: list[Any] = [(overall, [late[k] / worked[k] if worked[k] else 0.0 for k in labels])]
+    for name, rates in sorted(by_dept.items())[:6]:
+        series.append((name, [rates.get(k) for k in labels]))
+    return labels, series
+
+
+@router.get("/lateness", response_class=HTMLResponse)
+def lateness_page(
+    request: Request,
+    viewer: ViewerPage,
+    store: StoreDep,
+    session: SessionDep,
+    start: FromQ = None,
+    end: ToQ = None,
+    department: DeptQ = None,
+) -> Response:
+    """The picker, the two charts, the per-department and per-employee tables."""
+    tz = store.settings.default_timezone
+    catalogue = translator(language(request))
+    with page_errors():
+        c = choose(session, viewer, tz, start, end, department)
+        conn = session.connection()
+        depts = list(
+            lateness(
+                conn, start=c.start, end=c.end, by="department", scope=c.scope, sort="department"
+            ).dicts()
+        )
+        people = list(
+            lateness(conn, start=c.start, end=c.end, by="employee", scope=c.scope).dicts()
+        )
+        weeks = list(department_stats(conn, start=c.start, end=c.end, scope=c.scope).dicts())
+    labels, series = trend(weeks, label(catalogue, "all_departments"))
+    scope = viewer.principal.department_id
+    choices = [d for d in list_departments(session) if scope is None or d.id == scope]
+    return render(
+        request,
+        "lateness.html",
+        viewer,
+        choice=c,
+        departments=choices,
+        depts=depts,
+        people=people,
+        bars=bar_chart(
+            [(d["department"] or "—", d["lateness_rate"]) for d in depts],
+            title=label(catalogue, "by_department"),
+        ),
+        line=line_chart(labels, series, title=label(catalogue, "weekly_trend")) if labels else None,
+        page="lateness",
+    )
+
+
+@router.get("/lateness/export")
+def lateness_export(
+    viewer: ViewerPage,
+    store: StoreDep,
+    session: SessionDep,
+    format: Format = Format.CSV,
+    by: Annotated[str, Query(pattern="^(employee|department)$")] = "employee",
+    start: FromQ = None,
+    end: ToQ = None,
+    department: DeptQ = None,
+) -> Response:
+    """The page's per-employee or per-department table as the API's CSV or XLSX export."""
+    with page_errors():
+        c = choose(session, viewer, store.settings.default_timezone, start, end, department)
+        return respond(
+            store,
+            format,
+            lambda conn: lateness(conn, start=c.start, end=c.end, by=by, scope=c.scope),
+        )

@@ -1,0 +1,137 @@
+"""Punches: a filtered list (GPS detail for HR only) and HR's add and void forms."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import BigRowId, RowId, SessionDep, StoreDep
+from api.schemas.punches import punch_fields
+from api.ui.render import page_errors, render
+from api.ui.session import HrPage, ViewerPage, check_csrf, current
+from collector import corrections
+from collector.masterdata.employees import list_employees
+from collector.normalize import zone
+from collector.punchlist import PunchFilter, list_punches
+from collector.runtime import utcnow
+from rules.vocabulary import PunchState, SourceKind
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+PAGE = 50
+TextQ = Annotated[str | None, Query(max_length=64)]
+STATES = ("in", "out", "break_out", "break_in", "overtime_in", "overtime_out")
+ReasonF = Annotated[str, Form(min_length=3, max_length=2000)]
+CsrfF = Annotated[str, Form(max_length=100)]
+
+
+def _day_start(day: date | None, tz: str) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(), tzinfo=zone(tz))
+
+
+@router.get("/punches", response_class=HTMLResponse)
+def punches_page(
+    request: Request,
+    viewer: ViewerPage,
+    store: StoreDep,
+    session: SessionDep,
+    employee_code: TextQ = None,
+    department: TextQ = None,
+    device: TextQ = None,
+    source_kind: SourceKind | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    notice: Annotated[str | None, Query(pattern="^(added|voided_ok)$")] = None,
+) -> Response:
+    """Newest first, filtered; dates are local dates of the default zone (until inclusive)."""
+    tz = store.settings.default_timezone
+    p = viewer.principal
+    filters = PunchFilter(
+        employee_code=employee_code or None,
+        department=department or None,
+        device=device or None,
+        source_kind=source_kind,
+        since=_day_start(since, tz),
+        until=_day_start(until + timedelta(days=1), tz) if until else None,
+        scope=p.department_id,
+    )
+    with page_errors():
+        found = list_punches(session, filters=filters, cursor=cursor, descending=True, limit=PAGE)
+    rows = [punch_fields(r, private=p.sees_private) for r in found.items]
+    voided = {r["voids_punch_id"] for r in rows if r["state"] == PunchState.VOID.value}
+    hr = p.sees_private
+    return render(
+        request,
+        "punches.html",
+        viewer,
+        rows=rows,
+        voided=voided,
+        next_cursor=found.next_cursor,
+        hr=hr,
+        people=list_employees(session, scope=p.department_id, limit=1000) if hr else [],
+        states=STATES,
+        kinds=[k.value for k in SourceKind],
+        idempotency=uuid.uuid4().hex,
+        notice=notice,
+        now_local=utcnow().astimezone(zone(tz)).strftime("%Y-%m-%dT%H:%M"),
+        page="punches",
+    )
+
+
+@router.post("/punches/add")
+def add_punch(
+    request: Request,
+    viewer: HrPage,
+    store: StoreDep,
+    employee_id: Annotated[RowId, Form()],
+    timestamp: Annotated[datetime, Form()],
+    state: Annotated[str, Form(pattern="^(in|out|break_out|break_in|overtime_in|overtime_out)$")],
+    reason: ReasonF,
+    csrf: CsrfF = "",
+    idempotency_key: Annotated[str | None, Form(min_length=8, max_length=200)] = None,
+) -> Response:
+    """Add a missing punch; a time without offset is the employee's site time."""
+    check_csrf(current(request, store), csrf)
+    with page_errors(), store.sessions.begin() as s:
+        punch, _ = corrections.add_punch(
+            s,
+            employee_id=employee_id,
+            timestamp=timestamp,
+            state=PunchState(state),
+            reason=reason,
+            actor=viewer.principal.actor,
+            now=utcnow(),
+            policy=store.policy,
+            scope=viewer.principal.department_id,
+            idempotency_key=idempotency_key,
+        )
+        punch_id = punch.id
+    return RedirectResponse(f"/ui/punches?notice=added#punch-{punch_id}", status_code=303)
+
+
+@router.post("/punches/{punch_id}/void")
+def void_punch(
+    request: Request,
+    punch_id: BigRowId,
+    viewer: HrPage,
+    store: StoreDep,
+    reason: ReasonF,
+    csrf: CsrfF = "",
+) -> Response:
+    """Void a wrong punch with a reason; the original stays stored."""
+    check_csrf(current(request, store), csrf)
+    with page_errors(), store.sessions.begin() as s:
+        corrections.void_punch(
+            s,
+            punch_id=punch_id,
+            reason=reason,
+            actor=viewer.principal.actor,
+            now=utcnow(),
+            policy=store.policy,
+            scope=viewer.principal.department_id,
+        )
+    return RedirectResponse("/ui/punches?notice=voided_ok", status_code=303)

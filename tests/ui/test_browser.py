@@ -1,0 +1,178 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright against uvicorn.
+
+No browser is ever downloaded: without /usr/bin/chromium these tests skip and say how to
+install it (`apt-get install -y chromium`, which `.ci/browser` does in CI).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.api.conftest import auth
+from tests.ui.conftest import MON, TUE, WED
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Chromium is not installed: run `apt-get install -y chromium` (or `bash .ci/browser`)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """One headless Chromium for the module."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(app) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def page(chromium, live):
+    """A fresh browser context (no cookies) on the live app."""
+    context = chromium.new_context(base_url=live, viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def sign_in(page, token: str) -> None:
+    page.goto("/ui/today")  # a page needing a session sends the browser to sign in
+    assert "/ui/sign-in?next=" in page.url
+    page.fill("input[name=api_key]", token)
+    page.click("form[action='/ui/sign-in'] button[type=submit]")
+    page.wait_for_url("**/ui/today")
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def api(client, keys, path):
+    answer = client.get(path, headers=auth(keys.admin))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_every_page_shows_the_apis_figures(page, client, keys, office):
+    sign_in(page, keys.viewer)
+    board = api(client, keys, f"/reports/board?date={TUE}")["rows"]
+    page.goto(f"/ui/today?day={TUE}")
+    late = int(page.locator("[data-count=late]").inner_text())
+    assert late == sum(r["late_minutes"] > 0 for r in board) >= 1
+    for r in board:
+        row = page.locator(f"#board tr[data-employee='{r['employee_code']}']")
+        assert row.locator(f".badge.s-{r['status']}").count() == 1
+    shot(page, "today")
+
+    by_dept = api(client, keys, f"/reports/lateness?from={MON}&to={WED}&by=department")["rows"]
+    page.goto("/ui/lateness")
+    page.fill("input[name=from]", str(MON))
+    page.fill("input[name=to]", str(WED))
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/ui/lateness?from=*")
+    for r in by_dept:
+        cell = page.locator(f"#departments tr[data-department='{r['department']}'] td").last
+        assert cell.inner_text() == f"{r['lateness_rate'] * 100:.1f}%"
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart rect").count() >= len(by_dept)
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    exported = Path(download.value.path()).read_bytes()
+    expected = client.get(
+        f"/reports/lateness?from={MON}&to={WED}&format=csv", headers=auth(keys.admin)
+    )
+    assert exported == expected.content
+    shot(page, "lateness")
+
+    emp = office.employees["1003"]
+    day = api(client, keys, f"/reports/employee-day?employee_id={emp}&date={TUE}")
+    page.goto(f"/ui/employee?employee_id={emp}&month=2026-11")
+    page.click(f"a[data-day='{TUE}']")  # a click on a day shows its punches
+    assert page.locator("#day-punches tbody tr").count() == len(day["punches"])
+    assert page.locator("#day h2 .badge").inner_text() == "late"
+    assert page.locator(".explanation li").count() == len(day["result"]["explanation"])
+    shot(page, "employee-month")
+
+    page.goto("/ui/punches")
+    assert page.locator("#punches tbody tr").count() == len(api(client, keys, "/punches")["items"])
+    assert page.locator("#add-punch").count() == 0  # a viewer gets no forms
+    shot(page, "punches-viewer")
+
+    page.goto("/ui/devices")
+    for r in api(client, keys, "/reports/devices")["rows"]:
+        assert page.locator(f"tr[data-device='{r['device_code']}']").count() == 1
+    shot(page, "devices")
+
+
+def test_hr_corrects_punches_reprocesses_and_switches_language(page, client, keys, office):
+    sign_in(page, keys.hr)
+    page.goto("/ui/punches")
+    page.click("#add-punch summary")
+    page.select_option("#add-punch select[name=employee_id]", str(office.employees["1004"]))
+    page.fill("#add-punch input[name=timestamp]", "2026-11-25T09:12")
+    page.select_option("#add-punch select[name=state]", "in")
+    page.fill("#add-punch input[name=reason]", "terminal was down")
+    page.click("#add-punch button[type=submit]")
+    page.wait_for_url("**/ui/punches?notice=added*")
+    [added] = api(client, keys, "/punches?employee_code=1004&source_kind=manual")["items"]
+    assert added["occurred_at"] == "2026-11-25T08:12:00Z"
+    row = page.locator(f"#punch-{added['id']}")
+    assert "2026-11-25 09:12:00" in row.inner_text()  # shown in the site's zone
+    shot(page, "punches-hr")
+
+    row.locator("input[name=reason]").fill("entered twice")
+    row.locator("button[type=submit]").click()
+    page.wait_for_url("**/ui/punches?notice=voided_ok")
+    assert "voided" in page.locator(f"#punch-{added['id']}").inner_text()
+    voids = api(client, keys, "/punches?employee_code=1004&source_kind=manual")["items"]
+    assert [v["voids_punch_id"] for v in voids if v["state"] == "void"] == [added["id"]]
+
+    fixable = next(i for i in api(client, keys, "/quarantine") if i["device_code"] == "door-9")
+    page.goto("/ui/quarantine")
+    shot(page, "quarantine")
+    page.locator(f"#quarantine tr[data-id='{fixable['id']}'] button").click()
+    page.wait_for_url("**/ui/quarantine?notice=reprocessed_ok")
+    assert page.locator(f"#quarantine tr[data-id='{fixable['id']}']").count() == 0
+    assert [i["device_code"] for i in api(client, keys, "/quarantine")] == ["door-8"]
+
+    page.goto(f"/ui/today?day={TUE}")
+    page.click("a.lang")
+    assert page.locator("nav a.active").inner_text() == "今日"
+    page.goto(f"/ui/lateness?from={MON}&to={WED}")  # the choice is remembered
+    assert page.locator("h1").inner_text() == "迟到统计"
+    shot(page, "lateness-zh")
+    page.goto(f"/ui/today?day={TUE}")
+    shot(page, "today-zh")
