@@ -47,6 +47,8 @@ sys.path.insert(0, str(ROOT))
 from collector.apikeys import Role, create_key  # noqa: E402
 from collector.runtime import Store  # noqa: E402
 from collector.settings import Settings  # noqa: E402
+from alembic.util.exc import CommandError  # noqa: E402
+
 from collector.store.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from collector.store.ingest import db_date, db_time  # noqa: E402
 
@@ -153,7 +155,18 @@ def generate(employees: int, dialect: str, now: datetime):
 def load(url: str, dialect: str, employees: int) -> tuple[int, int, float]:
     """Create the dataset unless the database already holds exactly this one."""
     engine = make_engine(url)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except CommandError:  # built by an older schema history: start again
+        with engine.begin() as conn:
+            if dialect == "postgresql":
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            else:
+                names = conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+                for (name,) in list(names):
+                    conn.execute(text(f'DROP TABLE "{name}"'))
+        upgrade(engine)
     marker = f"BENCH-{employees}x{len(working_days())}"
     with engine.connect() as conn:
         found = conn.execute(text("SELECT code FROM sites WHERE code = :m"), {"m": marker}).first()

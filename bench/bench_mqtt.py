@@ -217,7 +217,7 @@ def main() -> None:
             SiteConfig(code="hq", name="HQ", timezone="Europe/Berlin", lat=52.52, lon=13.405,
                        radius_m=150, fence={"max_accuracy_m": 150})
         ],
-        employees=[e.model_copy(update={"site": "hq", "department": None})
+        employees=[e.model_copy(update={"site": "hq", "department": None, "policy": None})
                    for e in demo_employees(PEOPLE)],
     )  # fmt: skip
     with make_sessionmaker(engine).begin() as s:
