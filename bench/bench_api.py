@@ -44,11 +44,11 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from alembic.util.exc import CommandError  # noqa: E402
+
 from collector.apikeys import Role, create_key  # noqa: E402
 from collector.runtime import Store  # noqa: E402
 from collector.settings import Settings  # noqa: E402
-from alembic.util.exc import CommandError  # noqa: E402
-
 from collector.store.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from collector.store.ingest import db_date, db_time  # noqa: E402
 
