@@ -16,6 +16,7 @@ from collector.cli import (
     mqtt,
     push,
     retention,
+    secrets,
     serve,
     simulate,
     sync,
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
+app.add_typer(secrets.app, name="secrets")
 app.add_typer(push.app, name="push")
 app.add_typer(days.app, name="days")
 app.add_typer(mqtt.app, name="mqtt")
