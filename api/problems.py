@@ -25,6 +25,7 @@ TITLES = {
     409: "Conflict",
     413: "Content too large",
     422: "Invalid input",
+    429: "Too many requests",
     500: "Internal server error",
 }
 
