@@ -90,6 +90,14 @@ class DeviceConfig(_Strict):
 
     _zone = field_validator("timezone")(_check_zone)
 
+    @field_validator("comm_key", mode="before")
+    @classmethod
+    def _number_key(cls, value: Any) -> Any:
+        # ZK comm keys are numbers, so `comm_key = 123456` (a TOML integer) is natural.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
 
 class EmployeeConfig(_Strict):
     """An employee and the policy they start under."""
@@ -149,7 +157,9 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> PunchgateCo
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
             for err in exc.errors(include_url=False, include_input=False)
         ]
-        raise ConfigError(f"{source}: " + "; ".join(lines)) from exc
+        # from None: pydantic's own message repeats each input value, and a value may be
+        # a comm key; the lines above name field and problem without the value.
+        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
 
 
 def apply_config(

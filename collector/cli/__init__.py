@@ -22,6 +22,8 @@ from collector.cli import (
     sync,
 )
 from collector.cli.common import console
+from collector.config import ConfigError
+from collector.sealing import SecretKeyError
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
 app = typer.Typer(
@@ -54,3 +56,7 @@ def main() -> None:
         cause = getattr(exc, "orig", None) or exc
         console.print(f"[red]database error: {type(cause).__name__}: {cause}")
         raise SystemExit(3) from None
+    except (ConfigError, SecretKeyError) as exc:
+        # One line, no traceback: a traceback could show the values being validated.
+        console.print(f"[red]configuration error: {exc}")
+        raise SystemExit(2) from None
