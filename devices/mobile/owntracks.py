@@ -8,7 +8,6 @@ are read as `Ignored` without error. OwnTracks sends no mock-location flag.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
