@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -26,6 +27,7 @@ TITLES = {
     413: "Content too large",
     422: "Invalid input",
     429: "Too many requests",
+    503: "Service unavailable",
     500: "Internal server error",
 }
 
@@ -118,6 +120,19 @@ async def _domain(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _store_down(request: Request, exc: Exception) -> Response:
+    # The database is unreachable (not a bug in the request): say so and when to retry.
+    log.warning(
+        "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return problem(
+        503,
+        detail="the store is unavailable; retry shortly",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # The trace goes to the server log; the client learns only that it failed.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -131,4 +146,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(OperationalError, _store_down)
     app.add_exception_handler(Exception, _unexpected)

@@ -7,7 +7,10 @@ import json
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from collector.runtime import Store
+from collector.store.db import make_engine, make_sessionmaker
 from tests.api.conftest import auth
+from tests.helpers import free_port
 from tests.push_support import add_push_device
 
 
@@ -55,3 +58,18 @@ def test_each_key_has_its_own_rate_with_retry_after(settings, store, keys):
     assert client.get("/employees", headers=auth(keys.admin)).status_code == 200
     # An unknown key is refused as unauthenticated, not counted against anyone.
     assert client.get("/employees", headers=auth("pg_nope")).status_code == 401
+
+
+def test_store_down_is_503_problem_with_retry_after(settings, store, keys):
+    # The API on a database nobody listens on: an outage, not a server bug.
+    down = Store(
+        settings=settings,
+        engine=make_engine(f"postgresql://pg@127.0.0.1:{free_port()}/x?connect_timeout=2"),
+        sessions=store.sessions,
+    )
+    down.sessions = make_sessionmaker(down.engine)
+    client = TestClient(create_app(settings, down), raise_server_exceptions=False)
+    reply = client.get("/employees", headers=auth(keys.admin))
+    assert reply.status_code == 503 and reply.headers["Retry-After"] == "5"
+    assert reply.headers["content-type"] == "application/problem+json"
+    down.close()
