@@ -143,3 +143,12 @@ def test_search_treats_wildcards_as_characters(admin, seeded):
     assert codes("_") == ["2002"]
     assert codes("100%") == ["1001"]
     assert codes("' OR 1=1 --") == []
+
+
+def test_nul_characters_are_invalid_input_not_a_server_error(admin, seeded):
+    # Found on PostgreSQL (text cannot hold NUL): a filter or a new name with one gave 500.
+    assert admin.get("/employees", params={"department": "a\x00b"}).status_code in (404, 422)
+    made = admin.post("/departments", json={"code": "D\x00", "name": "x"})
+    assert made.status_code in (201, 422)
+    if made.status_code == 422:
+        assert made.headers["content-type"] == "application/problem+json"
