@@ -3,6 +3,7 @@ every variable of the example environment file is a real setting."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -33,3 +34,17 @@ def test_example_environment_names_only_real_settings():
     ]
     fields = {f"PUNCHGATE_{name.upper()}" for name in Settings.model_fields}
     assert names and [n for n in names if n not in fields] == []
+
+
+def test_every_setting_the_documentation_names_exists():
+    root = DEPLOY.parent
+    fields = {f"PUNCHGATE_{name.upper()}" for name in Settings.model_fields}
+    files = [root / "README.md", *root.glob("docs/*.md"), *DEPLOY.rglob("*.*")]
+    named = {
+        (path.name, name)
+        for path in files
+        for name in re.findall(r"PUNCHGATE_[A-Z0-9_]*[A-Z0-9]", path.read_text())
+        if not name.startswith("PUNCHGATE_TEST_")  # the test suite's own variables
+    }
+    assert len(named) > 20
+    assert sorted(n for n in named if n[1] not in fields) == []
