@@ -5,6 +5,9 @@ before sealing existed: it is still read (so terminals keep working after an upg
 and is sealed by the next config apply, device update, or ``punchgate secrets reseal``
 (which the service also runs at start).
 
+Key rotation: set ``PUNCHGATE_SECRET_KEY=new,old`` (seal with the first, open with any),
+run ``punchgate secrets reseal --rotate``, then drop the old key.
+
 Where the key comes from, first match wins:
 1. ``PUNCHGATE_SECRET_KEY`` (a Fernet key: 32 url-safe base64 bytes) — production;
 2. ``PUNCHGATE_SECRET_KEY_FILE``, created with mode 0600 if missing;
@@ -20,7 +23,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -43,10 +46,11 @@ class SecretBox:
         self.settings = settings
 
     @cached_property
-    def _fernet(self) -> Fernet:
-        key = _resolve_key(self.settings)
+    def _fernet(self) -> MultiFernet:
+        # "new,old": seal with the first key, open with any (key rotation).
+        keys = [k.strip() for k in _resolve_key(self.settings).split(b",") if k.strip()]
         try:
-            return Fernet(key)
+            return MultiFernet([Fernet(k) for k in keys])
         except (ValueError, TypeError):
             raise SecretKeyError(
                 "the secret key is not a Fernet key (32 url-safe base64-encoded bytes)"
@@ -69,6 +73,14 @@ class SecretBox:
                 "a stored secret cannot be opened with this secret key (was the key changed?)"
             ) from None
 
+    def rotate(self, stored: str) -> str:
+        """`stored` re-sealed with the first (newest) key."""
+        try:
+            token = self._fernet.rotate(stored[len(PREFIX) :].encode("ascii"))
+        except (InvalidToken, ValueError):
+            raise SecretKeyError("a stored secret cannot be opened with these keys") from None
+        return PREFIX + token.decode("ascii")
+
     def reseal(self, stored: str | None, plain: str | None) -> str | None:
         """`stored` when it already holds `plain` (no needless rewrite), else `plain` sealed."""
         if stored and is_sealed(stored) and plain:
@@ -80,13 +92,17 @@ class SecretBox:
         return self.seal(plain)
 
 
-def reseal_plain(session: Session, box: SecretBox) -> int:
-    """Seal every comm key still stored plain (from before sealing); returns how many."""
+def reseal_plain(session: Session, box: SecretBox, *, rotate: bool = False) -> int:
+    """Seal every comm key still stored plain (and with `rotate`, re-seal every sealed one
+    with the first key); returns how many rows changed."""
     count = 0
     for device in session.scalars(select(Device).where(Device.comm_key_secret.is_not(None))):
         stored = device.comm_key_secret
         if stored and not is_sealed(stored):
             device.comm_key_secret = box.seal(stored)
+            count += 1
+        elif stored and rotate:
+            device.comm_key_secret = box.rotate(stored)
             count += 1
     return count
 

@@ -22,17 +22,19 @@ def generate_key_command() -> None:
 
 
 @app.command("reseal")
-def reseal_command() -> None:
+def reseal_command(
+    rotate: bool = typer.Option(False, help="Also re-seal sealed keys with the first key."),
+) -> None:
     """Seal every comm key still stored in plain text (the service also does it at start)."""
     settings = get_settings()
     setup_logging(settings)
     store = open_store(settings, apply=False)
     try:
         with store.sessions.begin() as session:
-            count = reseal_plain(session, store.box)
+            count = reseal_plain(session, store.box, rotate=rotate)
     except SecretKeyError as exc:
         console.print(f"[red]{exc}")
         raise SystemExit(2) from None
     finally:
         store.close()
-    console.print(f"{count} comm keys sealed")
+    console.print(f"{count} comm keys sealed")  # count only: never the keys

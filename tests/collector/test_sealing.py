@@ -12,6 +12,7 @@ from collector.runtime import open_store
 from collector.sealing import KEY_FILE_NAME, SecretBox, SecretKeyError, generate_key
 from collector.settings import Settings
 from collector.store.models import Device
+from tests.helpers import run_cli
 
 
 def test_sqlite_file_gets_a_private_key_file_beside_it(tmp_path):
@@ -66,3 +67,22 @@ def test_a_key_the_box_cannot_open_marks_the_terminal_misconfigured(store):
     with store.sessions() as s:
         device = s.scalars(select(Device)).one()
     assert device.status == "offline" and "secret key" in (device.last_error or "")
+
+
+def test_key_rotation_with_new_and_old_keys(store, db_url):
+    old, new = generate_key(), generate_key()
+    sealed = SecretBox(Settings(secret_key=old)).seal("4242")
+    with store.sessions.begin() as s:
+        s.add(Device(code="r", kind="zk", host="127.0.0.1", comm_key_secret=sealed, options={}))
+    both = Settings(database_url=db_url, secret_key=f"{new},{old}")
+    done = run_cli(
+        "secrets",
+        "reseal",
+        "--rotate",
+        env={"PUNCHGATE_DATABASE_URL": db_url, "PUNCHGATE_SECRET_KEY": f"{new},{old}"},
+    )
+    assert done.returncode == 0, done.stderr
+    with store.sessions() as s:
+        rotated = s.scalar(select(Device.comm_key_secret))
+    assert rotated != sealed and SecretBox(both).open(rotated) == "4242"
+    assert SecretBox(Settings(secret_key=new)).open(rotated) == "4242"  # the old key can go
