@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems, ui
+from api.limits import BodySizeLimit
 from api.routes import (
     device_commands,
     devices,
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.store = store
     problems.install(app)
+    app.add_middleware(BodySizeLimit)
     for module in (
         health,
         iclock,

@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SessionDep, StoreDep
+from api.limits import check_rate
 from collector.apikeys import Role, authenticate, touch, touch_due
 from collector.runtime import utcnow
 
@@ -83,6 +84,7 @@ class Requirement:
         if touch_due(key, now):
             with store.sessions.begin() as writer:
                 touch(writer, key_id=key.id, now=now)
+        check_rate(request, store, key.id)
         if not principal.role.allows(self.role):
             raise HTTPException(
                 status_code=403, detail=f"this needs a key with role {self.role.value} or higher"

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -25,6 +26,8 @@ TITLES = {
     409: "Conflict",
     413: "Content too large",
     422: "Invalid input",
+    429: "Too many requests",
+    503: "Service unavailable",
     500: "Internal server error",
 }
 
@@ -117,6 +120,30 @@ async def _domain(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _store_down(request: Request, exc: Exception) -> Response:
+    # The database is unreachable (not a bug in the request): say so and when to retry.
+    log.warning(
+        "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return problem(
+        503,
+        detail="the store is unavailable; retry shortly",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    # The database refused a value the schema let through (PostgreSQL: a NUL character in
+    # text, a number out of the column's range): the request is at fault, not the server.
+    log.info("unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem(
+        422,
+        detail="a value cannot be stored (a NUL character, or a number out of range)",
+        instance=request.url.path,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # The trace goes to the server log; the client learns only that it failed.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -130,4 +157,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(OperationalError, _store_down)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

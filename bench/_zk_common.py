@@ -39,5 +39,5 @@ def scratch_store(devices: list[dict[str, Any]], **settings: Any) -> tuple[Store
         Settings(database_url=url, config=None, **settings), engine, make_sessionmaker(engine)
     )
     with store.sessions.begin() as session:
-        apply_config(session, parse_config({"devices": devices}), now=utcnow())
+        apply_config(session, parse_config({"devices": devices}), now=utcnow(), box=store.box)
     return store, folder

@@ -60,7 +60,7 @@ def main() -> None:
             conn.disconnect()
 
             store, folder = scratch_store([{**device, "transport": "tcp"}])
-            (terminal,) = load_terminals(store.engine, ["bench"])
+            (terminal,) = load_terminals(store.engine, ["bench"], box=store.box)
 
             def ours(store=store, terminal=terminal):
                 with ZKSession(terminal.target(store.settings)) as session:

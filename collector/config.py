@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from collector.days.assign import assign_policy, mark_policy_days
 from collector.normalize import NormalizeError, zone
+from collector.sealing import SecretBox
 from collector.store.ingest import link_employee
 from collector.store.models import Department, Device, Employee, Policy, Site
 from rules.schema import PolicyError, parse_document
@@ -89,6 +90,14 @@ class DeviceConfig(_Strict):
 
     _zone = field_validator("timezone")(_check_zone)
 
+    @field_validator("comm_key", mode="before")
+    @classmethod
+    def _number_key(cls, value: Any) -> Any:
+        # ZK comm keys are numbers, so `comm_key = 123456` (a TOML integer) is natural.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
 
 class EmployeeConfig(_Strict):
     """An employee and the policy they start under."""
@@ -148,10 +157,14 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> PunchgateCo
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
             for err in exc.errors(include_url=False, include_input=False)
         ]
-        raise ConfigError(f"{source}: " + "; ".join(lines)) from exc
+        # from None: pydantic's own message repeats each input value, and a value may be
+        # a comm key; the lines above name field and problem without the value.
+        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
 
 
-def apply_config(session: Session, cfg: PunchgateConfig, *, now: datetime) -> dict[str, int]:
+def apply_config(
+    session: Session, cfg: PunchgateConfig, *, now: datetime, box: SecretBox | None = None
+) -> dict[str, int]:
     """Upsert everything the file declares by its code or name; running it twice changes nothing."""
     counts = {"departments": 0, "sites": 0, "devices": 0, "policies": 0, "employees": 0}
     depts = {d.code: d for d in session.scalars(select(Department))}
@@ -186,7 +199,7 @@ def apply_config(session: Session, cfg: PunchgateConfig, *, now: datetime) -> di
         device.direction_mode, device.enabled = dv.direction_mode, dv.enabled
         device.host, device.port, device.transport = dv.host, dv.port, dv.transport
         device.serial = dv.serial
-        device.comm_key_secret = dv.comm_key.get_secret_value() if dv.comm_key else None
+        device.comm_key_secret = _sealed(box, device.comm_key_secret, dv.comm_key, dv.code)
         device.options = dv.options
         session.add(device)
         counts["devices"] += 1
@@ -233,6 +246,18 @@ def _assign(
     assign_policy(
         session, employee_id=emp.id, policy_id=policy.id, effective_from=start, today=now.date()
     )
+
+
+def _sealed(
+    box: SecretBox | None, stored: str | None, comm_key: SecretStr | None, code: str
+) -> str | None:
+    # Comm keys are stored sealed, never plain; an unchanged key keeps its stored form.
+    plain = comm_key.get_secret_value() if comm_key else None
+    if not plain:
+        return None
+    if box is None:
+        raise ConfigError(f"device {code!r}: a comm key can only be stored with a secret box")
+    return box.reseal(stored, plain)
 
 
 def _ref(table: dict[str, T], key: str | None, what: str) -> T:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.config import apply_config, load_config
 from collector.normalize import NormalizePolicy
+from collector.sealing import SecretBox, SecretKeyError, reseal_plain
 from collector.settings import Settings
 from collector.store.db import make_engine, make_sessionmaker, upgrade
 
@@ -36,6 +38,11 @@ class Store:
             plausible_years_ahead=s.plausible_years_ahead,
         )
 
+    @cached_property
+    def box(self) -> SecretBox:
+        """Seals and opens stored secrets (comm keys, push tokens) with the settings' key."""
+        return SecretBox(self.settings)
+
     def close(self) -> None:
         """Release connections."""
         self.engine.dispose()
@@ -47,12 +54,26 @@ def open_store(settings: Settings, *, migrate: bool = True, apply: bool = True) 
     if migrate:
         upgrade(engine)
     store = Store(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    if migrate:
+        _reseal(store)
     if apply and settings.config is not None:
         cfg = load_config(settings.config)
         with store.sessions.begin() as session:
-            counts = apply_config(session, cfg, now=utcnow())
+            counts = apply_config(session, cfg, now=utcnow(), box=store.box)
         log.info("configuration applied from %s: %s", settings.config, counts)
     return store
+
+
+def _reseal(store: Store) -> None:
+    # Comm keys written plain before sealing existed are sealed on the first start after.
+    try:
+        with store.sessions.begin() as session:
+            count = reseal_plain(session, store.box)
+    except SecretKeyError as exc:
+        log.warning("plain comm keys left unsealed: %s", exc)
+        return
+    if count:
+        log.info("sealed %d comm keys stored in plain text", count)
 
 
 def utcnow() -> datetime:

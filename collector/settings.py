@@ -26,6 +26,17 @@ class Settings(BaseSettings):
     # Years outside this range are taken for a reset device clock and flagged.
     plausible_year_min: int = 2001
     plausible_years_ahead: int = 1
+    # Fernet key sealing stored terminal comm keys / push tokens (required with PostgreSQL;
+    # generate with `punchgate secrets generate-key`). Unset with a SQLite file: a key file
+    # is created beside the database. See collector/sealing.py.
+    secret_key: SecretStr | None = None
+    # A file holding that key instead (created, mode 0600, if missing).
+    secret_key_file: Path | None = None
+    # Largest HR API request body in bytes (413 above it; /iclock has its own limit).
+    api_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Requests per second one API key may make, and the burst it may save up (429 above).
+    api_rate_per_s: float = Field(default=20.0, gt=0)
+    api_rate_burst: int = Field(default=200, ge=1)
     # Where the API listens.
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -23,6 +23,8 @@ if PG_URL:
     BACKENDS.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# Seals stored comm keys in tests (PostgreSQL has no key file beside the database).
+TEST_SECRET_KEY = "n1UQzNrqH0K9qV1yJ4f3l8rP6xw2sC5bE7dA0gH3kT4="
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     """Settings pointing at this test's database, ignoring the environment's config file."""
-    return Settings(database_url=db_url, config=None)
+    return Settings(database_url=db_url, config=None, secret_key=TEST_SECRET_KEY)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def add_push_device(
                 kind="push",
                 serial=serial,
                 timezone=timezone,
-                comm_key_secret=token,
+                comm_key_secret=store.box.seal(token),
                 options={},
                 sync_state={},
                 **kw,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from api.auth import AdminKey, HrKey
-from api.deps import RowId, SessionDep, TxDep
+from api.deps import RowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import DeviceCreate, DevicePublic, DeviceUpdate
 from collector.masterdata import devices
@@ -45,18 +45,20 @@ def get_device(device_id: RowId, _: HrKey, session: SessionDep) -> DevicePublic:
 
 
 @router.post("", status_code=201)
-def create_device(body: DeviceCreate, _: AdminKey, session: TxDep) -> DevicePublic:
+def create_device(body: DeviceCreate, _: AdminKey, store: StoreDep, session: TxDep) -> DevicePublic:
     """Add a device."""
-    return _public(devices.create_device(session, values=_values(body, partial=False)))
+    values = _values(body, partial=False)
+    return _public(devices.create_device(session, values=values, box=store.box))
 
 
 @router.patch("/{device_id}")
 def update_device(
-    device_id: RowId, body: DeviceUpdate, _: AdminKey, session: TxDep
+    device_id: RowId, body: DeviceUpdate, _: AdminKey, store: StoreDep, session: TxDep
 ) -> DevicePublic:
     """Change a device."""
     values = _values(body, partial=True)
-    return _public(devices.update_device(session, device_id=device_id, values=values))
+    device = devices.update_device(session, device_id=device_id, values=values, box=store.box)
+    return _public(device)
 
 
 @router.delete("/{device_id}", status_code=204)

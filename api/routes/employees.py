@@ -49,7 +49,7 @@ def list_employees(
     site: str | None = None,
     search: Annotated[str | None, Query(max_length=100)] = None,
     include_deleted: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: 500 on SQLite
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EmployeePublic]:
     """Employees by code (deleted ones only when asked)."""

@@ -16,11 +16,14 @@ from collector.cli import (
     mqtt,
     push,
     retention,
+    secrets,
     serve,
     simulate,
     sync,
 )
 from collector.cli.common import console
+from collector.config import ConfigError
+from collector.sealing import SecretKeyError
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
 app = typer.Typer(
@@ -30,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
+app.add_typer(secrets.app, name="secrets")
 app.add_typer(push.app, name="push")
 app.add_typer(days.app, name="days")
 app.add_typer(mqtt.app, name="mqtt")
@@ -52,3 +56,7 @@ def main() -> None:
         cause = getattr(exc, "orig", None) or exc
         console.print(f"[red]database error: {type(cause).__name__}: {cause}")
         raise SystemExit(3) from None
+    except (ConfigError, SecretKeyError) as exc:
+        # One line, no traceback: a traceback could show the values being validated.
+        console.print(f"[red]configuration error: {exc}")
+        raise SystemExit(2) from None

@@ -74,7 +74,7 @@ def _terminal(
         )
     if not device:
         raise typer.BadParameter("name a configured terminal or give --host")
-    found = load_terminals(store.engine, [device])
+    found = load_terminals(store.engine, [device], box=store.box)
     if not found:
         raise typer.BadParameter(f"no enabled zk terminal {device!r} in the store")
     return found[0]

@@ -42,8 +42,12 @@ def list_employees(
     if site is not None:
         query = query.where(Employee.site_id == site_id(session, site))
     if search:
-        like = f"%{search}%"
-        query = query.where(or_(Employee.code.like(like), Employee.name.like(like)))
+        # Escaped: a '%' or '_' in the search is a character to find, not a wildcard.
+        text = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
+        query = query.where(
+            or_(Employee.code.like(like, escape="\\"), Employee.name.like(like, escape="\\"))
+        )
     if not include_deleted:
         query = query.where(Employee.deleted_at.is_(None))
     return list(session.scalars(query))

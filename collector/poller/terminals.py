@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from collector.sealing import SecretBox, SecretKeyError, is_sealed
 from collector.settings import Settings
 from collector.store.models import Device
 from devices.zk.driver import Transport, ZKTarget
@@ -82,7 +83,7 @@ def comm_key_number(secret: str | None) -> int:
     return key
 
 
-def terminal_from_row(device: Device) -> Terminal:
+def terminal_from_row(device: Device, box: SecretBox | None = None) -> Terminal:
     """A Terminal from its device row; configuration problems raise TerminalConfigError."""
     if not device.host:
         raise TerminalConfigError("no host configured")
@@ -95,11 +96,24 @@ def terminal_from_row(device: Device) -> Terminal:
         timezone=device.timezone or "UTC",
         direction_mode=DirectionMode(device.direction_mode or "auto"),
         options=dict(device.options or {}),
-        comm_key=comm_key_number(device.comm_key_secret),
+        comm_key=comm_key_number(_open(box, device.comm_key_secret)),
     )
 
 
-def load_terminals(engine: Engine, codes: list[str] | None = None) -> list[Terminal]:
+def _open(box: SecretBox | None, stored: str | None) -> str | None:
+    if stored and is_sealed(stored):
+        if box is None:
+            raise TerminalConfigError("comm key is sealed and no secret box was given")
+        try:
+            return box.open(stored)
+        except SecretKeyError as exc:
+            raise TerminalConfigError(str(exc)) from None
+    return stored  # a plain value from before sealing: still used, sealed at next apply
+
+
+def load_terminals(
+    engine: Engine, codes: list[str] | None = None, *, box: SecretBox | None = None
+) -> list[Terminal]:
     """Enabled ZK terminals from the store; a misconfigured one is marked and skipped."""
     out: list[Terminal] = []
     with Session(engine) as session:
@@ -108,7 +122,7 @@ def load_terminals(engine: Engine, codes: list[str] | None = None) -> list[Termi
             query = query.where(Device.code.in_(codes))
         for device in session.scalars(query.order_by(Device.code)):
             try:
-                out.append(terminal_from_row(device))
+                out.append(terminal_from_row(device, box))
             except (TerminalConfigError, ValueError) as exc:
                 log.warning("terminal %s is misconfigured: %s", device.code, exc)
                 device.status, device.last_error = STATUS_OFFLINE, f"configuration: {exc}"

@@ -37,7 +37,9 @@ class TerminalPollerWorker:
 
     def reload(self) -> None:
         """Pick up terminals added, changed or removed in the store."""
-        found = {t.code: t for t in load_terminals(self.store.engine, self.codes)}
+        found = {
+            t.code: t for t in load_terminals(self.store.engine, self.codes, box=self.store.box)
+        }
         for code in list(self.pollers):
             if code not in found and not self.pollers[code].terminal.live:
                 del self.pollers[code]

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from collector.normalize import NormalizeError, zone
 from collector.runtime import Store
+from collector.sealing import SecretKeyError
 from collector.store.models import Device
 from devices.zk.push.wire import HandshakeOptions, handshake_text, parse_info
 
@@ -94,7 +95,11 @@ def terminal(
             _hold(store, serial, now)
             raise PendingApproval(f"terminal {serial} is waiting for approval")
         raise UnknownTerminal(f"unknown terminal {serial}")
-    secret = device.comm_key_secret
+    try:
+        secret = store.box.open(device.comm_key_secret)
+    except SecretKeyError:
+        log.error("push: terminal %s has a comm key this secret key cannot open", serial)
+        raise BadToken("token missing or wrong") from None
     if secret and not (token and hmac.compare_digest(secret.encode(), token.encode())):
         raise BadToken("token missing or wrong")
     if not device.enabled:

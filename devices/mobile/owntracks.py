@@ -7,6 +7,7 @@ are read as `Ignored` without error. OwnTracks sends no mock-location flag.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -22,7 +23,7 @@ Epoch = Annotated[int, Field(strict=False, gt=0, lt=100_000_000_000)]
 def _epoch(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be epoch seconds")
-    if value != value:
+    if not math.isfinite(value):  # NaN, or 1e999 which JSON decodes to infinity
         raise ValueError("must be epoch seconds")
     return int(value)
 

@@ -51,7 +51,7 @@ def test_device_comm_key_is_write_only(admin, store):
     listed = admin.get("/devices")
     assert "s3cret-123" not in listed.text and "comm_key_secret" not in listed.text
     with store.sessions() as s:
-        assert s.scalar(select(Device.comm_key_secret)) == "s3cret-123"
+        assert store.box.open(s.scalar(select(Device.comm_key_secret))) == "s3cret-123"
     cleared = admin.patch(f"/devices/{body['id']}", json={"comm_key": None}).json()
     assert cleared["has_comm_key"] is False
     assert cleared["status"] == "unknown" and cleared["timezone"] == "UTC"

@@ -56,9 +56,12 @@ def test_apply_twice_changes_nothing_and_devices_take_the_site_zone(store, now, 
     path = tmp_path / "punchgate.toml"
     path.write_text(TOML)
     cfg = load_config(path)
+    stored = []
     for _ in range(2):
         with store.sessions.begin() as s:
-            apply_config(s, cfg, now=now)
+            apply_config(s, cfg, now=now, box=store.box)
+        with store.sessions() as s:
+            stored.append(s.scalars(select(Device)).one().comm_key_secret)
     with store.sessions() as s:
         counts = [
             s.scalar(select(func.count()).select_from(m))
@@ -67,7 +70,9 @@ def test_apply_twice_changes_nothing_and_devices_take_the_site_zone(store, now, 
         device = s.scalars(select(Device)).one()
     assert counts == [1, 1, 1, 1, 1]
     assert device.timezone == "Europe/Berlin"
-    assert device.comm_key_secret == "123456"
+    # Sealed, never plain; an unchanged key keeps its stored form across applies.
+    assert "123456" not in device.comm_key_secret and stored[0] == stored[1]
+    assert store.box.open(device.comm_key_secret) == "123456"
 
 
 def test_punches_stored_before_the_employee_existed_get_linked(engine, store, now, tmp_path):
@@ -77,7 +82,7 @@ def test_punches_stored_before_the_employee_existed_get_linked(engine, store, no
     path = tmp_path / "punchgate.toml"
     path.write_text(TOML)
     with store.sessions.begin() as s:
-        apply_config(s, load_config(path), now=now)
+        apply_config(s, load_config(path), now=now, box=store.box)
     with store.sessions() as s:
         punch = s.scalars(select(Punch)).one()
         emp = s.scalars(select(Employee)).one()

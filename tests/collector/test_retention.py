@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from collector.normalize import NormalizePolicy, RawPunch
-from collector.retention import REDACTED, distance_band, scrub_locations
+from collector.retention import REDACTED, RetentionWorker, distance_band, scrub_locations
 from collector.store.ingest import QuarantineItem, ingest_batch
 from collector.store.models import Punch, Quarantine
 from rules.vocabulary import SourceKind
+from tests.helpers import run_cli, wait_for
 
 
 def phone_punch(ref: str, when: datetime, distance: float) -> RawPunch:
@@ -71,3 +73,36 @@ def test_distance_bands():
         "500-2000 m",
         "over 2000 m",
     ]
+
+
+def _old_and_new(engine, now):
+    batch = [
+        phone_punch("old", now - timedelta(days=120), 40.0),
+        phone_punch("new", now - timedelta(days=1), 40.0),
+    ]
+    assert ingest_batch(engine, batch, now=now, policy=NormalizePolicy()).inserted == 2
+
+
+def _coordinates(engine) -> dict[str, float | None]:
+    with Session(engine) as s:
+        return {p.source_ref: p.lat for p in s.scalars(select(Punch))}
+
+
+def test_the_service_worker_scrubs_at_start(engine, now):
+    _old_and_new(engine, now)
+    worker = RetentionWorker(engine, days=90, clock=lambda: now)
+    worker.start()
+    try:
+        assert wait_for(lambda: _coordinates(engine)["old"] is None)
+    finally:
+        worker.stop()
+    assert _coordinates(engine)["new"] == 52.52
+
+
+def test_retention_run_command(engine, db_url):
+    now = datetime.now(UTC)
+    _old_and_new(engine, now)
+    done = run_cli("retention", "run", env={"PUNCHGATE_DATABASE_URL": db_url})
+    assert done.returncode == 0, done.stderr
+    assert "coordinates removed from 1 punches" in done.stdout + done.stderr
+    assert _coordinates(engine) == {"old": None, "new": 52.52}

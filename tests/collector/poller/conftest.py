@@ -89,7 +89,7 @@ def add_terminal(emulator, zk_store, now) -> Callable[..., Terminal]:
         if configured_key:
             device["comm_key"] = str(configured_key)
         with zk_store.sessions.begin() as session:
-            apply_config(session, parse_config({"devices": [device]}), now=now)
+            apply_config(session, parse_config({"devices": [device]}), now=now, box=zk_store.box)
         return terminal
 
     return add

@@ -23,7 +23,7 @@ from tests.collector.poller.conftest import (
 
 
 def poller_for(store, code):
-    (terminal,) = load_terminals(store.engine, [code])
+    (terminal,) = load_terminals(store.engine, [code], box=store.box)
     return TerminalPoller(store, terminal)
 
 
