@@ -105,6 +105,14 @@ class Comparison:
             and not self.unexplained_quarantine
         )
 
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        """Per-source figures summed by kind of source (zk, push, phones)."""
+        out: dict[str, Counter[str]] = {}
+        for source, figures in self.by_source.items():
+            out.setdefault(source.split(":")[0], Counter()).update(figures)
+        return {k: {**dict(c), "sources": sum(1 for s in self.by_source if s.split(":")[0] == k)}
+                for k, c in out.items()}  # fmt: skip
+
     def as_dict(self, sample: int = 10) -> dict[str, Any]:
         """JSON-able summary with a few examples of each failure."""
         return {
@@ -121,7 +129,10 @@ class Comparison:
             "quarantined_by_reason": self.quarantine_reasons,
             "unmatched_malformed": len(self.unmatched_malformed),
             "unexplained_quarantine": len(self.unexplained_quarantine),
-            "by_source": self.by_source,
+            "by_kind": self.by_kind(),
+            "sources_with_problems": {
+                k: v for k, v in self.by_source.items() if v.get("missing") or v.get("duplicated")
+            },
             "examples": {
                 "missing": [list(k) for k in self.missing[:sample]],
                 "duplicated": [list(k) for k in self.duplicated[:sample]],

@@ -113,7 +113,14 @@ class Postgres:
             shutil.chown(self.socket_dir, self.user)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
         self.children.cleanups.append(("postgres", self.kill))
-        self.start()
+        for attempt in range(3):  # the free port may be taken before the server binds it
+            try:
+                self.start()
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
         self._run("createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
                   "punchgate")  # fmt: skip
 
@@ -172,7 +179,16 @@ class Mosquitto:
             f"log_dest file {self.root / 'mosquitto.log'}\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
-        self.start()
+        for attempt in range(3):  # the free port may be taken before the broker binds it
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                old, self.port = self.port, free_port()
+                text = self.conf.read_text().replace(f"listener {old} ", f"listener {self.port} ")
+                self.conf.write_text(text)
 
     def start(self) -> None:
         """Start the broker and wait for its port."""
@@ -183,7 +199,10 @@ class Mosquitto:
             start_new_session=True,
         )
         self.children.track(self.proc)
-        if not wait_port(self.port, 20):
+        up = wait_port(self.port, 20)
+        time.sleep(0.3)  # a broker that could not bind exits at once; someone else answered
+        if not up or self.proc.poll() is not None:
+            self.stop()
             raise RuntimeError("mosquitto did not start")
 
     def stop(self) -> None:
