@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.mobile.topics import Topics
 from soak.ledger import compare
-from soak.monitor import Monitor, StoreReader
+from soak.monitor import Fault, Monitor, StoreReader
 from soak.procs import Children, Mosquitto, Postgres, ServiceProcess
 from soak.sources import SITE, TZ, Plan, Sources, zk_code
 
@@ -114,6 +114,7 @@ class Soak:
         self.pg_up = True
         self.unexpected_exits = 0
         self.offline: set[str] = set()
+        self.drops: list[tuple[Fault, list[str]]] = []  # faults that armed drop switches
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -205,7 +206,8 @@ class Soak:
     def _schedule(self, pg_down: float) -> list[tuple[float, str, Callable[[], None]]]:
         s = self.sources
         codes = list(s.terminals)
-        away = [codes[1], codes[12], codes[13]]  # one live terminal, two polled ones
+        # A live terminal, a polled UDP one and a polled TCP one.
+        away = [codes[1], codes[s.plan.live + 1], codes[20]]
         faults: dict[str, Any] = {}
 
         def offline() -> None:
@@ -215,11 +217,17 @@ class Soak:
                 s.host.set_offline(s.terminals[c], True)
 
         def online() -> None:
+            f = faults["offline"]
+            positions = StoreReader(self.pg.url).positions() or {}
+            f.notes["piled_up"] = {
+                c: s.terminals[c].record_count - positions.get(c, (0, None))[0] for c in away
+            }
             for c in away:
                 s.terminals[c].faults.drop_after_bytes = 700  # the backlog transfer is cut
                 s.host.set_offline(s.terminals[c], False)
                 self.offline.discard(c)
-            self.monitor.end(faults["offline"])  # type: ignore[union-attr]
+            self.drops.append((f, away))
+            self.monitor.end(f)  # type: ignore[union-attr]
 
         def push_away() -> None:
             faults["push"] = self.monitor.begin("push terminal offline", terminal="push-3")  # type: ignore[union-attr]
@@ -235,6 +243,7 @@ class Soak:
             for c in picked:
                 s.terminals[c].faults.drop_after_bytes = 400 + 37 * codes.index(c)
             f.notes["terminals"] = picked
+            self.drops.append((f, picked))
             self.monitor.end(f)  # type: ignore[union-attr]
 
         def clock_jump() -> None:
@@ -396,6 +405,10 @@ class Soak:
         cmp = compare(
             self.sources.generated(), reader.punches(), self.sources.malformed, reader.quarantine()
         )
+        for fault, terminals in self.drops:  # a switch resets itself once it has fired
+            fault.notes["connections_dropped"] = [
+                c for c in terminals if self.sources.terminals[c].faults.drop_after_bytes is None
+            ]
         peak, peak_at = self.monitor.peak_backlog()
         faults = [
             {
