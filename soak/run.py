@@ -223,7 +223,8 @@ class Soak:
                 c: s.terminals[c].record_count - positions.get(c, (0, None))[0] for c in away
             }
             for c in away:
-                s.terminals[c].faults.drop_after_bytes = 700  # the backlog transfer is cut
+                # The connection is reset as the first chunk of the piled-up records goes out.
+                s.terminals[c].faults.drop_after_chunks = 0
                 s.host.set_offline(s.terminals[c], False)
                 self.offline.discard(c)
             self.drops.append((f, away))
@@ -241,7 +242,7 @@ class Soak:
             f = self.monitor.begin("connections dropped mid-transfer")  # type: ignore[union-attr]
             picked = [c for c in codes[s.plan.live + s.plan.udp :]][5:15]
             for c in picked:
-                s.terminals[c].faults.drop_after_bytes = 400 + 37 * codes.index(c)
+                s.terminals[c].faults.drop_after_chunks = 0  # reset as the new records flow
             f.notes["terminals"] = picked
             self.drops.append((f, picked))
             self.monitor.end(f)  # type: ignore[union-attr]
@@ -407,8 +408,10 @@ class Soak:
         )
         for fault, terminals in self.drops:  # a switch resets itself once it has fired
             fault.notes["connections_dropped"] = [
-                c for c in terminals if self.sources.terminals[c].faults.drop_after_bytes is None
+                c for c in terminals if self.sources.terminals[c].faults.drop_after_chunks is None
             ]
+            if len(fault.notes["connections_dropped"]) != len(terminals):
+                self.problems.append(f"{fault.name}: not every drop switch fired")
         peak, peak_at = self.monitor.peak_backlog()
         faults = [
             {
