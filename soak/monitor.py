@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 
 from soak.ledger import QuarantineRow, Stored
 
@@ -174,3 +176,31 @@ class Monitor:
             if backlog > best:
                 best, when = backlog, s.t
         return best, when
+
+
+class SysWatch:
+    """Mosquitto's $SYS figures: messages held in its store (unacknowledged included)."""
+
+    def __init__(self, port: int) -> None:
+        self.values: dict[str, int] = {}
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="soak-sys-watch")
+        self.client.reconnect_delay_set(1, 2)
+        self.client.on_connect = lambda c, *_: c.subscribe(
+            [("$SYS/broker/store/messages/count", 0), ("$SYS/broker/clients/connected", 0)]
+        )
+        self.client.on_message = self._message
+        self.client.connect_async("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        with contextlib.suppress(ValueError):
+            self.values[msg.topic.rsplit("/", 2)[-2]] = int(msg.payload)
+
+    def stored(self) -> int | None:
+        """Messages in the broker's store right now."""
+        return self.values.get("messages")
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import shutil
 import tempfile
 import threading
@@ -13,14 +11,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from devices.mobile.topics import Topics
+from soak.configfile import write_config
 from soak.ledger import compare
-from soak.monitor import Fault, Monitor, StoreReader
+from soak.monitor import Fault, Monitor, StoreReader, SysWatch
 from soak.procs import Children, Mosquitto, Postgres, ServiceProcess
-from soak.sources import SITE, TZ, Plan, Sources, zk_code
+from soak.sources import TZ, Plan, Sources, zk_code
 
 
 @dataclass
@@ -35,63 +31,6 @@ class Options:
     readers: list[str] = field(default_factory=lambda: ["/health", "/punches?limit=20"])
     api_key: str | None = None
     plan: Plan = field(default_factory=Plan)
-
-
-def toml_value(v: Any) -> str:
-    """A TOML literal for the few types the generated configuration uses."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(type(v))
-
-
-def write_config(path: Path, sources: Sources) -> None:
-    """The service's TOML: one site with a fence, every device, every person."""
-    lines = [
-        "[[sites]]", 'code = "hq"', 'name = "Soak site"', f"timezone = {toml_value(TZ)}",
-        f"lat = {SITE[0]}", f"lon = {SITE[1]}", f"radius_m = {SITE[2]}",
-        'fence = { max_accuracy_m = 150, outside = "flag", punch_mode = "transitions" }', "",
-    ]  # fmt: skip
-    for dev in sources.config_devices():
-        lines.append("[[devices]]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in dev.items()]
-        lines.append("")
-    for code in sources.employee_codes():
-        lines += ["[[employees]]", f'code = "{code}"', f'name = "Person {code}"', 'site = "hq"', ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
-class SysWatch:
-    """Mosquitto's $SYS figures: messages held in its store (unacknowledged included)."""
-
-    def __init__(self, port: int) -> None:
-        self.values: dict[str, int] = {}
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="soak-sys-watch")
-        self.client.reconnect_delay_set(1, 2)
-        self.client.on_connect = lambda c, *_: c.subscribe(
-            [("$SYS/broker/store/messages/count", 0), ("$SYS/broker/clients/connected", 0)]
-        )
-        self.client.on_message = self._message
-        self.client.connect_async("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        with contextlib.suppress(ValueError):
-            self.values[msg.topic.rsplit("/", 2)[-2]] = int(msg.payload)
-
-    def stored(self) -> int | None:
-        """Messages in the broker's store right now."""
-        return self.values.get("messages")
-
-    def close(self) -> None:
-        """Disconnect."""
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 class Soak:
