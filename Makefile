@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
+SOAK_ARGS ?= --duration 600
 
 .PHONY: demo test lint bench soak setup clean
 
@@ -25,8 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check collector api devices rules tests bench
-	$(BIN)/ruff format --check collector api devices rules tests bench
+	$(BIN)/ruff check collector api devices rules tests bench soak
+	$(BIN)/ruff format --check collector api devices rules tests bench soak
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -34,6 +35,11 @@ bench: $(STAMP)
 		echo "== $$script"; \
 		$(BIN)/python $$script || exit 1; \
 	done
+
+# The fault-injection soak on its own PostgreSQL and Mosquitto; exits non-zero unless every
+# punch is stored exactly once. CI runs `make soak SOAK_ARGS="--duration 60"`.
+soak: $(STAMP)
+	$(BIN)/python -m soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .bench .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from collector.metrics import MQTT_ACK_LATENCY, MQTT_BACKLOG
 from collector.mqtt.directory import Directory
@@ -264,6 +265,8 @@ class MqttConsumer:
         for msg in batch:
             try:
                 out.append(self.decider.handle(msg, conn, now))
+            except DBAPIError:
+                raise  # the database failed, not the message: the whole batch is retried
             except Exception as exc:  # one odd message must never stop the rest
                 log.exception("deciding a message on %s failed", msg.topic)
                 out.append(Handled(self.decider.quarantine(msg, f"internal error: {exc!r}"[:500])))
@@ -296,6 +299,11 @@ class MqttConsumer:
                 handled = self._decide(conn, [msg], now)
                 items = [h.item for h in handled if h.item is not None]
                 result = ingest(conn, items, now=now, policy=self.store.policy)
+        except (OperationalError, InterfaceError):
+            # The database's trouble, not the message's (down, a lock or statement timeout,
+            # a dropped connection): unacked, the batch is retried until it can be stored.
+            self.directory.forget_pending()
+            raise
         except Exception as exc:
             self.directory.forget_pending()
             bad = QuarantineItem(

@@ -121,6 +121,13 @@ class TerminalPoller:
             except DeviceError as exc:
                 self._failed(exc)
                 stop.wait(self.backoff())
+            except Exception:
+                # The store is away (or a bug in one sync): nothing was committed, so the
+                # position has not moved. Retry after a backoff instead of letting the live
+                # thread die, which would silence this terminal until the service restarts.
+                log.exception("live session of terminal %s failed", self.terminal.code)
+                self.failures += 1
+                stop.wait(self.backoff())
 
     def _listen(self, session: ZKSession, stop: threading.Event, deadline: float) -> None:
         def done() -> bool:

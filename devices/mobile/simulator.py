@@ -75,6 +75,9 @@ class PhoneSimulator:
         username: str | None = "simulator",
         region: str = "hq",
         seed: int = 1,
+        owntracks: bool = True,
+        spoofing: bool = True,
+        home_km: tuple[float, float] = (1.0, 4.0),
     ) -> None:
         self.topics = topics
         self.site = (site[0], site[1])
@@ -83,6 +86,11 @@ class PhoneSimulator:
         self.region = region
         self.rng = random.Random(seed)
         self.published = 0
+        self.owntracks, self.spoofing, self.home_km = owntracks, spoofing, home_km
+        # Every native punch generated, for soak accounting: (employee code, ts, message id).
+        self.ledger: list[tuple[str, datetime, str]] = []
+        self._sent: set[int] = set()  # message ids published at QoS 1…
+        self._acked: set[int] = set()  # …and those the broker acknowledged (PUBACK)
         self.phones = [self._phone(i, code) for i, code in enumerate(codes)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -97,10 +105,11 @@ class PhoneSimulator:
             self.client.username_pw_set(username)
         self.client.max_inflight_messages_set(100)
         self._where = (host, port)
+        self.client.on_publish = self._on_publish
 
     def _phone(self, i: int, code: str) -> SimPhone:
         bearing = self.rng.uniform(0, 2 * math.pi)
-        km = self.rng.uniform(1, 4)
+        km = self.rng.uniform(*self.home_km)
         home = (
             self.site[0] + km * 1000 * math.cos(bearing) / EARTH_M_PER_DEG,
             self.site[1]
@@ -110,7 +119,8 @@ class PhoneSimulator:
             / (EARTH_M_PER_DEG * math.cos(math.radians(self.site[0]))),
         )
         spoof = ("mock", "frozen", "teleport")[i // 7 % 3] if i % 7 == 6 else None
-        user = f"user{code}" if i % 2 else None
+        user = f"user{code}" if i % 2 and self.owntracks else None
+        spoof = spoof if self.spoofing else None
         return SimPhone(code, user, home, spoof, pos=home)
 
     def start(self) -> None:
@@ -120,13 +130,44 @@ class PhoneSimulator:
         self._thread = threading.Thread(target=self._run, name="phone-simulator", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop publishing and disconnect."""
+    def stop(self, *, drain_s: float = 0.0) -> None:
+        """Stop publishing, send what offline phones held back, and disconnect.
+
+        With `drain_s`, wait up to that long for the broker to acknowledge every message.
+        """
+        self.pause()
+        self.flush_backlogs()
+        deadline = time.monotonic() + drain_s
+        while self.unacked() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def pause(self) -> None:
+        """Stop generating traffic (the connection stays up)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
-        self.client.disconnect()
-        self.client.loop_stop()
+
+    def flush_backlogs(self) -> None:
+        """Publish what phones held back while offline (they came back into coverage)."""
+        for phone in self.phones:
+            for topic, body in phone.backlog:
+                self._publish(topic, body)
+            phone.backlog.clear()
+            phone.offline_ticks = 0
+
+    def unacked(self) -> int:
+        """Messages published at QoS 1 the broker has not acknowledged yet."""
+        return len(self._sent - self._acked)
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        self._acked.add(mid)
+
+    def _publish(self, topic: str, body: bytes) -> None:
+        # Queued by paho even while disconnected, and sent once the connection is back.
+        self._sent.add(self.client.publish(topic, body, qos=1).mid)
+        self.published += 1
 
     def run_for(self, seconds: float) -> None:
         """Publish for `seconds` in the calling thread."""
@@ -170,8 +211,7 @@ class PhoneSimulator:
             phone.backlog.extend(out)
             return
         for topic, body in [*phone.backlog, *out]:
-            self.client.publish(topic, body, qos=1)
-            self.published += 1
+            self._publish(topic, body)
         phone.backlog.clear()
 
     def _move(self, phone: SimPhone) -> tuple[float, float]:
@@ -207,6 +247,7 @@ class PhoneSimulator:
                 "mock": phone.spoof == "mock", "device": f"sim-{phone.code}", "app_version": "1.0",
             }  # fmt: skip
             topic = self.topics.punch(phone.code)
+            self.ledger.append((phone.code, now, body["id"]))
         return topic, json.dumps(body).encode()
 
     def _location(

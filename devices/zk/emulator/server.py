@@ -101,7 +101,7 @@ class _UdpTerminal(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        if len(data) < 8:
+        if len(data) < 8 or self.terminal.faults.offline:
             return
         code = p.HEADER.unpack_from(data)[0]
         session = self.sessions.get(addr)
@@ -226,6 +226,9 @@ class EmulatorHost:
         self, terminal: Terminal, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         conn = _TcpConnection(terminal, writer)
+        if terminal.faults.offline:
+            conn.abort()
+            return
         self._tcp.add(conn)
         session = ClientSession(
             terminal, conn.send, udp=False, schedule=self.loop.call_soon_threadsafe
@@ -249,6 +252,18 @@ class EmulatorHost:
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.drain()
                 writer.close()
+
+    def set_offline(self, terminal: Terminal, offline: bool = True) -> None:
+        """Unplug a terminal (its open connections are reset) or plug it back in."""
+        terminal.faults.offline = offline
+        if offline:
+
+            def reset() -> None:
+                for conn in list(self._tcp):
+                    if conn.terminal is terminal:
+                        conn.abort()
+
+            self.loop.call_soon_threadsafe(reset)
 
     def stop(self) -> None:
         """Reset every client connection, close every socket and stop the loop."""

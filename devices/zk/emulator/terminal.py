@@ -56,6 +56,7 @@ class Faults:
     clear_after_reads: int | None = None  # erase the log after serving it N times
     roll_over_after_reads: int | None = None  # drop the oldest records after N log reads
     roll_over_records: int = 10  # how many records a roll-over drops
+    offline: bool = False  # unplugged: TCP connections are reset, UDP datagrams unanswered
 
 
 class Terminal:
@@ -77,6 +78,10 @@ class Terminal:
         self.clock_offset = timedelta(0)
         self.lock = threading.Lock()
         self.served_chunks = 0
+        # What this terminal generated, for soak accounting: (user id, local time) of every
+        # punch recorded by punch(), and the user ids of impossible records added.
+        self.ledger: list[tuple[str, datetime]] = []
+        self.malformed: list[str] = []
         self._listeners: list[Callable[[bytes], None]] = []
 
     # --- clock -----------------------------------------------------------------------
@@ -123,6 +128,7 @@ class Terminal:
             event = EVENT_NUMERIC.pack(int(user_id), verify, state, encode_timehex(when))
         with self.lock:
             self.log += packed
+            self.ledger.append((user_id, when))
             listeners = list(self._listeners)
         for notify in listeners:
             notify(event)
@@ -135,6 +141,7 @@ class Terminal:
         rec = AttRecord(user.uid, user.user_id, bad, 0, 1)
         with self.lock:
             self.log += pack_attendance([rec], self.spec.record_size, self.spec.encoding)
+            self.malformed.append(user.user_id)
 
     def clear_log(self) -> None:
         """Erase every attendance record (CLEAR_ATTLOG, or an operator at the keypad)."""
