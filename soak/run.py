@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collector.apikeys import Role, create_key
+from collector.runtime import utcnow
+from collector.store.db import make_engine, make_sessionmaker
 from devices.mobile.topics import Topics
 from soak.configfile import write_config
 from soak.ledger import compare
@@ -35,6 +38,15 @@ class Options:
 
 class Soak:
     """One soak run; `run()` returns the report and whether it passed."""
+
+    def _reader_key(self) -> str:
+        """An hr API key in the soak's own database, for the API readers."""
+        engine = make_engine(self.pg.url)
+        try:
+            with make_sessionmaker(engine).begin() as session:
+                return create_key(session, name="soak readers", role=Role.HR, now=utcnow()).token
+        finally:
+            engine.dispose()
 
     def __init__(self, opts: Options) -> None:
         self.opts = opts
@@ -111,7 +123,9 @@ class Soak:
         self.sys = SysWatch(self.broker.port)
         self.sources.start_push(self.service.base_url)
         self.sources.start_phones(self.broker.port, self.topics)
-        headers = {"Authorization": f"Bearer {o.api_key}"} if o.api_key else {}
+        # Readers use an hr key of their own, as an HR dashboard would.
+        token = o.api_key or self._reader_key()
+        headers = {"Authorization": f"Bearer {token}"}
         self.sources.start_readers(self.service.base_url, o.readers, headers)
         self.sources.start_generators()
         mon.start()
