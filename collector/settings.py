@@ -35,8 +35,9 @@ class Settings(BaseSettings):
     # Largest HR API request body in bytes (413 above it; /iclock has its own limit).
     api_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Requests per second one API key may make, and the burst it may save up (429 above).
-    api_rate_per_s: float = Field(default=20.0, gt=0)
-    api_rate_burst: int = Field(default=200, ge=1)
+    # High enough for a report integration paging at 100/s; it stops runaway clients.
+    api_rate_per_s: float = Field(default=200.0, gt=0)
+    api_rate_burst: int = Field(default=400, ge=1)
     # Where the API listens.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
