@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from collector.errors import Conflict, InvalidInput, NotFound
@@ -84,21 +84,46 @@ def create_key(
     return NewKey(key=key, token=f"{KEY_PREFIX}_{prefix}_{secret}")
 
 
-def authenticate(session: Session, token: str, *, now: datetime) -> ApiKey | None:
+@dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    """The live key a token proved: who it is and what it may do."""
+
+    id: int
+    name: str
+    role: str
+    department_id: int | None
+    last_used_at: datetime | None
+
+
+_KEYS = ApiKey.__table__.c
+# Columns, not the entity: every API request authenticates, and loading an ORM object
+# costs more than the query.
+_LOOKUP = select(
+    _KEYS.id,
+    _KEYS.name,
+    _KEYS.role,
+    _KEYS.department_id,
+    _KEYS.last_used_at,
+    _KEYS.secret_hash,
+    _KEYS.revoked_at,
+).where(_KEYS.prefix == bindparam("prefix"))
+
+
+def authenticate(session: Session, token: str, *, now: datetime) -> KeyIdentity | None:
     """The live key a token names, or None for a malformed, unknown, wrong or revoked one."""
     parts = token.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    row = session.connection().execute(_LOOKUP, {"prefix": parts[1]}).first()
     # Hash even when the prefix is unknown so timing does not tell which prefixes exist.
     offered = hash_secret(parts[2])
-    stored = key.secret_hash if key is not None else hash_secret("")
-    if not hmac.compare_digest(offered, stored) or key is None or key.revoked_at is not None:
+    stored = row.secret_hash if row is not None else hash_secret("")
+    if not hmac.compare_digest(offered, stored) or row is None or row.revoked_at is not None:
         return None
-    return key
+    return KeyIdentity(row.id, row.name, row.role, row.department_id, row.last_used_at)
 
 
-def touch_due(key: ApiKey, now: datetime) -> bool:
+def touch_due(key: KeyIdentity, now: datetime) -> bool:
     """Whether last_used_at is stale enough to be written again (at most once a minute)."""
     return key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY
 

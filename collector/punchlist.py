@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,9 +78,14 @@ def list_punches(
     cursor: str | None = None,
     descending: bool = False,
     limit: int = 100,
+    columns: Sequence[str] | None = None,
 ) -> PunchPage:
-    """A page of punches in (occurred_at, id) order, resuming after `cursor`."""
-    query = _filtered(filters, session.get_bind().dialect.name)
+    """A page of punches in (occurred_at, id) order, resuming after `cursor`.
+
+    `columns` names the punch columns to select (all by default; id and occurred_at
+    are needed for the cursor).
+    """
+    query = _filtered(filters, session.get_bind().dialect.name, columns)
     if cursor is not None:
         descending, when, ident = decode_cursor(cursor)
         if descending:
@@ -101,8 +107,9 @@ def list_punches(
     return PunchPage(rows, encode_cursor(rows[-1], descending) if more and rows else None)
 
 
-def _filtered(f: PunchFilter, dialect: str) -> Select[Any]:
-    query = select(*Punch.__table__.columns)
+def _filtered(f: PunchFilter, dialect: str, columns: Sequence[str] | None) -> Select[Any]:
+    table = Punch.__table__.c
+    query = select(*(table if columns is None else (table[name] for name in columns)))
     if f.employee_code is not None:
         query = query.where(Punch.employee_code == f.employee_code)
     if f.employee_id is not None:

@@ -50,7 +50,11 @@ class Store:
 
 def open_store(settings: Settings, *, migrate: bool = True, apply: bool = True) -> Store:
     """Connect, bring the schema up to date, and apply the configuration file."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     if migrate:
         upgrade(engine)
     store = Store(settings=settings, engine=engine, sessions=make_sessionmaker(engine))

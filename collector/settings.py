@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///punchgate.sqlite3"
     # TOML file declaring sites, devices, employees and policies; applied at start.
     config: Path | None = None
+    # Connections kept open to the database. Above the pool size, extra connections are
+    # opened and closed per use (a new PostgreSQL backend each time): size it to the
+    # API's concurrent requests plus the collector's workers.
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
     # Zone for naive times that come with no device or site zone of their own.
     default_timezone: str = "UTC"
     # A punch later than the receiving clock by more than this is flagged.

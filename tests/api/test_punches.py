@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.schemas.punches import PunchPublic
 from collector.normalize import NormalizePolicy
 from collector.store.ingest import ingest_batch
-from collector.store.models import Department, Employee
+from collector.store.models import Department, Employee, Punch
 from rules.vocabulary import PunchFlag, SourceKind
 from tests.api.conftest import auth
 from tests.factories import raw_punch
@@ -123,6 +124,24 @@ def test_viewer_sees_no_coordinates_or_raw(client, keys, punches):
     shown = viewer["items"][0]
     assert [shown[k] for k in ("lat", "lon", "accuracy_m", "distance_m", "raw")] == [None] * 5
     assert shown["id"] == hr["items"][0]["id"]
+
+
+@pytest.mark.parametrize("role", ["hr", "viewer"])
+def test_list_items_are_exactly_the_schemas_serialisation(client, keys, punches, store, role):
+    # The list writes JSON straight from rows; each item must equal what the declared
+    # response model (PunchPublic) writes for the same stored punch.
+    answer = client.get("/punches?limit=1000&flags=clock_skew", headers=auth(keys.of(role)))
+    items = answer.json()["items"]
+    answer = client.get("/punches?limit=1000&source_kind=mobile", headers=auth(keys.of(role)))
+    items += answer.json()["items"]
+    assert len(items) == 40
+    with store.sessions() as s:
+        for item in items:
+            stored = s.get(Punch, item["id"])
+            expected = PunchPublic.of(stored, private=role == "hr").model_dump(mode="json")
+            assert item == expected
+    assert {tuple(i["flags"]) for i in items} == {("clock_skew",), ("unknown_employee",)}
+    assert items[0]["occurred_at"].endswith("Z") and items[0]["local_date"] == "2026-03-02"
 
 
 @pytest.mark.parametrize(
