@@ -4,7 +4,8 @@ publish → stored → receipt latency at a steady 500 punches/s.
 Both receivers drain the same backlog from the same broker in the same run: N punches are
 queued for an offline persistent session, then the receiver connects and we time until
 the last one is received (bare paho) or committed (punchgate, `punchgate mqtt consume` as a
-process of its own). Prints one JSON object.
+process of its own, with its ingest child process), and the CPU time each process spent
+per punch during its drain. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -111,7 +112,23 @@ def publish_backlog(port: int, topics: Topics, count: int, tag: str) -> float:
     return count / elapsed
 
 
-def bare_drain(port: int, topics: Topics, count: int) -> float:
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ingest_child(pid: int) -> int | None:
+    """The consumer's ingest process (a spawned child that is not the resource tracker)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for kid in kids:
+        cmd = Path(f"/proc/{kid}/cmdline").read_bytes()
+        if b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
+            return int(kid)
+    return None
+
+
+def bare_drain(port: int, topics: Topics, count: int) -> tuple[float, float]:
     """A bare paho subscriber: QoS 1, persistent session, paho's automatic PUBACK."""
     cid = f"bare-{uuid.uuid4().hex[:8]}"
     got = 0
@@ -138,14 +155,16 @@ def bare_drain(port: int, topics: Topics, count: int) -> float:
     publish_backlog(port, topics, count, "bare")
     sub = client(cid, port)
     sub.on_message = on_message
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     sub.connect("127.0.0.1", port, clean_start=False, properties=session_props())
     sub.loop_start()
     if not done.wait(300):
         raise RuntimeError(f"bare subscriber got {got} of {count}")
+    cpu = time.process_time() - cpu0  # this process only runs the subscriber meanwhile
     sub.disconnect()
     sub.loop_stop()
-    return count / (last - t0)
+    return count / (last - t0), cpu / count
 
 
 def stored(db: Path) -> int:
@@ -249,7 +268,7 @@ def main() -> None:
         return proc
 
     try:
-        bare = bare_drain(port, topics, args.count)
+        bare, bare_cpu = bare_drain(port, topics, args.count)
         # 1. Latency at a steady rate (publish → committed → receipt back at the phone).
         consumer = launch()
         lat = latency_run(port, topics, args.rate, args.seconds)
@@ -260,9 +279,13 @@ def main() -> None:
         before = stored(db)
         publish_rate = publish_backlog(port, topics, args.count, "drain")
         consumer = launch()
+        child = ingest_child(consumer.pid)
+        pids = {"consumer": consumer.pid, "ingest_process": child, "mosquitto": broker.pid}
+        cpu0 = {k: cpu_s(v) for k, v in pids.items() if v is not None}
         t0 = time.perf_counter()
         t1 = wait_stored(db, before + args.count, 600)
         ours = args.count / (t1 - t0)
+        cpu_us = {k: round((cpu_s(pids[k]) - v) / args.count * 1e6, 1) for k, v in cpu0.items()}
         q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
         print(
             json.dumps(
@@ -275,6 +298,7 @@ def main() -> None:
                     "bare_paho_receive_per_s": round(bare),
                     "punchgate_stored_per_s": round(ours),
                     "ratio_vs_bare": round(ours / bare, 3),
+                    "cpu_us_per_punch": {"bare_paho": round(bare_cpu * 1e6, 1), **cpu_us},
                     "target_per_s": 3000,
                     "target_ratio": 0.5,
                     "latency_rate_per_s": args.rate,

@@ -118,14 +118,19 @@ class Histogram(_Metric):
 
     def observe(self, value: float, **labels: str) -> None:
         """Record one observation (e.g. seconds one poll took)."""
+        self.observe_many((value,), **labels)
+
+    def observe_many(self, values: Iterable[float], **labels: str) -> None:
+        """Record several observations of one series (one lock for a batch)."""
         key = self._key(labels)
         with self._lock:
             counts, total = self._series.setdefault(key, ([0] * len(self.buckets), [0.0, 0.0]))
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    counts[i] += 1
-            total[0] += value
-            total[1] += 1
+            for value in values:
+                for i, bound in enumerate(self.buckets):
+                    if value <= bound:
+                        counts[i] += 1
+                total[0] += value
+                total[1] += 1
 
     def count(self, **labels: str) -> int:
         """How many observations were made."""

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # (QoS 1) and hears "duplicate", so nothing depends on the receipt arriving; QoS 1 costs
     # the collector a PUBACK round trip per receipt (~40 % of its ingest rate).
     mqtt_receipt_qos: Literal[0, 1] = 0
+    # Decide and store phone messages in a child process, so that paho's network thread
+    # and the database work run on two cores instead of taking turns under the GIL (about
+    # twice the ingest rate). False keeps everything in the consumer's process.
+    mqtt_ingest_process: bool = True
     # Port of the embedded broker started when mqtt_url is empty.
     mqtt_embedded_port: int = Field(default=1883, ge=0, le=65535)
     # Phone fixes: travel faster than this is flagged; delivered later than late_after is

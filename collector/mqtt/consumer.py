@@ -1,8 +1,9 @@
 """The MQTT consumer: phone messages in, committed punches, PUBACKs and receipts out.
 
 Threads: paho's network thread only parses packets and puts messages on a queue (it never
-touches the database); one ingest thread takes small batches off the queue, decides and
-stores them in one transaction, and only after the commit sends each PUBACK
+touches the database); one ingest thread takes small batches off the queue, has them
+decided and stored in one transaction (by a Pipeline in a child process by default, see
+`ingestproc`, or in the thread itself), and only after the commit sends each PUBACK
 (`manual_ack=True`) and each receipt. A crash between commit and PUBACK makes the broker
 redeliver; the redelivery is a duplicate by its dedupe key, so nothing is stored twice.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -26,26 +26,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from collector.metrics import MQTT_ACK_LATENCY, MQTT_BACKLOG
-from collector.mqtt.directory import Directory
-from collector.mqtt.handling import Decider, Handled, Inbound, flag_names
+from collector.mqtt.client import RETRY_MAX_S, new_client, publish_replies
+from collector.mqtt.handling import Inbound
+from collector.mqtt.ingestproc import IngestProcess
 from collector.mqtt.options import MqttOptions
+from collector.mqtt.pipeline import BatchResult, Pipeline
 from collector.mqtt.wakeup import one_wakeup
 from collector.runtime import Store, utcnow
-from collector.store.ingest import IngestResult, Outcome, QuarantineItem, ingest
-from devices.mobile.native import Receipt
 from rules.geofence import FixPolicy
-from rules.vocabulary import SourceKind
 
 log = logging.getLogger(__name__)
-
-RETRY_MAX_S = 30.0
 
 
 @dataclass
@@ -84,10 +79,11 @@ class MqttConsumer:
             late_after=timedelta(seconds=s.mobile_late_after_s),
             max_age=timedelta(seconds=s.mobile_max_age_s),
         )
-        self.directory = Directory(
-            store.engine, identity_key=options.owntracks_identity, default_tz=s.default_timezone
+        self._pipeline: Pipeline | IngestProcess = (
+            IngestProcess(s, options, self.fix_policy)
+            if options.ingest_process
+            else Pipeline(store, options, self.fix_policy)
         )
-        self.decider = Decider(self.directory, options.topics, self.fix_policy)
         self.counters = Counters()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # set once the broker confirmed the subscriptions
@@ -97,29 +93,16 @@ class MqttConsumer:
         self._thread: threading.Thread | None = None
         self._client = self._make_client()
 
+    @property
+    def ingest_pid(self) -> int | None:
+        """The process that decides and stores (None when that is done in this one)."""
+        return self._pipeline.pid if isinstance(self._pipeline, IngestProcess) else None
+
     # -- the network side (paho's thread) ---------------------------------------------
 
     def _make_client(self) -> mqtt.Client:
         o = self.options
-        v5 = o.protocol == "5"
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=o.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-            clean_session=None if v5 else False,
-            manual_ack=True,
-        )
-        if o.username:
-            client.username_pw_set(o.username, o.password)
-        if o.tls:
-            client.tls_set(
-                ca_certs=str(o.tls_ca) if o.tls_ca else None,
-                cert_reqs=ssl.CERT_NONE if o.tls_insecure else ssl.CERT_REQUIRED,
-            )
-            client.tls_insecure_set(o.tls_insecure)
-        client.reconnect_delay_set(1, int(RETRY_MAX_S))
-        client.max_inflight_messages_set(1000)  # receipts in flight at once
-        client.max_queued_messages_set(0)
+        client = new_client(o, o.client_id, persistent=True)
         client.will_set(o.topics.status(o.client_id), b"offline", qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -184,10 +167,7 @@ class MqttConsumer:
             props.SessionExpiryInterval = o.session_expiry_s
             # How many unacknowledged messages the broker may send us: room for batches.
             props.ReceiveMaximum = min(65535, max(100, o.batch_size * 4))
-        try:
-            self.directory.refresh(force=True)
-        except Exception:  # the ingest loop retries; a database hiccup must not stop startup
-            log.warning("could not load employees and sites yet", exc_info=True)
+        self._pipeline.start()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="mqtt-ingest", daemon=True)
         self._thread.start()
@@ -207,6 +187,7 @@ class MqttConsumer:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._pipeline.stop()
         info = self._client.publish(
             self.options.topics.status(self.options.client_id), b"offline", qos=1, retain=True
         )
@@ -255,115 +236,31 @@ class MqttConsumer:
                     # The database is unreachable: nothing was acked, so retry the batch;
                     # on shutdown the broker keeps the unacked messages for next time.
                     log.exception("storing %d phone messages failed; retrying", len(batch))
-                    self.directory.forget_pending()
                     if self._stopping.wait(delay):
                         return
                     delay = min(delay * 2, RETRY_MAX_S)
 
-    def _decide(self, conn: Any, batch: list[Inbound], now: datetime) -> list[Handled]:
-        out = []
-        for msg in batch:
-            try:
-                out.append(self.decider.handle(msg, conn, now))
-            except DBAPIError:
-                raise  # the database failed, not the message: the whole batch is retried
-            except Exception as exc:  # one odd message must never stop the rest
-                log.exception("deciding a message on %s failed", msg.topic)
-                out.append(Handled(self.decider.quarantine(msg, f"internal error: {exc!r}"[:500])))
-        return out
-
     def _process(self, batch: list[Inbound]) -> None:
-        self.directory.refresh()
-        now = self.clock()
-        policy = self.store.policy
-        try:
-            with self.store.engine.begin() as conn:
-                handled = self._decide(conn, batch, now)
-                items = [h.item for h in handled if h.item is not None]
-                result = ingest(conn, items, now=now, policy=policy)
-        except Exception:
-            if len(batch) == 1:
-                raise
-            # Perhaps one message the store cannot take: go one by one to find it.
-            log.warning("batch of %d failed; storing one by one", len(batch), exc_info=True)
-            self.directory.forget_pending()
-            for msg in batch:
-                self._process_one(msg)
-            return
-        self._finish(batch, handled, result)
-
-    def _process_one(self, msg: Inbound) -> None:
-        now = self.clock()
-        try:
-            with self.store.engine.begin() as conn:
-                handled = self._decide(conn, [msg], now)
-                items = [h.item for h in handled if h.item is not None]
-                result = ingest(conn, items, now=now, policy=self.store.policy)
-        except (OperationalError, InterfaceError):
-            # The database's trouble, not the message's (down, a lock or statement timeout,
-            # a dropped connection): unacked, the batch is retried until it can be stored.
-            self.directory.forget_pending()
-            raise
-        except Exception as exc:
-            self.directory.forget_pending()
-            bad = QuarantineItem(
-                SourceKind.MOBILE,
-                reason=f"could not store: {exc!r}"[:500],
-                raw=msg.payload.decode("utf-8", "replace"),
-                reference=msg.topic,
-            )
-            handled = [Handled(bad)]
-            with self.store.engine.begin() as conn:  # raises if the database is down
-                result = ingest(conn, [bad], now=now, policy=self.store.policy)
-        self._finish([msg], handled, result)
-
-    def _finish(self, batch: list[Inbound], handled: list[Handled], result: IngestResult) -> None:
+        result = self._pipeline.run(batch, self.clock())
         with one_wakeup(self._client):
-            self._acknowledge(batch, handled, result)
+            self._acknowledge(batch, result)
 
-    def _acknowledge(
-        self, batch: list[Inbound], handled: list[Handled], result: IngestResult
-    ) -> None:
+    def _acknowledge(self, batch: list[Inbound], result: BatchResult) -> None:
         c = self.counters
         c.batches += 1
         c.received += len(batch)
         c.inserted += result.inserted
         c.duplicates += result.duplicates
         c.quarantined += result.quarantined
-        outcomes = iter(zip(result.outcomes, range(len(result.outcomes)), strict=True))
-        for msg, h in zip(batch, handled, strict=True):
-            if h.item is None:
-                c.ignored += 1
-            else:
-                outcome, index = next(outcomes)
-                if h.reply_to:
-                    self._reply(msg, h, outcome, result.reasons.get(index))
+        c.ignored += result.ignored
+        publish_replies(self._client, result.replies, self.options.receipt_qos)
+        arrived = []
+        for msg in batch:
             # A message from an earlier connection is redelivered by the broker anyway.
             if msg.qos > 0 and msg.generation == self._generation:
                 self._client.ack(msg.mid, msg.qos)
                 c.acked += 1
-                MQTT_ACK_LATENCY.observe(time.monotonic() - msg.received)
+                arrived.append(msg.received)
+        now = time.monotonic()
+        MQTT_ACK_LATENCY.observe_many(now - received for received in arrived)
         MQTT_BACKLOG.set(self._queue.qsize())
-
-    def _reply(self, msg: Inbound, h: Handled, outcome: Outcome, reason: str | None) -> None:
-        d = h.decision
-        status = {
-            Outcome.INSERTED: "accepted",
-            Outcome.DUPLICATE: "duplicate",
-            Outcome.QUARANTINED: "rejected",
-        }[outcome]
-        receipt = Receipt(
-            status=status,
-            id=h.ref_id,
-            reason=reason if outcome is Outcome.QUARANTINED else (d.reason if d else None),
-            site=d.site_code if d else None,
-            distance_m=None if d is None or d.distance_m is None else round(d.distance_m, 1),
-            flags=flag_names(int(d.flags)) if d else [],
-        )
-        body = receipt.model_dump_json().encode()
-        for topic in h.reply_to:
-            props = None
-            if topic == msg.response_topic and msg.correlation is not None:
-                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-                props.CorrelationData = msg.correlation
-            self._client.publish(topic, body, qos=self.options.receipt_qos, properties=props)

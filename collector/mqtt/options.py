@@ -34,6 +34,7 @@ class MqttOptions:
     batch_size: int = 1000
     batch_wait_s: float = 0.0
     receipt_qos: int = 0
+    ingest_process: bool = True  # decide and store in a child process (see ingestproc)
 
     @property
     def where(self) -> str:
@@ -85,4 +86,5 @@ def options_from_settings(settings: Settings, *, url: str | None = None) -> Mqtt
         batch_size=settings.mqtt_batch_size,
         batch_wait_s=settings.mqtt_batch_wait_ms / 1000,
         receipt_qos=settings.mqtt_receipt_qos,
+        ingest_process=settings.mqtt_ingest_process,
     )

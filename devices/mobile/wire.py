@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -29,9 +30,14 @@ def load_object(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES} bytes")
     try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(f"payload is not JSON: {exc}") from exc
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        # orjson refuses what Python's json reads (NaN, Infinity, integers over 64 bits):
+        # read those the old way, so they are refused by the field checks with a reason.
+        try:
+            data = json.loads(payload)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise PayloadError(f"payload is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise PayloadError(f"payload is a JSON {type(data).__name__}, not an object")
     return data

@@ -29,7 +29,9 @@ def test_lock_timeout_mid_batch_is_retried_not_quarantined(seeded, run_consumer,
         dbapi_conn.commit()
 
     engine.dispose()  # new connections get the setting
-    consumer = run_consumer(batch_wait_s=0.5)
+    # In this process, so that the consumer's engine is the one with the short lock wait
+    # (the child process runs the same Pipeline code on an engine of its own).
+    consumer = run_consumer(batch_wait_s=0.5, ingest_process=False)
     with engine.connect() as blocker:
         blocker.execute(text("LOCK TABLE punches IN ACCESS EXCLUSIVE MODE"))
         for pid in ("a1", "a2", "a3"):

@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from devices.mobile.native import parse_native
+from devices.mobile.native import Receipt, parse_native, receipt_json
 from devices.mobile.owntracks import (
     Ignored,
     OwnTracksLocation,
@@ -173,3 +175,22 @@ def test_owntracks_bad_payloads_raise(body, reason):
     with pytest.raises(PayloadError) as info:
         parse_owntracks(json.dumps(body).encode(), topic="owntracks/al/phone")
     assert reason in info.value.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.sampled_from(["accepted", "rejected", "duplicate"]),
+    ident=st.none() | st.text(max_size=100),
+    reason=st.none() | st.text(max_size=300),
+    site=st.none() | st.text(max_size=64),
+    distance=st.none() | st.floats(min_value=0, max_value=1e7).map(lambda d: round(d, 1)),
+    flags=st.lists(st.sampled_from(["mock_location", "outside_fence", "late_delivery"])),
+)
+def test_receipt_json_is_the_receipt_models_json(status, ident, reason, site, distance, flags):
+    # The consumer writes receipts with receipt_json; the contract is the Receipt model.
+    model = Receipt(
+        status=status, id=ident, reason=reason, site=site, distance_m=distance, flags=flags
+    )
+    assert receipt_json(status, ident, reason, site, distance, flags) == (
+        model.model_dump_json().encode()
+    )
