@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from collector.errors import DomainError
+from collector.sealing import SecretKeyError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -152,6 +153,13 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _no_secret_key(request: Request, exc: Exception) -> Response:
+    # The server is not configured to seal comm keys (the message names the setting, never
+    # a secret): the administrator must act, so it is not a client error nor a crash.
+    log.warning("cannot seal or open a stored secret on %s: %s", request.url.path, exc)
+    return problem(503, detail=str(exc), instance=request.url.path)
+
+
 def install(app: FastAPI) -> None:
     """Map every kind of error to problem+json in one place."""
     app.add_exception_handler(StarletteHTTPException, _http)
@@ -159,4 +167,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(OperationalError, _store_down)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(SecretKeyError, _no_secret_key)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from api.app import create_app
 from collector.normalize import NormalizePolicy
+from collector.runtime import Store
 from collector.store.ingest import ingest_batch
 from collector.store.models import Device, DirtyDay, Punch
 from rules.vocabulary import PunchFlag
@@ -189,3 +193,25 @@ def test_api_keys_created_once_and_revoked(client, admin, keys):
     assert admin.post(f"/api-keys/{made.json()['id']}/revoke").status_code == 200
     assert client.get("/reports/devices", headers=auth(token)).status_code == 401
     assert admin.post("/api-keys", json={"name": "x", "role": "root"}).status_code == 422
+
+
+def test_comm_key_without_a_usable_secret_key_is_a_clear_503(store, keys, settings):
+    # PostgreSQL without PUNCHGATE_SECRET_KEY (on SQLite a key file is made beside the
+    # database, so there a malformed key stands in): found as a bare 500 before.
+    postgres = store.engine.dialect.name == "postgresql"
+    unsealable = settings.model_copy(
+        update={"secret_key": None if postgres else SecretStr("not-a-fernet-key")}
+    )
+    app = create_app(unsealable, Store(unsealable, store.engine, store.sessions))
+    client = TestClient(app, raise_server_exceptions=False)
+    client.headers.update(auth(keys.admin))
+    answer = client.post(
+        "/devices",
+        json={"code": "door-9", "host": "127.0.0.1", "port": 4370, "comm_key": "s3cret-123"},
+    )
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    expected = "PUNCHGATE_SECRET_KEY is not set" if postgres else "not a Fernet key"
+    assert expected in answer.json()["detail"]
+    assert "s3cret-123" not in answer.text
+    assert client.get("/devices").json() == []  # nothing half-written
