@@ -29,6 +29,7 @@ from rules.geofence import FixPolicy
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0
+STOP_WAIT_S = 10.0
 # What goes to the child per message: only what deciding needs (mid, QoS and the
 # connection stay with the consumer, which acknowledges).
 Wire = tuple[str, bytes, bool, str | None, bytes | None]
@@ -57,9 +58,12 @@ class IngestProcess:
         return None if self._proc is None else int(self._proc.pid)
 
     def start(self) -> None:
-        """Start the child and wait until it has loaded employees and sites."""
+        """Start the child and wait until it is ready (a failure is retried by `run`)."""
         with self._lock:
-            self._start()
+            try:
+                self._start()
+            except IngestProcessError:
+                log.warning("MQTT ingest process did not start; retrying with the first batch")
 
     def _start(self) -> None:
         mine, theirs = self._ctx.Pipe()
@@ -71,12 +75,16 @@ class IngestProcess:
         )
         proc.start()
         theirs.close()  # so that recv() sees EOF when the child dies
-        if not mine.poll(START_TIMEOUT_S):
-            proc.kill()
-            raise IngestProcessError("the ingest process did not start")
         try:
+            if not mine.poll(START_TIMEOUT_S):
+                raise IngestProcessError("the ingest process did not start in time")
             mine.recv()  # "ready"
-        except EOFError:
+        except (EOFError, OSError, IngestProcessError) as exc:
+            mine.close()
+            proc.kill()
+            proc.join(5)
+            if isinstance(exc, IngestProcessError):
+                raise
             raise IngestProcessError("the ingest process exited while starting") from None
         self._proc, self._conn = proc, mine
         log.info("MQTT ingest process %s started", proc.pid)
@@ -88,7 +96,9 @@ class IngestProcess:
                 self._restart()
             conn = self._conn
             assert conn is not None
-            wire = [(m.topic, m.payload, m.retain, m.response_topic, m.correlation) for m in batch]
+            wire: list[Wire] = [
+                (m.topic, m.payload, m.retain, m.response_topic, m.correlation) for m in batch
+            ]
             try:
                 conn.send((wire, now))
                 reply = conn.recv()
@@ -117,13 +127,23 @@ class IngestProcess:
 
     def stop(self) -> None:
         """Ask the child to finish and wait for it."""
-        with self._lock:
+        if not self._lock.acquire(timeout=STOP_WAIT_S):
+            # A batch is still in the child (a database that does not answer): end it.
+            # That batch was not acknowledged, so the broker hands it over again.
+            proc = self._proc
+            if proc is not None:
+                log.warning("MQTT ingest process %s did not finish its batch; killed", proc.pid)
+                proc.kill()
+            return
+        try:
             if self._conn is not None:
                 with contextlib.suppress(OSError):
                     self._conn.send(None)
             if self._proc is not None:
                 self._proc.join(10)
             self._discard()
+        finally:
+            self._lock.release()
 
 
 def child_main(

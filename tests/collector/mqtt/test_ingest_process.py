@@ -10,10 +10,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
+from collector.mqtt.handling import Inbound
+from collector.mqtt.ingestproc import IngestProcess, IngestProcessError
+from collector.mqtt.options import MqttOptions
+from collector.settings import Settings
 from collector.store.models import Punch
+from rules.geofence import FixPolicy
 from tests.collector.mqtt.test_native import count, punch
 from tests.mqtt_support import wait_for
 
@@ -91,3 +97,18 @@ def test_in_process_pipeline_has_no_child(run_consumer, phone, topics, seeded, n
     phone.publish(topics.punch("1003"), punch(now, "inline"))
     (receipt,) = wait_for(phone.receipts)
     assert receipt["status"] == "accepted" and count(seeded, Punch) == 1
+
+
+def test_a_child_that_cannot_start_is_an_error_not_a_hang(now):
+    # A store the child cannot open: start() only logs (the consumer still connects),
+    # and each batch fails with a clear error (the consumer retries it; nothing is acked).
+    broken = IngestProcess(
+        Settings(database_url="nosuchdb://nowhere/x"), MqttOptions(port=1), FixPolicy()
+    )
+    broken.start()
+    assert broken.pid is None
+    msg = Inbound("punchgate/v1/punch/1001", json.dumps(punch(now)).encode(), 1, 1)
+    with pytest.raises(IngestProcessError, match="exited while starting"):
+        broken.run([msg], now)
+    broken.stop()
+    assert broken.pid is None
