@@ -168,6 +168,8 @@ def child_main(
     try:
         while True:
             try:
+                while not conn.poll(1.0):  # idle: keep the receipt connection alive
+                    sender.pump()
                 job = conn.recv()
             except EOFError:  # the consumer is gone; its unacked messages will come again
                 return

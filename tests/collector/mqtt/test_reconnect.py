@@ -15,6 +15,7 @@ from collector.mqtt.broker import free_port
 from collector.mqtt.consumer import MqttConsumer
 from collector.mqtt.options import MqttOptions
 from collector.store.models import Punch
+from tests import helpers
 from tests.mqtt_support import MOSQUITTO, Phone, unique_topics, wait_for
 
 pytestmark = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto is not installed")
@@ -63,6 +64,19 @@ def test_broker_restart_is_survived_without_loss(seeded, now):
         proc = broker()
         wait_for(lambda: stored(seeded) == 20, timeout=30)
         assert consumer.connected.is_set()
+        # Receipts flow again too (the ingest process's own connection came back): a
+        # phone re-sends a punch until it hears a receipt, as the app does.
+        phone = Phone(f"mqtt://127.0.0.1:{port}", "5", subscribe=[topics.ack("1001")])
+        body = {"schema_version": 1, "id": "after", "lat": 52.52, "lon": 13.405, "acc": 5,
+                "ts": now.isoformat()}  # fmt: skip
+
+        def answered() -> bool:
+            phone.publish(topics.punch("1001"), body)
+            return helpers.wait_for(lambda: phone.receipts(), timeout=1)
+
+        wait_for(answered, timeout=40)
+        assert {r["id"] for r in phone.receipts()} == {"after"}
+        assert stored(seeded) == 21
     finally:
         if phone is not None:
             phone.close()
