@@ -8,7 +8,6 @@ from typing import Annotated
 from annotated_types import Interval
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from collector.runtime import Store
 
@@ -20,16 +19,17 @@ async def get_store(request: Request) -> Store:
 
 
 async def get_session(store: Annotated[Store, Depends(get_store)]) -> AsyncIterator[Session]:
-    """A session for one request (reads).
+    """A session for one request (reads), opened and closed on the event loop.
 
-    Creating a session does no I/O (it connects on first use, in the thread pool), so
-    only closing it (a rollback) goes to a worker thread: one hop per request, not two.
+    Neither does network I/O: it connects on first use, in the route's worker thread, and
+    closing ends no transaction on the server (PostgreSQL reads run in autocommit; a
+    SQLite read transaction ends in-process), so no worker-thread hop is spent on either.
     """
-    session = store.sessions()
+    session = store.readers()
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        session.close()
 
 
 def get_transaction(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
