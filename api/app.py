@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,20 @@ from collector.runtime import Store, open_store
 from collector.settings import Settings, get_settings
 
 
+def freeze_startup_objects() -> None:
+    """Keep what start-up built out of the collector's full passes (a serving process).
+
+    Modules, routes, schemas and caches live as long as the process, yet every full
+    collection walked them all: ~190,000 objects, 80-130 ms with every request paused,
+    which was the punch page's p99 under load. openpyxl is imported first because an
+    export would otherwise add its modules after the freeze.
+    """
+    import openpyxl  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """Build the app; without a store it opens one from settings at start-up."""
     owned = store is None
@@ -35,6 +50,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.store is None:
             app.state.store = open_store(settings or get_settings())
+            freeze_startup_objects()
         yield
         if owned:
             app.state.store.close()
