@@ -64,15 +64,14 @@ def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
 
 
 def publish_replies(client: mqtt.Client, replies: list[list[Reply]], qos: int) -> None:
-    """Publish a batch's receipts, waking paho's network thread once."""
-    with one_wakeup(client):
-        for per_message in replies:
-            for topic, body, correlation in per_message:
-                props = None
-                if correlation is not None:
-                    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-                    props.CorrelationData = correlation
-                client.publish(topic, body, qos=qos, properties=props)
+    """Publish a batch's receipts (callers wrap the batch in one_wakeup)."""
+    for per_message in replies:
+        for topic, body, correlation in per_message:
+            props = None
+            if correlation is not None:
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                props.CorrelationData = correlation
+            client.publish(topic, body, qos=qos, properties=props)
 
 
 class ReceiptSender:
@@ -142,7 +141,9 @@ class ReceiptSender:
 
     def send(self, replies: list[list[Reply]]) -> None:
         """Publish receipts (a receipt while disconnected is lost; the phone re-sends)."""
-        publish_replies(self.client, replies, self.options.receipt_qos)
+        # No network thread to wake, but paho would still write its wake-up byte per publish.
+        with one_wakeup(self.client):
+            publish_replies(self.client, replies, self.options.receipt_qos)
         # What the socket did not take at once (a full send buffer) goes out now.
         deadline = time.monotonic() + 1.0
         self.pump()

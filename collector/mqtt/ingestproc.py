@@ -75,17 +75,19 @@ class IngestProcess:
         )
         proc.start()
         theirs.close()  # so that recv() sees EOF when the child dies
+        problem = None
         try:
-            if not mine.poll(START_TIMEOUT_S):
-                raise IngestProcessError("the ingest process did not start in time")
-            mine.recv()  # "ready"
-        except (EOFError, OSError, IngestProcessError) as exc:
+            if mine.poll(START_TIMEOUT_S):
+                mine.recv()  # "ready"
+            else:
+                problem = "did not start in time"
+        except (EOFError, OSError):
+            problem = "exited while starting"
+        if problem is not None:
             mine.close()
             proc.kill()
             proc.join(5)
-            if isinstance(exc, IngestProcessError):
-                raise
-            raise IngestProcessError("the ingest process exited while starting") from None
+            raise IngestProcessError(f"the ingest process {problem}")
         self._proc, self._conn = proc, mine
         log.info("MQTT ingest process %s started", proc.pid)
 
