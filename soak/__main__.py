@@ -50,13 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         opts.readers = args.reader
     # SIGTERM (a CI timeout) unwinds through the finally blocks that kill every child.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    report, ok = Soak(opts).run()
+    report, status = Soak(opts).run()
     text = json.dumps(report, indent=2, default=str)
     print(text, flush=True)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:
             fh.write(text)
-    return 0 if ok else 1
+    return status
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from collector.store.db import make_engine
+from collector.store.models import Punch
 from soak.ledger import QuarantineRow, Stored
 
 
@@ -28,8 +32,25 @@ def source_of(device_code: str | None) -> str:
     return f"other:{code}"
 
 
+def stored_punches(conn: Connection) -> list[Stored]:
+    """Every punch row with what the ledger reads its id from (any backend)."""
+    rows = conn.execute(
+        select(
+            Punch.source_kind,
+            Punch.employee_code,
+            Punch.device_code,
+            Punch.occurred_at,
+            Punch.tz,
+            Punch.flags,
+            Punch.source_ref,
+            Punch.raw,
+        )
+    )
+    return [Stored(*row) for row in rows]
+
+
 class StoreReader:
-    """Short-lived psycopg connections to the soak's database (None while it is down)."""
+    """Short-lived connections to the soak's database (its figures are None while it is down)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -63,13 +84,14 @@ class StoreReader:
 
     def punches(self) -> list[Stored]:
         """Every stored punch in the ledger's terms."""
-        rows = self._query(
-            "SELECT source_kind, employee_code, extract(epoch FROM occurred_at)::bigint,"
-            " source_ref, device_code FROM punches"
-        )
-        if rows is None:
-            raise RuntimeError("the store is unreachable at the end of the soak")
-        return [Stored(k, c, int(s), r, d) for k, c, s, r, d in rows]
+        engine = make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return stored_punches(conn)
+        except SQLAlchemyError as exc:
+            raise RuntimeError("the store is unreachable at the end of the soak") from exc
+        finally:
+            engine.dispose()
 
     def quarantine(self) -> list[QuarantineRow]:
         """Every quarantine entry."""

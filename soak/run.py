@@ -16,7 +16,7 @@ from collector.runtime import utcnow
 from collector.store.db import make_engine, make_sessionmaker
 from devices.mobile.topics import Topics
 from soak.configfile import write_config
-from soak.ledger import compare
+from soak.ledger import Comparison, compare
 from soak.monitor import Fault, Monitor, StoreReader, SysWatch
 from soak.procs import Children, Mosquitto, Postgres, ServiceProcess
 from soak.sources import TZ, Plan, Sources, zk_code
@@ -36,8 +36,13 @@ class Options:
     plan: Plan = field(default_factory=Plan)
 
 
+def exit_status(cmp: Comparison, problems: list[str], unexpected_exits: int) -> int:
+    """The soak's exit status: 0 only if every ledger entry is stored once and nothing failed."""
+    return 0 if cmp.ok and not problems and unexpected_exits == 0 else 1
+
+
 class Soak:
-    """One soak run; `run()` returns the report and whether it passed."""
+    """One soak run; `run()` returns the report and the exit status."""
 
     def _reader_key(self) -> str:
         """An hr API key in the soak's own database, for the API readers."""
@@ -69,7 +74,7 @@ class Soak:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def run(self) -> tuple[dict[str, Any], bool]:
+    def run(self) -> tuple[dict[str, Any], int]:
         """Everything, with every child killed and the temp dir removed at the end."""
         try:
             return self._run()
@@ -91,7 +96,7 @@ class Soak:
             if not self.opts.keep:
                 shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def _run(self) -> tuple[dict[str, Any], bool]:
+    def _run(self) -> tuple[dict[str, Any], int]:
         o = self.opts
         d = o.duration
         pg_down = o.pg_down_s if o.pg_down_s is not None else (30.0 if d >= 300 else 10.0)
@@ -354,7 +359,7 @@ class Soak:
         self.checks["drain_s"] = round(time.monotonic() - start, 1)
         self.monitor.sample()
 
-    def _report(self, reader: StoreReader) -> tuple[dict[str, Any], bool]:
+    def _report(self, reader: StoreReader) -> tuple[dict[str, Any], int]:
         assert self.monitor and self.service
         cmp = compare(
             self.sources.generated(), reader.punches(), self.sources.malformed, reader.quarantine()
@@ -379,9 +384,9 @@ class Soak:
         not_caught = [f["name"] for f in faults if f["caught_up_s"] is None]
         if not_caught:
             self.problems.append(f"never caught up after: {not_caught}")
-        ok = cmp.ok and not self.problems and self.unexpected_exits == 0
+        status = exit_status(cmp, self.problems, self.unexpected_exits)
         report = {
-            "ok": ok,
+            "ok": status == 0,
             "duration_s": self.opts.duration,
             "plan": asdict(self.opts.plan),
             **cmp.as_dict(),
@@ -401,9 +406,9 @@ class Soak:
             },
             "problems": self.problems,
         }
-        if not ok:
+        if status:
             report["service_log_tail"] = self.service.log_tail(60)
-        return report, ok
+        return report, status
 
 
 def zk_codes(n: int) -> list[str]:

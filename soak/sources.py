@@ -2,8 +2,9 @@
 
 Each source keeps its own ledger (the emulator's `Terminal.ledger`, the push simulator's
 `Ledger.generated`, the phone simulator's `ledger`); `Sources.generated()` reads them all
-as `Generated` entries in the store's identity. Nobody punches twice in one second: the
-generators skip a person whose last punch on that clock is under MIN_GAP_S ago.
+as `Generated` entries, each under a ledger id of its own (see `soak.ledger`). Nobody
+punches twice in one second: the generators skip a person whose last punch on that clock
+is under MIN_GAP_S ago.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from devices.zk.emulator.fleet import FleetSpec, build_terminal
 from devices.zk.emulator.server import EmulatorHost
 from devices.zk.emulator.terminal import Terminal, TerminalSpec
 from devices.zk.push.simulator import PushTerminalSimulator, SimulatorGaveUp
-from soak.ledger import Generated, Malformed, phone_key, terminal_key
+from soak.ledger import Generated, Malformed, message_id, record_id
 
 TZ = "Europe/Berlin"
 ZONE = ZoneInfo(TZ)
@@ -50,7 +51,7 @@ def push_code(i: int) -> str:
 
 
 def local_to_epoch(naive: datetime) -> int:
-    """A terminal's naive local time as UTC epoch seconds (the store's identity)."""
+    """A terminal's naive local time as UTC epoch seconds."""
     return int(naive.replace(tzinfo=ZONE).timestamp())
 
 
@@ -329,19 +330,24 @@ class Sources:
     # -- ledgers -------------------------------------------------------------------------
 
     def generated(self) -> list[Generated]:
-        """Every punch every source generated, in the store's identity."""
+        """Every punch every source generated, under its ledger id."""
         out: list[Generated] = []
         for code, term in self.terminals.items():
             with term.lock:
                 entries = list(term.ledger)
-            out += [Generated(f"zk:{code}", terminal_key(u, local_to_epoch(w))) for u, w in entries]
-        for code, sim in self.push.items():
             out += [
-                Generated(f"push:{code}", terminal_key(r.pin, local_to_epoch(r.when)))
-                for r in list(sim.ledger.generated)
+                Generated(f"zk:{code}", record_id("terminal", code, u, w), u, local_to_epoch(w))
+                for u, w in entries
             ]
+        for code, sim in self.push.items():
+            for r in list(sim.ledger.generated):
+                key = record_id("push", code, r.pin, r.when)
+                out.append(Generated(f"push:{code}", key, r.pin, local_to_epoch(r.when)))
         for phones in self.phones:
-            out += [Generated("phones", phone_key(c, mid)) for c, _ts, mid in list(phones.ledger)]
+            out += [
+                Generated("phones", message_id(mid), c, int(ts.timestamp()))
+                for c, ts, mid in list(phones.ledger)
+            ]
         return out
 
     def counts(self) -> dict[str, int]:
