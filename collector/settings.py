@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     # Where the API listens.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    # Signs the web pages' session cookie; empty = a random secret per process (sessions
-    # then end when the service restarts, and do not carry across several processes).
-    ui_secret: SecretStr | None = None
     # A web page session ends after this many seconds without a request, and this many
     # seconds after sign-in whatever the activity (enforced by the server, not the cookie).
     ui_session_idle_s: int = Field(default=3600, ge=120)
