@@ -23,6 +23,7 @@ from api.routes import (
     punches,
     quarantine,
     reports,
+    ui_sessions,
 )
 from collector.runtime import Store, open_store
 from collector.settings import Settings, get_settings
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         punches,
         quarantine,
         reports,
+        ui_sessions,
     ):
         app.include_router(module.router)
     ui.install(app)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from collector import uisessions
 from collector.errors import Conflict, InvalidInput, NotFound
 from collector.store.models import ApiKey, Department
 
@@ -144,11 +145,12 @@ def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKey]
 
 
 def revoke_key(session: Session, *, key_id: int, now: datetime) -> ApiKey:
-    """Revoke a key; revoking twice is refused so the first time stays on record."""
+    """Revoke a key and end its web sessions; revoking twice is refused (the first stays)."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}")
     if key.revoked_at is not None:
         raise Conflict(f"API key {key_id} was already revoked")
     key.revoked_at = now
+    uisessions.end_all(session, key_id=key_id)
     return key

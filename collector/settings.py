@@ -46,9 +46,10 @@ class Settings(BaseSettings):
     # Where the API listens.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    # Signs the web pages' session cookie; empty = a random secret per process (sessions
-    # then end when the service restarts, and do not carry across several processes).
-    ui_secret: SecretStr | None = None
+    # A web page session ends after this many seconds without a request, and this many
+    # seconds after sign-in whatever the activity (enforced by the server, not the cookie).
+    ui_session_idle_s: int = Field(default=3600, ge=120)
+    ui_session_max_s: int = Field(default=12 * 3600, ge=120)
     # MQTT broker URL (mqtt://user:pass@host:port); empty = start an embedded broker.
     mqtt_url: SecretStr | None = None
     # Days after which a phone punch's exact coordinates are replaced by its decision.

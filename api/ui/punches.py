@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import BigRowId, RowId, SessionDep, StoreDep
 from api.schemas.punches import punch_fields
 from api.ui.render import page_errors, render
-from api.ui.session import HrPage, ViewerPage, check_csrf, current
+from api.ui.session import HrPage, ViewerPage
 from collector import corrections
 from collector.masterdata.employees import list_employees
 from collector.normalize import zone
@@ -84,7 +84,6 @@ def punches_page(
 
 @router.post("/punches/add")
 def add_punch(
-    request: Request,
     viewer: HrPage,
     store: StoreDep,
     employee_id: Annotated[RowId, Form()],
@@ -95,7 +94,7 @@ def add_punch(
     idempotency_key: Annotated[str | None, Form(min_length=8, max_length=200)] = None,
 ) -> Response:
     """Add a missing punch; a time without offset is the employee's site time."""
-    check_csrf(current(request, store), csrf)
+    viewer.check_csrf(csrf)
     with page_errors(), store.sessions.begin() as s:
         punch, _ = corrections.add_punch(
             s,
@@ -115,7 +114,6 @@ def add_punch(
 
 @router.post("/punches/{punch_id}/void")
 def void_punch(
-    request: Request,
     punch_id: BigRowId,
     viewer: HrPage,
     store: StoreDep,
@@ -123,7 +121,7 @@ def void_punch(
     csrf: CsrfF = "",
 ) -> Response:
     """Void a wrong punch with a reason; the original stays stored."""
-    check_csrf(current(request, store), csrf)
+    viewer.check_csrf(csrf)
     with page_errors(), store.sessions.begin() as s:
         corrections.void_punch(
             s,

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import BigRowId, SessionDep, StoreDep
 from api.ui.render import page_errors, render
-from api.ui.session import HrPage, PageError, Viewer, check_csrf, current
+from api.ui.session import HrPage, PageError, Viewer
 from collector import quarantine
 from collector.runtime import utcnow
 
@@ -47,7 +47,6 @@ def quarantine_page(
 
 @router.post("/quarantine/{item_id}/reprocess")
 def reprocess(
-    request: Request,
     item_id: BigRowId,
     viewer: HrPage,
     store: StoreDep,
@@ -55,7 +54,7 @@ def reprocess(
 ) -> Response:
     """Replay an item through ingest; a page explains when it still cannot be a punch."""
     _unscoped(viewer)
-    check_csrf(current(request, store), csrf)
+    viewer.check_csrf(csrf)
     with page_errors(), store.sessions.begin() as s:
         quarantine.reprocess(
             s, item_id=item_id, actor=viewer.principal.actor, now=utcnow(), policy=store.policy

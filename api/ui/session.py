@@ -1,4 +1,10 @@
-"""The web pages' session: a signed, http-only cookie holding the API key and a CSRF token.
+"""The web pages' session: an http-only cookie holding a random session id, nothing else.
+
+The session itself lives on the server (`collector.uisessions`): the key it was opened
+with, its idle and absolute expiry. The cookie carries no key and no signed data, so a
+copied cookie works only as long as the server keeps its session, which signing out,
+signing out everywhere, revoking the key and expiry all end. Forms carry a CSRF token
+derived from the id.
 
 Pages authenticate with this cookie only (never a bearer header), and every page route
 declares its least role with a `UiRequirement`, the cookie twin of `api.auth.Requirement`,
@@ -7,11 +13,7 @@ so the access test walks the pages with the same rule table.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,14 +22,12 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.deps import SessionDep, StoreDep
-from collector.apikeys import Role, authenticate, touch, touch_due
+from collector import uisessions
+from collector.apikeys import Role
 from collector.runtime import Store, utcnow
 
 COOKIE = "punchgate_session"
-MAX_AGE_S = 12 * 3600
 SIGN_IN = "/ui/sign-in"
-# Without a configured secret, one per process: sessions end when the service restarts.
-_PROCESS_SECRET = secrets.token_bytes(32)
 
 
 class SignInRequired(Exception):
@@ -47,59 +47,21 @@ class PageError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class SessionData:
-    """What the cookie carries: the API key (None before sign-in) and the CSRF token."""
-
-    key: str | None
-    csrf: str
-
-
-def secret_of(store: Store) -> bytes:
-    """The signing secret: the configured one, else this process's random one."""
-    configured = store.settings.ui_secret
-    return configured.get_secret_value().encode() if configured else _PROCESS_SECRET
-
-
-def encode(secret: bytes, data: SessionData) -> str:
-    """The cookie value: base64 JSON and its HMAC-SHA256 signature."""
-    # Unpadded: '=' would make the cookie a quoted string.
-    body = base64.urlsafe_b64encode(json.dumps({"k": data.key, "c": data.csrf}).encode()).rstrip(
-        b"="
-    )
-    sig = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return f"{body.decode()}.{sig}"
-
-
-def decode(secret: bytes, value: str | None) -> SessionData | None:
-    """The session a cookie value holds, or None when absent, malformed or forged."""
-    if not value or "." not in value:
+def cookie_id(request: Request) -> str | None:
+    """The session id the request's cookie holds, if it could be one of ours."""
+    value = request.cookies.get(COOKIE)
+    if not value or len(value) > uisessions.TOKEN_MAX:
         return None
-    body, sig = value.rsplit(".", 1)
-    expected = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(sig, expected):
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        key, csrf = data["k"], data["c"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(csrf, str) or not (key is None or isinstance(key, str)):
-        return None
-    return SessionData(key=key, csrf=csrf)
+    return value
 
 
-def current(request: Request, store: Store) -> SessionData | None:
-    """The request's session, if its cookie is genuine."""
-    return decode(secret_of(store), request.cookies.get(COOKIE))
-
-
-def set_cookie(response: Response, request: Request, store: Store, data: SessionData) -> None:
+def set_cookie(response: Response, request: Request, store: Store, session_id: str) -> None:
     """Write the session cookie: http-only, SameSite=Lax, secure when served over https."""
     response.set_cookie(
         COOKIE,
-        encode(secret_of(store), data),
-        max_age=MAX_AGE_S,
+        session_id,
+        # Only a hint to the browser: the server ends the session on its own.
+        max_age=store.settings.ui_session_max_s,
         path="/ui",
         httponly=True,
         secure=request.url.scheme == "https",
@@ -107,20 +69,23 @@ def set_cookie(response: Response, request: Request, store: Store, data: Session
     )
 
 
-def new_session(key: str | None) -> SessionData:
-    """A fresh session with a new CSRF token."""
-    return SessionData(key=key, csrf=secrets.token_urlsafe(24))
+def csrf_of(session_id: str | None) -> str | None:
+    """The CSRF token of the session (or key-less sign-in id) a cookie holds."""
+    return None if session_id is None else uisessions.csrf_token(session_id)
 
 
-def check_csrf(session: SessionData | None, token: str | None) -> None:
-    """Refuse a form whose hidden token does not match the session's."""
-    if session is None or not token or not hmac.compare_digest(session.csrf, token):
+def check_csrf(expected: str | None, token: str | None) -> None:
+    """Refuse a form whose hidden token is not the one derived from the session's id."""
+    if expected is None or not token or not hmac.compare_digest(expected, token):
         raise PageError(403, "the form has expired or did not come from this site; reload it")
 
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """A signed-in page visitor: the key's principal and the session's CSRF token."""
+    """A signed-in page visitor: the key's principal and the session's CSRF token.
+
+    It holds no session id: the pages render the viewer, and the id stays in the cookie.
+    """
 
     principal: Principal
     csrf: str
@@ -130,32 +95,39 @@ class Viewer:
         """The key's role."""
         return self.principal.role
 
+    def check_csrf(self, token: str | None) -> None:
+        """Refuse a form that does not carry this session's token."""
+        check_csrf(self.csrf, token)
+
 
 class UiRequirement:
-    """A dependency that admits sessions whose key has at least `role`."""
+    """A dependency that admits live sessions whose key has at least `role`."""
 
     def __init__(self, role: Role) -> None:
         self.role = role
 
     def __call__(self, request: Request, store: StoreDep, session: SessionDep) -> Viewer:
-        """Authenticate the session cookie's key and check its role."""
-        data = current(request, store)
+        """Resume the cookie's session on the server and check its key's role."""
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if data is None or data.key is None:
-            raise SignInRequired(target)
+        session_id = cookie_id(request)
         now = utcnow()
-        key = authenticate(session, data.key, now=now)
-        if key is None:
+        live = uisessions.resume(
+            session, session_id, now=now, limits=uisessions.Limits.of(store.settings)
+        )
+        if live is None or session_id is None:
             raise SignInRequired(target)
-        if touch_due(key, now):
+        if uisessions.touch_due(live, now):
             with store.sessions.begin() as writer:
-                touch(writer, key_id=key.id, now=now)
+                uisessions.touch(writer, live, now=now)
         principal = Principal(
-            key_id=key.id, name=key.name, role=Role(key.role), department_id=key.department_id
+            key_id=live.key_id,
+            name=live.name,
+            role=Role(live.role),
+            department_id=live.department_id,
         )
         if not principal.role.allows(self.role):
             raise PageError(403, f"this page needs a key with role {self.role.value} or higher")
-        return Viewer(principal=principal, csrf=data.csrf)
+        return Viewer(principal=principal, csrf=uisessions.csrf_token(session_id))
 
 
 ViewerPage = Annotated[Viewer, Depends(UiRequirement(Role.VIEWER))]

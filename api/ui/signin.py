@@ -10,14 +10,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from api.deps import StoreDep
 from api.ui.render import render
-from api.ui.session import (
-    COOKIE,
-    ViewerPage,
-    check_csrf,
-    current,
-    new_session,
-    set_cookie,
-)
+from api.ui.session import COOKIE, ViewerPage, check_csrf, cookie_id, csrf_of, set_cookie
+from collector import uisessions
 from collector.apikeys import authenticate
 from collector.runtime import utcnow
 
@@ -35,12 +29,17 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, store: StoreDep, next: str | None = None) -> Response:
-    """The sign-in form; it starts a key-less session that carries the CSRF token."""
-    session = current(request, store) or new_session(None)
+    """The sign-in form; a cookie with a key-less id (no row) carries its CSRF token."""
+    session_id = cookie_id(request) or uisessions.new_id()
     response = render(
-        request, "sign_in.html", None, csrf=session.csrf, next=_safe_next(next), error=None
+        request,
+        "sign_in.html",
+        None,
+        csrf=uisessions.csrf_token(session_id),
+        next=_safe_next(next),
+        error=None,
     )
-    set_cookie(response, request, store, session)
+    set_cookie(response, request, store, session_id)
     return response
 
 
@@ -52,26 +51,41 @@ def sign_in(
     csrf: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = HOME,
 ) -> Response:
-    """Check the key; on success the session holds it (and a fresh CSRF token)."""
-    check_csrf(current(request, store), csrf)
+    """Check the key; on success a new server-side session starts under a new id."""
+    previous = cookie_id(request)
+    check_csrf(csrf_of(previous), csrf)
+    now = utcnow()
+    session_id: str | None = None
     with store.sessions.begin() as s:
-        key = authenticate(s, api_key.strip(), now=utcnow())
+        # Whatever the outcome, a session this browser held before ends here: its cookie
+        # is replaced below, and a row no browser holds would only linger until expiry.
+        if previous is not None:
+            uisessions.end(s, previous)
+        key = authenticate(s, api_key.strip(), now=now)
+        if key is not None:
+            # A new id every time, never the one the form came with (session fixation).
+            session_id = uisessions.start(
+                s,
+                key_id=key.id,
+                now=now,
+                limits=uisessions.Limits.of(store.settings),
+                user_agent=request.headers.get("user-agent"),
+            )
     response: Response
-    if key is None:
-        session = new_session(None)
+    if session_id is None:
+        session_id = uisessions.new_id()
         response = render(
             request,
             "sign_in.html",
             None,
             status=401,
-            csrf=session.csrf,
+            csrf=uisessions.csrf_token(session_id),
             next=_safe_next(next),
             error="bad_key",
         )
     else:
-        session = new_session(api_key.strip())
         response = RedirectResponse(_safe_next(next), status_code=303)
-    set_cookie(response, request, store, session)
+    set_cookie(response, request, store, session_id)
     return response
 
 
@@ -79,8 +93,12 @@ def sign_in(
 def sign_out(
     request: Request, viewer: ViewerPage, store: StoreDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    """Forget the session."""
-    check_csrf(current(request, store), csrf)
+    """End the session on the server (a copy of the cookie stops working too)."""
+    viewer.check_csrf(csrf)
+    session_id = cookie_id(request)
+    if session_id is not None:
+        with store.sessions.begin() as s:
+            uisessions.end(s, session_id)
     response = RedirectResponse("/ui/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/ui")
     return response

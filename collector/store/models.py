@@ -280,6 +280,21 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
 
 
+class UiSession(Base):
+    """A signed-in web page session: the cookie holds a random id, only its hash is kept."""
+
+    __tablename__ = "ui_sessions"
+    __table_args__ = (Index("ix_ui_sessions_key", "key_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)  # a handle for admins, not the cookie
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's id
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    # Written at most once a minute per session; idle expiry counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()  # the absolute end, whatever the activity
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
 class PushCommand(Base):
     """A command queued for a push terminal, handed out by /iclock/getrequest, with its result."""
 

@@ -9,11 +9,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.app import create_app
+from collector import uisessions
 from collector.apikeys import Role, create_key, revoke_key
-from collector.runtime import Store
-from collector.store.models import Department
+from collector.runtime import Store, utcnow
+from collector.store.models import ApiKey, Department
 
 
 @dataclass
@@ -36,6 +38,24 @@ class Keys:
 def auth(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def open_ui_session(store: Store, token: str, *, user_agent: str = "pytest") -> str:
+    """Open a page session for the key `token` names, revoked or not; returns its id.
+
+    Sessions start now by the clock, since the pages check them against the clock.
+    """
+    prefix = token.split("_", 2)[1]
+    with store.sessions.begin() as s:
+        key_id = s.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix))
+        assert key_id is not None, "no key with that prefix"
+        return uisessions.start(
+            s,
+            key_id=key_id,
+            now=utcnow(),
+            limits=uisessions.Limits.of(store.settings),
+            user_agent=user_agent,
+        )
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.auth import OPEN_PATHS, OPEN_PREFIXES, Requirement
-from api.ui.session import COOKIE, SessionData, UiRequirement, encode, secret_of
+from api.ui.session import COOKIE, UiRequirement
+from collector import uisessions
 from collector.apikeys import Role
-from tests.api.conftest import auth
+from tests.api.conftest import auth, open_ui_session
 
 WRONG_TOKENS = [
     "pg_000000000000_not-the-secret",  # well-formed, unknown prefix
@@ -58,9 +59,9 @@ def test_every_route_declares_a_role_unless_open(app):
     assert others == []
 
 
-def session_cookie(store, token: str, csrf: str = "walk-csrf-token") -> dict[str, str]:
-    """A genuinely signed session cookie carrying `token` (as sign-in would write it)."""
-    return {"Cookie": f"{COOKIE}={encode(secret_of(store), SessionData(token, csrf))}"}
+def session_cookie(session_id: str) -> dict[str, str]:
+    """The Cookie header a browser holding this session id sends."""
+    return {"Cookie": f"{COOKIE}={session_id}"}
 
 
 def sent_to_sign_in(answer) -> bool:
@@ -72,20 +73,28 @@ def walk_page(client, store, keys, route, needed: UiRequirement) -> int:
     path = concrete(route.path)
     for method in route.methods:
 
-        def call(headers, method=method, path=path):
-            # Forms carry the session's CSRF token, so only the key decides.
-            data = {"csrf": "walk-csrf-token"} if method == "POST" else None
+        def call(session_id: str | None, headers=None, method=method, path=path):
+            # Forms carry the session's CSRF token, so only the session decides.
+            data = None
+            if method == "POST" and session_id is not None:
+                data = {"csrf": uisessions.csrf_token(session_id)}
+            if session_id is not None:
+                headers = {**(headers or {}), **session_cookie(session_id)}
             return client.request(method, path, headers=headers, data=data, follow_redirects=False)
 
-        assert sent_to_sign_in(call({})), (method, path)
+        assert sent_to_sign_in(call(None)), (method, path)
         # A bearer key is for the API: the pages read the session cookie only.
-        assert sent_to_sign_in(call(auth(keys.admin))), (method, path)
-        for token in [*WRONG_TOKENS, keys.revoked]:
-            assert sent_to_sign_in(call(session_cookie(store, token))), (method, path, token)
-        forged = session_cookie(store, keys.admin)["Cookie"][:-4] + "0000"
-        assert sent_to_sign_in(call({"Cookie": forged})), (method, path)
+        assert sent_to_sign_in(call(None, auth(keys.admin))), (method, path)
+        # A cookie holding an API key itself, or an id the server never gave out.
+        for fake in [*WRONG_TOKENS[:2], keys.admin, uisessions.new_id()]:
+            assert sent_to_sign_in(call(fake)), (method, path, fake)
+        # A session of a revoked key (one left behind, had revocation not ended it).
+        assert sent_to_sign_in(call(open_ui_session(store, keys.revoked))), (method, path)
+        genuine = open_ui_session(store, keys.admin)
+        forged = genuine[:-4] + ("0000" if not genuine.endswith("0000") else "1111")
+        assert sent_to_sign_in(call(forged)), (method, path)
         for role in Role:
-            answer = call(session_cookie(store, keys.of(role)))
+            answer = call(open_ui_session(store, keys.of(role)))
             if role.allows(needed.role):
                 assert answer.status_code not in (401, 403), (method, path, role)
                 assert not sent_to_sign_in(answer), (method, path, role)
@@ -151,6 +160,7 @@ def test_x_api_key_header_is_accepted(client, keys):
         ("/quarantine", Role.HR),
         ("/employees", Role.HR),
         ("/api-keys", Role.ADMIN),
+        ("/ui-sessions", Role.ADMIN),
         ("/metrics", Role.ADMIN),
         ("/ui/today", Role.VIEWER),
         ("/ui/punches", Role.VIEWER),

@@ -3,8 +3,9 @@
 Representative flows run with every log record captured at DEBUG (and the stderr of
 CLI subprocesses): a configuration file with comm keys and a push token is applied, a
 terminal is polled with the wrong comm key, the API is used and misused, push terminals
-send right and wrong tokens, and CLI commands fail against a database and a broker whose
-URLs carry passwords. Then everything captured is searched for every secret value.
+send right and wrong tokens, a key signs in to the pages, and CLI commands fail against a
+database and a broker whose URLs carry passwords. Then everything captured is searched
+for every secret value.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.api.conftest import auth, keys  # noqa: F401  (fixture)
 from tests.collector.poller.conftest import add_terminal, emulator, zk_store  # noqa: F401
 from tests.conftest import TEST_SECRET_KEY
 from tests.helpers import free_port, run_cli
+from tests.ui.conftest import csrf_of
 
 COMM_KEY = "73519468"
 PUSH_TOKEN = "tok-PushSecret-55"
@@ -103,6 +105,16 @@ def test_secrets_stay_out_of_logs_errors_and_responses(
         ),
     ]
     assert replies[2].status_code == 201 and replies[13].status_code == 200
+    # 5. The pages: signing in with a key, a page, and the sessions listed for an admin.
+    form = client.get("/ui/sign-in")
+    signed = client.post(
+        "/ui/sign-in",
+        data={"api_key": keys.hr, "csrf": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    replies += [form, signed, client.get("/ui/today"), client.get("/ui-sessions", headers=admin)]
+    assert replies[-1].json()[0]["key_name"] == "hr"
     assert replies[12].status_code == 401 and replies[14].status_code == 401
     for reply in replies:
         seen.append(reply.text)
@@ -110,7 +122,7 @@ def test_secrets_stay_out_of_logs_errors_and_responses(
     with store.sessions() as s:
         seen.extend(d.last_error or "" for d in s.scalars(select(Device)))
 
-    # 5. CLI commands whose database or broker URL carries a password, at DEBUG.
+    # 6. CLI commands whose database or broker URL carries a password, at DEBUG.
     db = tmp_path / "cli.sqlite3"
     base = {"PUNCHGATE_LOG_LEVEL": "DEBUG", "PUNCHGATE_SECRET_KEY": TEST_SECRET_KEY}
     runs = [
