@@ -1,6 +1,6 @@
 """web page sessions kept on the server: the cookie holds a random id, the table its hash
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
