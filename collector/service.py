@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Protocol
 
 import uvicorn
 
@@ -12,8 +13,15 @@ from collector.runtime import Store
 
 log = logging.getLogger(__name__)
 
-# The API lives in a package the collector must not import; uvicorn loads it by name.
-API_FACTORY = "api.app:create_app"
+# An ASGI application: (scope, receive, send). The service runs the API without importing
+# it (nothing imports `api`): the composition root, api.main, hands the app in.
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+# Builds the API on the process's one store (serve and demo open it, then call this).
+WebApp = Callable[[Store], ASGIApp]
 
 
 class Worker(Protocol):
@@ -31,18 +39,15 @@ class Worker(Protocol):
 class Service:
     """Runs the API and the workers until stopped."""
 
-    def __init__(self, store: Store, workers: list[Worker] | None = None) -> None:
-        self.store = store
+    def __init__(self, app: ASGIApp, workers: list[Worker] | None = None) -> None:
+        self.app = app
         self.workers: list[Worker] = list(workers or [])
         self._server: uvicorn.Server | None = None
         self.started = threading.Event()
 
     def run(self, *, host: str, port: int, duration: float | None = None) -> None:
         """Serve until interrupted (or for `duration` seconds), then stop every worker."""
-        # The app reads the same PUNCHGATE_* settings from the environment as this process.
-        config = uvicorn.Config(
-            API_FACTORY, factory=True, host=host, port=port, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         for worker in self.workers:
             worker.start()
