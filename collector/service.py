@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any, Protocol
 
 import uvicorn
@@ -49,26 +51,41 @@ class Service:
         """Serve until interrupted (or for `duration` seconds), then stop every worker."""
         config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
-        for worker in self.workers:
-            worker.start()
-            log.info("started %s", worker.name)
-        timer = None
-        if duration is not None:
-            timer = threading.Timer(duration, self.stop)
-            timer.daemon = True
-            timer.start()
-        watcher = threading.Thread(target=self._watch_started, daemon=True)
-        watcher.start()
+        with self._stop_on_sigterm():
+            for worker in self.workers:
+                worker.start()
+                log.info("started %s", worker.name)
+            timer = None
+            if duration is not None:
+                timer = threading.Timer(duration, self.stop)
+                timer.daemon = True
+                timer.start()
+            watcher = threading.Thread(target=self._watch_started, daemon=True)
+            watcher.start()
+            try:
+                self._server.run()
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                for worker in reversed(self.workers):
+                    try:
+                        worker.stop()
+                    except Exception:  # one worker failing to stop must not keep others running
+                        log.exception("stopping %s failed", worker.name)
+
+    @contextlib.contextmanager
+    def _stop_on_sigterm(self) -> Iterator[None]:
+        # uvicorn handles SIGTERM while it serves, then restores the handler it found and
+        # raises the signal again. Under the default handler that killed the process before
+        # the workers stopped and the caller closed the store; here it asks for a stop.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: self.stop())
         try:
-            self._server.run()
+            yield
         finally:
-            if timer is not None:
-                timer.cancel()
-            for worker in reversed(self.workers):
-                try:
-                    worker.stop()
-                except Exception:  # one worker failing to stop must not keep others running
-                    log.exception("stopping %s failed", worker.name)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
     def _watch_started(self) -> None:
         while self._server is not None and not self._server.started:

@@ -70,6 +70,8 @@ def test_serve_opens_the_store_once(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     out = log.read_text()
+    # SIGTERM (systemd's stop) ends it the orderly way: workers stopped, the store closed.
+    assert proc.returncode == 0, out
     assert out.count("configuration applied") == 1, out
     # Alembic announces each run it makes ("Context impl SQLiteImpl.").
     assert out.count("Context impl") == 1, out
