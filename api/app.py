@@ -43,14 +43,24 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    """Build the app; without a store it opens one from settings at start-up."""
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, *, freeze: bool = False
+) -> FastAPI:
+    """Build the app on `store`, or, without one, on a store it opens at start-up.
+
+    `punchgate serve` and `demo` pass the process's one store (api.main). Without one the
+    app is an API-only process under an external ASGI server (`uvicorn --factory
+    api.app:create_app`, perhaps with several workers) beside a `punchgate serve`, which
+    migrates and applies the configuration: such a process does neither. `freeze` (always
+    so without a store) freezes start-up objects once started: serving processes, not tests.
+    """
     owned = store is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if app.state.store is None:
-            app.state.store = open_store(settings or get_settings())
+        if owned:
+            app.state.store = open_store(settings or get_settings(), migrate=False, apply=False)
+        if owned or freeze:
             freeze_startup_objects()
         yield
         if owned:

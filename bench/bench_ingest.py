@@ -192,7 +192,7 @@ def import_memory(rows: int) -> dict:
             [
                 sys.executable,
                 "-m",
-                "collector.cli.__main__",
+                "api.main",
                 "import",
                 str(csv_path),
                 "--timezone",

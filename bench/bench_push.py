@@ -3,8 +3,8 @@
 Measured in one run, each on a fresh copy of the same migrated SQLite file:
 
 - ``http``: a terminal uploading pre-built ATTLOG bodies over one keep-alive connection to
-  punchgate served by uvicorn in its own process (as in production), each batch sent after
-  the previous ``OK``;
+  the API served by uvicorn in its own process (an API-only process, `uvicorn --factory
+  api.app:create_app`), each batch sent after the previous ``OK``;
 - ``receive``: the same bodies through `collector.push.uploads.receive` in-process (parse,
   ingest, device update, commit) — ours without HTTP;
 - ``ingest``: pre-built RawPunch batches through the one ingest (no parsing, no HTTP);

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any, Protocol
 
 import uvicorn
 
@@ -12,8 +15,15 @@ from collector.runtime import Store
 
 log = logging.getLogger(__name__)
 
-# The API lives in a package the collector must not import; uvicorn loads it by name.
-API_FACTORY = "api.app:create_app"
+# An ASGI application: (scope, receive, send). The service runs the API without importing
+# it (nothing imports `api`): the composition root, api.main, hands the app in.
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+# Builds the API on the process's one store (serve and demo open it, then call this).
+WebApp = Callable[[Store], ASGIApp]
 
 
 class Worker(Protocol):
@@ -31,39 +41,51 @@ class Worker(Protocol):
 class Service:
     """Runs the API and the workers until stopped."""
 
-    def __init__(self, store: Store, workers: list[Worker] | None = None) -> None:
-        self.store = store
+    def __init__(self, app: ASGIApp, workers: list[Worker] | None = None) -> None:
+        self.app = app
         self.workers: list[Worker] = list(workers or [])
         self._server: uvicorn.Server | None = None
         self.started = threading.Event()
 
     def run(self, *, host: str, port: int, duration: float | None = None) -> None:
         """Serve until interrupted (or for `duration` seconds), then stop every worker."""
-        # The app reads the same PUNCHGATE_* settings from the environment as this process.
-        config = uvicorn.Config(
-            API_FACTORY, factory=True, host=host, port=port, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
-        for worker in self.workers:
-            worker.start()
-            log.info("started %s", worker.name)
-        timer = None
-        if duration is not None:
-            timer = threading.Timer(duration, self.stop)
-            timer.daemon = True
-            timer.start()
-        watcher = threading.Thread(target=self._watch_started, daemon=True)
-        watcher.start()
+        with self._stop_on_sigterm():
+            for worker in self.workers:
+                worker.start()
+                log.info("started %s", worker.name)
+            timer = None
+            if duration is not None:
+                timer = threading.Timer(duration, self.stop)
+                timer.daemon = True
+                timer.start()
+            watcher = threading.Thread(target=self._watch_started, daemon=True)
+            watcher.start()
+            try:
+                self._server.run()
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                for worker in reversed(self.workers):
+                    try:
+                        worker.stop()
+                    except Exception:  # one worker failing to stop must not keep others running
+                        log.exception("stopping %s failed", worker.name)
+
+    @contextlib.contextmanager
+    def _stop_on_sigterm(self) -> Iterator[None]:
+        # uvicorn handles SIGTERM while it serves, then restores the handler it found and
+        # raises the signal again. Under the default handler that killed the process before
+        # the workers stopped and the caller closed the store; here it asks for a stop.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: self.stop())
         try:
-            self._server.run()
+            yield
         finally:
-            if timer is not None:
-                timer.cancel()
-            for worker in reversed(self.workers):
-                try:
-                    worker.stop()
-                except Exception:  # one worker failing to stop must not keep others running
-                    log.exception("stopping %s failed", worker.name)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
     def _watch_started(self) -> None:
         while self._server is not None and not self._server.started:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-PUNCHGATE = [sys.executable, "-m", "collector.cli.__main__"]
+PUNCHGATE = [sys.executable, "-m", "api.main"]
 
 
 def free_port() -> int:

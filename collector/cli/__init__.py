@@ -1,4 +1,9 @@
-"""The `punchgate` command line."""
+"""The `punchgate` command line: the collector's commands, and serve and demo given the API.
+
+`app` holds every command that needs no web app. `serve` and `demo` run the API, which the
+collector must not import: `punchgate(web)` adds them around the factory it is handed, and
+the console script's entry point, api.main, is where that factory comes from.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +29,12 @@ from collector.cli import (
 from collector.cli.common import console
 from collector.config import ConfigError
 from collector.sealing import SecretKeyError
+from collector.service import WebApp
+
+HELP = "punchgate: attendance device integration."
 
 # Locals in tracebacks could show secrets (URLs, comm keys): never print them.
-app = typer.Typer(
-    help="punchgate: attendance device integration.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
+app = typer.Typer(help=HELP, no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(db.app, name="db")
 app.add_typer(retention.app, name="retention")
 app.add_typer(secrets.app, name="secrets")
@@ -40,17 +44,24 @@ app.add_typer(mqtt.app, name="mqtt")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(apikey.app, name="apikey")
 app.command("import")(importing.import_command)
-app.command("demo")(demo.demo_command)
-app.command("serve")(serve.serve_command)
 app.add_typer(emulate.app, name="emulate")
 emulate.app.command("push")(emulate_push.push_command)
 app.command("sync")(sync.sync_command)
 
 
-def main() -> None:
-    """Entry point of the console script; store errors end in one readable line."""
+def punchgate(web: WebApp) -> typer.Typer:
+    """The whole command: serve and demo running the API `web` builds, then every other."""
+    cli = typer.Typer(help=HELP, no_args_is_help=True, pretty_exceptions_show_locals=False)
+    cli.command("serve")(serve.serve_command(web))
+    cli.command("demo")(demo.demo_command(web))
+    cli.add_typer(app)
+    return cli
+
+
+def run(cli: typer.Typer) -> None:
+    """Run the command line; store and configuration errors end in one readable line."""
     try:
-        app()
+        cli()
     except SQLAlchemyError as exc:
         # The driver's message names host and database but never the password.
         cause = getattr(exc, "orig", None) or exc

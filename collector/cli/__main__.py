@@ -1,5 +1,0 @@
-"""Allow `python -m collector.cli`."""
-
-from collector.cli import main
-
-main()
