@@ -39,7 +39,7 @@ def add_punch(
         raise InvalidInput("use a void correction to cancel a punch", field="state")
     emp = scope.employee(session, employee_id, field="employee_id")
     if emp.deleted_at is not None:
-        # Answered as for no such employee, the same whatever the caller's scope.
+        # A deleted employee takes no corrections; answered as for one that never existed.
         raise NotFound(f"no employee {employee_id}", field="employee_id")
     tz = policy.default_timezone
     if emp.site_id is not None:

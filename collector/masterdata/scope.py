@@ -77,7 +77,7 @@ class Scope:
             raise NotFound(f"no employee {employee_id}", field=field)
         return found
 
-    def punch(self, session: Session, punch_id: int, *, field: str | None = None) -> Punch:
+    def punch(self, session: Session, punch_id: int) -> Punch:
         """The punch `punch_id` if its employee is one this scope sees; NotFound otherwise.
 
         A punch linked to no employee (an unknown code) belongs to no department, so only an
@@ -91,7 +91,7 @@ class Scope:
                 and self.admits(session.get(Employee, found.employee_id))
             )
         ):
-            raise NotFound(f"no punch {punch_id}", field=field)
+            raise NotFound(f"no punch {punch_id}")
         return found
 
     def assignment(self, session: Session, assignment_id: int) -> PolicyAssignment:
@@ -102,7 +102,3 @@ class Scope:
         ):
             raise NotFound(f"no assignment {assignment_id}")
         return found
-
-
-EVERYONE = Scope()
-"""The scope of an unscoped key, and of the command line."""
