@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.deps import SessionDep, StoreDep
 from api.limits import check_rate
 from collector.apikeys import Role, authenticate, touch, touch_due
+from collector.masterdata.scope import Scope
 from collector.runtime import utcnow
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
@@ -38,6 +39,11 @@ class Principal:
     def actor(self) -> str:
         """How the audit log names this caller."""
         return f"apikey:{self.key_id}:{self.name}"
+
+    @property
+    def scope(self) -> Scope:
+        """The employees this caller may see (its department's, or everyone's)."""
+        return Scope(self.department_id)
 
     @property
     def sees_private(self) -> bool:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from collector.audit import record
 from collector.errors import Conflict, InvalidInput, NotFound
+from collector.masterdata.scope import Scope
 from collector.normalize import NormalizePolicy, RawPunch, normalize
 from collector.store.ingest import Outcome, ingest
-from collector.store.models import Employee, Punch, Site
+from collector.store.models import Punch, Site
 from rules.vocabulary import PunchState, SourceKind, VerifyMethod
 
 
@@ -30,13 +31,16 @@ def add_punch(
     actor: str,
     now: datetime,
     policy: NormalizePolicy,
-    scope: int | None,
+    scope: Scope,
     idempotency_key: str | None = None,
 ) -> tuple[Punch, bool]:
     """Add a punch HR vouches for; a naive time is local to the employee's site."""
     if state is PunchState.VOID:
         raise InvalidInput("use a void correction to cancel a punch", field="state")
-    emp = _employee(session, employee_id, scope)
+    emp = scope.employee(session, employee_id, field="employee_id")
+    if emp.deleted_at is not None:
+        # A deleted employee takes no corrections; answered as for one that never existed.
+        raise NotFound(f"no employee {employee_id}", field="employee_id")
     tz = policy.default_timezone
     if emp.site_id is not None:
         site = session.get(Site, emp.site_id)
@@ -81,13 +85,11 @@ def void_punch(
     actor: str,
     now: datetime,
     policy: NormalizePolicy,
-    scope: int | None,
+    scope: Scope,
     idempotency_key: str | None = None,
 ) -> tuple[Punch, bool]:
     """Cancel a punch by adding a void punch that names it; the original stays as it was."""
-    target = session.get(Punch, punch_id)
-    if target is None or (scope is not None and not _in_scope(session, target, scope)):
-        raise NotFound(f"no punch {punch_id}")
+    target = scope.punch(session, punch_id)
     if target.state == PunchState.VOID.value:
         raise Conflict("a void cannot itself be voided; add the punch again instead")
     ref = idempotency_key or str(uuid.uuid4())
@@ -140,24 +142,6 @@ def _ingest_one(
     if punch is None:  # pragma: no cover - ingest just stored or found it
         raise Conflict("the correction could not be read back")
     return punch, result.outcomes[0] is Outcome.INSERTED
-
-
-def _employee(session: Session, employee_id: int, scope: int | None) -> Employee:
-    emp = session.get(Employee, employee_id)
-    if (
-        emp is None
-        or emp.deleted_at is not None
-        or (scope is not None and emp.department_id != scope)
-    ):
-        raise NotFound(f"no employee {employee_id}", field="employee_id")
-    return emp
-
-
-def _in_scope(session: Session, punch: Punch, scope: int) -> bool:
-    if punch.employee_id is None:
-        return False
-    emp = session.get(Employee, punch.employee_id)
-    return emp is not None and emp.department_id == scope
 
 
 def _reason(reason: str) -> str:

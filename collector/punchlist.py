@@ -25,14 +25,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from collector.errors import InvalidInput
+from collector.masterdata.scope import Scope
 from collector.store.models import Department, Employee, Punch
 from rules.vocabulary import SourceKind
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PunchFilter:
-    """What to select; every field left None does not filter."""
+    """What to select within the caller's scope; every other field left None does not filter."""
 
+    scope: Scope  # whose punches the caller may see; every filter below narrows it further
     employee_code: str | None = None
     employee_id: int | None = None
     department: str | None = None  # department code
@@ -41,7 +43,6 @@ class PunchFilter:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     flags: int = 0  # every one of these flags must be set
-    scope: int | None = None  # the caller's department id, when the key is scoped
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +129,8 @@ def _filtered(f: PunchFilter, dialect: str, columns: Sequence[str] | None) -> Se
         # A subquery, not a lookup first: one round trip; an unknown code matches nothing.
         dept = select(Department.id).where(Department.code == f.department).scalar_subquery()
         query = query.where(_employee_in(Employee.department_id == dept, dialect))
-    if f.scope is not None:
-        query = query.where(_employee_in(Employee.department_id == f.scope, dialect))
+    if not f.scope.everyone:
+        query = query.where(_employee_in(f.scope.employees(), dialect))
     return query
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.auth import HrKey
+from api.auth import HrKey, Principal
 from api.deps import RowId, SessionDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from collector import audit
@@ -27,6 +27,12 @@ from collector.store.models import Device
 router = APIRouter(tags=["device commands"], responses=PROBLEM_RESPONSES)
 
 
+def _unscoped(key: Principal) -> None:
+    # A terminal serves every department, and its roster commands carry every employee's
+    # code and name, so no department-scoped key may read or queue them.
+    key.scope.check_everyone("device commands")
+
+
 class CommandCreate(BaseModel):
     """A command for a push terminal, with the reason HR gives for it."""
 
@@ -38,9 +44,10 @@ class CommandCreate(BaseModel):
 
 @router.get("/devices/{device_id}/commands")
 def list_device_commands(
-    device_id: RowId, _: HrKey, session: SessionDep, status: str | None = None
+    device_id: RowId, key: HrKey, session: SessionDep, status: str | None = None
 ) -> list[CommandView]:
     """A terminal's commands, newest first."""
+    _unscoped(key)
     device = fetch(session, Device, device_id, "device")
     return list_commands(session, device_code=device.code, status=status)
 
@@ -51,6 +58,7 @@ def create_device_command(
 ) -> list[CommandView]:
     """Queue a command; the terminal collects it at its next poll. Clearing the log is
     refused until the terminal's full upload is confirmed."""
+    _unscoped(key)
     device = fetch(session, Device, device_id, "device")
     now = utcnow()
     try:
@@ -80,8 +88,9 @@ def create_device_command(
 
 
 @router.get("/commands/{command_id}")
-def get_device_command(command_id: RowId, _: HrKey, session: SessionDep) -> CommandView:
+def get_device_command(command_id: RowId, key: HrKey, session: SessionDep) -> CommandView:
     """One command and its result."""
+    _unscoped(key)
     found = get_command(session, command_id=command_id)
     if found is None:
         raise NotFound(f"no command {command_id}")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from sqlalchemy.orm import Session
 
 from api.auth import AdminKey, HrKey, Principal
-from api.deps import RowId, SessionDep, TxDep
+from api.deps import SessionDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import (
     EmployeeCreate,
@@ -16,6 +16,7 @@ from api.schemas.masterdata import (
     EmployeePublic,
     EmployeeUpdate,
 )
+from api.scope import AdminEmployee, HrEmployee
 from collector.errors import PermissionDenied
 from collector.masterdata import employees
 from collector.masterdata.common import department_id
@@ -37,8 +38,8 @@ def _public(session: Session, rows: list[Employee]) -> list[EmployeePublic]:
 
 
 def _check_scope(session: Session, key: Principal, department: str | None) -> None:
-    if key.department_id is not None and department_id(session, department) != key.department_id:
-        raise PermissionDenied("this key may only place employees in its own department")
+    if not key.scope.everyone:
+        key.scope.check_placement(department_id(session, department))
 
 
 @router.get("")
@@ -55,7 +56,7 @@ def list_employees(
     """Employees by code (deleted ones only when asked)."""
     rows = employees.list_employees(
         session,
-        scope=key.department_id,
+        scope=key.scope,
         department=department,
         site=site,
         search=search,
@@ -67,9 +68,8 @@ def list_employees(
 
 
 @router.get("/{employee_id}")
-def get_employee(employee_id: RowId, key: HrKey, session: SessionDep) -> EmployeePublic:
+def get_employee(emp: HrEmployee, session: SessionDep) -> EmployeePublic:
     """One employee."""
-    emp = employees.get_employee(session, employee_id=employee_id, scope=key.department_id)
     return _public(session, [emp])[0]
 
 
@@ -88,7 +88,7 @@ def import_employees(
     session: TxDep,
 ) -> EmployeeImportResult:
     """Create or update employees from a CSV file; nothing changes if any row is invalid."""
-    if key.department_id is not None:
+    if not key.scope.everyone:
         raise PermissionDenied("a department-scoped key cannot bulk-import employees")
     data = file.file.read(employees.MAX_CSV_BYTES + 1)
     counts = employees.upsert_csv(session, data=data, now=utcnow())
@@ -97,22 +97,18 @@ def import_employees(
 
 @router.patch("/{employee_id}")
 def update_employee(
-    employee_id: RowId, body: EmployeeUpdate, key: AdminKey, session: TxDep
+    emp: AdminEmployee, body: EmployeeUpdate, key: AdminKey, session: TxDep
 ) -> EmployeePublic:
     """Change an employee."""
     values = body.model_dump(exclude_unset=True)
     if "department" in values:
         _check_scope(session, key, values["department"])
-    emp = employees.update_employee(
-        session, employee_id=employee_id, values=values, scope=key.department_id
-    )
+    employees.update_employee(session, emp=emp, values=values)
     return _public(session, [emp])[0]
 
 
 @router.delete("/{employee_id}")
-def delete_employee(employee_id: RowId, key: AdminKey, session: TxDep) -> EmployeePublic:
+def delete_employee(emp: AdminEmployee, session: TxDep) -> EmployeePublic:
     """Soft-delete an employee; its punches and results stay."""
-    emp = employees.delete_employee(
-        session, employee_id=employee_id, scope=key.department_id, now=utcnow()
-    )
+    employees.delete_employee(session, emp=emp, now=utcnow())
     return _public(session, [emp])[0]

@@ -15,6 +15,7 @@ from api.schemas.masterdata import (
     PolicyPublic,
     PolicyUpdate,
 )
+from api.scope import AdminAssignment, AdminEmployee, HrEmployee
 from collector.masterdata import policies
 from collector.masterdata.common import fetch
 from collector.runtime import utcnow
@@ -60,33 +61,33 @@ def delete_policy(policy_id: RowId, _: AdminKey, session: TxDep) -> Response:
 
 
 @router.get("/employees/{employee_id}/assignments")
-def list_assignments(employee_id: RowId, _: HrKey, session: SessionDep) -> list[AssignmentPublic]:
+def list_assignments(emp: HrEmployee, session: SessionDep) -> list[AssignmentPublic]:
     """An employee's policy assignments, oldest first."""
-    rows = policies.list_assignments(session, employee_id=employee_id)
+    rows = policies.list_assignments(session, emp=emp)
     return [AssignmentPublic.model_validate(a) for a in rows]
 
 
 @router.post("/employees/{employee_id}/assignments", status_code=201)
 def create_assignment(
-    employee_id: RowId, body: AssignmentCreate, _: AdminKey, session: TxDep
+    emp: AdminEmployee, body: AssignmentCreate, session: TxDep
 ) -> AssignmentPublic:
     """Put an employee under a policy from a date; affected days are recomputed."""
-    row = policies.assign(session, employee_id=employee_id, **body.model_dump())
+    row = policies.assign(session, emp=emp, **body.model_dump())
     return AssignmentPublic.model_validate(row)
 
 
 @router.patch("/assignments/{assignment_id}")
 def update_assignment(
-    assignment_id: RowId, body: AssignmentUpdate, _: AdminKey, session: TxDep
+    row: AdminAssignment, body: AssignmentUpdate, session: TxDep
 ) -> AssignmentPublic:
     """Change an assignment; days of its old and new range are recomputed."""
     values = body.model_dump(exclude_unset=True)
-    row = policies.update_assignment(session, assignment_id=assignment_id, values=values)
+    policies.update_assignment(session, row=row, values=values)
     return AssignmentPublic.model_validate(row)
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
-def delete_assignment(assignment_id: RowId, _: AdminKey, session: TxDep) -> Response:
+def delete_assignment(row: AdminAssignment, session: TxDep) -> Response:
     """Remove an assignment; the days it covered are recomputed."""
-    policies.delete_assignment(session, assignment_id=assignment_id)
+    policies.delete_assignment(session, row=row)
     return Response(status_code=204)

@@ -59,7 +59,7 @@ def punches(
         since=since,
         until=until,
         flags=mask,
-        scope=key.department_id,
+        scope=key.scope,
     )
     private = key.sees_private
     page = list_punches(
@@ -89,7 +89,7 @@ def add_punch(
         actor=key.actor,
         now=utcnow(),
         policy=store.policy,
-        scope=key.department_id,
+        scope=key.scope,
         idempotency_key=body.idempotency_key,
     )
     if not created:
@@ -109,7 +109,7 @@ def void_punch(
         actor=key.actor,
         now=utcnow(),
         policy=store.policy,
-        scope=key.department_id,
+        scope=key.scope,
         idempotency_key=body.idempotency_key,
     )
     if not created:

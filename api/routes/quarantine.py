@@ -11,7 +11,6 @@ from api.deps import BigRowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.punches import AuditPublic, QuarantinePublic, ReprocessRequest
 from collector import audit, quarantine
-from collector.errors import PermissionDenied
 from collector.runtime import utcnow
 from collector.store.models import Quarantine
 from rules.vocabulary import SourceKind
@@ -21,8 +20,7 @@ router = APIRouter(tags=["quarantine"], responses=PROBLEM_RESPONSES)
 
 def _unscoped(key: Principal) -> None:
     # Quarantined input has no trustworthy owner yet, so no department can claim it.
-    if key.department_id is not None:
-        raise PermissionDenied("the quarantine needs a key without a department scope")
+    key.scope.check_everyone("the quarantine")
 
 
 def _public(item: Quarantine) -> QuarantinePublic:

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.auth import ViewerKey
-from api.deps import RowId, SessionDep, StoreDep
+from api.deps import SessionDep, StoreDep
 from api.export import Format, csv_response, respond, xlsx_response
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.reports import EmployeeDayPublic, ReportPublic
+from api.scope import ViewerEmployee
 from collector.normalize import zone
 from collector.reports.attendance import attendance_summary
 from collector.reports.board import board
@@ -52,7 +53,7 @@ def board_report(
     return respond(
         store,
         format,
-        lambda conn: board(conn, day=when, default_tz=tz, scope=key.department_id),
+        lambda conn: board(conn, day=when, default_tz=tz, scope=key.scope),
     )
 
 
@@ -70,9 +71,7 @@ def lateness_report(
     return respond(
         store,
         format,
-        lambda conn: lateness(
-            conn, start=start, end=end, by=by, scope=key.department_id, sort=sort
-        ),
+        lambda conn: lateness(conn, start=start, end=end, by=by, scope=key.scope, sort=sort),
     )
 
 
@@ -84,7 +83,7 @@ def attendance_report(
     return respond(
         store,
         format,
-        lambda conn: attendance_summary(conn, start=start, end=end, scope=key.department_id),
+        lambda conn: attendance_summary(conn, start=start, end=end, scope=key.scope),
     )
 
 
@@ -96,7 +95,7 @@ def department_report(
     return respond(
         store,
         format,
-        lambda conn: department_stats(conn, start=start, end=end, scope=key.department_id),
+        lambda conn: department_stats(conn, start=start, end=end, scope=key.scope),
     )
 
 
@@ -113,21 +112,14 @@ def device_report(_: ViewerKey, store: StoreDep, format: FormatQ = Format.JSON) 
     response_class=Response,
 )
 def employee_day_report(
-    key: ViewerKey,
+    emp: ViewerEmployee,
     session: SessionDep,
     store: StoreDep,
-    employee_id: RowId,
     day: Annotated[date, Query(alias="date")],
     format: FormatQ = Format.JSON,
 ) -> Response:
     """One employee's punches on a date, the policy in force and the explanation."""
-    found = employee_day(
-        session,
-        employee_id=employee_id,
-        day=day,
-        default_tz=store.settings.default_timezone,
-        scope=key.department_id,
-    )
+    found = employee_day(session, emp=emp, day=day, default_tz=store.settings.default_timezone)
     report = found.punch_report()
     if format is Format.CSV:
         return csv_response(report)

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import RowId, SessionDep, StoreDep
+from api.deps import SessionDep, StoreDep
 from api.ui.render import page_errors, render
+from api.ui.scope import PageEmployee
 from api.ui.session import ViewerPage
 from collector.days.statement import period_statement
-from collector.masterdata.employees import get_employee, list_employees
+from collector.masterdata.employees import list_employees
 from collector.normalize import zone
 from collector.reports.employee_day import employee_day
 from collector.runtime import utcnow
@@ -41,27 +42,23 @@ def employee_page(
     viewer: ViewerPage,
     store: StoreDep,
     session: SessionDep,
-    employee_id: RowId | None = None,
+    emp: PageEmployee,
     month: MonthQ = None,
     day: date | None = None,
 ) -> Response:
     """Pick an employee; the month's calendar; the chosen day's punches and explanation."""
-    scope = viewer.principal.department_id
-    people = list_employees(session, scope=scope, limit=1000)
+    people = list_employees(session, scope=viewer.principal.scope, limit=1000)
     tz = store.settings.default_timezone
     today = utcnow().astimezone(zone(tz)).date()
     first, last = month_bounds(month, today)
     context: dict[str, Any] = {"people": people, "first": first, "page": "employee"}
-    if employee_id is None and people:
-        employee_id = people[0].id
-    if employee_id is not None:
+    if emp is None and people:
+        emp = people[0]
+    if emp is not None:
         with page_errors():
-            emp = get_employee(session, employee_id=employee_id, scope=scope)
             statement = period_statement(session.connection(), emp.id, first, last)
             chosen = (
-                employee_day(session, employee_id=emp.id, day=day, default_tz=tz, scope=scope)
-                if day is not None
-                else None
+                employee_day(session, emp=emp, day=day, default_tz=tz) if day is not None else None
             )
         stored = {d.day: d for d in statement.days}
         weeks = [

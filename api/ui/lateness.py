@@ -18,6 +18,7 @@ from api.ui.render import page_errors, render
 from api.ui.session import Viewer, ViewerPage
 from collector.masterdata.common import department_id
 from collector.masterdata.org import list_departments
+from collector.masterdata.scope import Scope
 from collector.normalize import zone
 from collector.reports.departments import department_stats
 from collector.reports.lateness import lateness
@@ -36,7 +37,7 @@ class Choice:
     start: date
     end: date
     department: str | None
-    scope: int | None
+    scope: Scope
 
 
 def choose(
@@ -52,9 +53,9 @@ def choose(
     end = end or today
     start = start or end - timedelta(days=27)
     dept = dept or None
-    scope = viewer.principal.department_id
-    if scope is None and dept is not None:
-        scope = department_id(session, dept)
+    scope = viewer.principal.scope
+    if scope.everyone and dept is not None:
+        scope = Scope(department_id(session, dept))
     return Choice(start, end, dept, scope)
 
 
@@ -100,8 +101,8 @@ def lateness_page(
         )
         weeks = list(department_stats(conn, start=c.start, end=c.end, scope=c.scope).dicts())
     labels, series = trend(weeks, label(catalogue, "all_departments"))
-    scope = viewer.principal.department_id
-    choices = [d for d in list_departments(session) if scope is None or d.id == scope]
+    scope = viewer.principal.scope
+    choices = [d for d in list_departments(session) if scope.department_id in (None, d.id)]
     return render(
         request,
         "lateness.html",

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import BigRowId, RowId, SessionDep, StoreDep
+from api.deps import RowId, SessionDep, StoreDep
 from api.schemas.punches import punch_fields
 from api.ui.render import page_errors, render
+from api.ui.scope import PagePunch
 from api.ui.session import HrPage, ViewerPage
 from collector import corrections
 from collector.masterdata.employees import list_employees
@@ -57,7 +58,7 @@ def punches_page(
         source_kind=source_kind,
         since=_day_start(since, tz),
         until=_day_start(until + timedelta(days=1), tz) if until else None,
-        scope=p.department_id,
+        scope=p.scope,
     )
     with page_errors():
         found = list_punches(session, filters=filters, cursor=cursor, descending=True, limit=PAGE)
@@ -72,7 +73,7 @@ def punches_page(
         voided=voided,
         next_cursor=found.next_cursor,
         hr=hr,
-        people=list_employees(session, scope=p.department_id, limit=1000) if hr else [],
+        people=list_employees(session, scope=p.scope, limit=1000) if hr else [],
         states=STATES,
         kinds=[k.value for k in SourceKind],
         idempotency=uuid.uuid4().hex,
@@ -105,7 +106,7 @@ def add_punch(
             actor=viewer.principal.actor,
             now=utcnow(),
             policy=store.policy,
-            scope=viewer.principal.department_id,
+            scope=viewer.principal.scope,
             idempotency_key=idempotency_key,
         )
         punch_id = punch.id
@@ -114,7 +115,7 @@ def add_punch(
 
 @router.post("/punches/{punch_id}/void")
 def void_punch(
-    punch_id: BigRowId,
+    punch: PagePunch,
     viewer: HrPage,
     store: StoreDep,
     reason: ReasonF,
@@ -125,11 +126,11 @@ def void_punch(
     with page_errors(), store.sessions.begin() as s:
         corrections.void_punch(
             s,
-            punch_id=punch_id,
+            punch_id=punch.id,
             reason=reason,
             actor=viewer.principal.actor,
             now=utcnow(),
             policy=store.policy,
-            scope=viewer.principal.department_id,
+            scope=viewer.principal.scope,
         )
     return RedirectResponse("/ui/punches?notice=voided_ok", status_code=303)

@@ -37,9 +37,7 @@ def today_page(
     """The board of today (or `day`) in the site's zone, refreshing itself."""
     tz = store.settings.default_timezone
     when = day or utcnow().astimezone(zone(tz)).date()
-    report = board(
-        session.connection(), day=when, default_tz=tz, scope=viewer.principal.department_id
-    )
+    report = board(session.connection(), day=when, default_tz=tz, scope=viewer.principal.scope)
     rows = list(report.dicts())
     for row in rows:
         row["group"] = group_of(row)

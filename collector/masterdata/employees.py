@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from collector.errors import Conflict, InvalidInput, NotFound
 from collector.masterdata.common import apply, department_id, flush, site_id
+from collector.masterdata.scope import Scope
 from collector.normalize import NormalizeError, clean_code
 from collector.store.ingest import link_employee
 from collector.store.models import Department, Employee, Site
@@ -25,7 +26,7 @@ MAX_CSV_BYTES = 20 * 1024 * 1024
 def list_employees(
     session: Session,
     *,
-    scope: int | None,
+    scope: Scope,
     department: str | None = None,
     site: str | None = None,
     search: str | None = None,
@@ -33,10 +34,8 @@ def list_employees(
     offset: int = 0,
     limit: int = 100,
 ) -> list[Employee]:
-    """Employees visible in `scope` (a department id, or None for all), by code."""
-    query = select(Employee).order_by(Employee.code).offset(offset).limit(limit)
-    if scope is not None:
-        query = query.where(Employee.department_id == scope)
+    """Employees `scope` sees, by code."""
+    query = scope.restrict(select(Employee).order_by(Employee.code).offset(offset).limit(limit))
     if department is not None:
         query = query.where(Employee.department_id == department_id(session, department))
     if site is not None:
@@ -53,14 +52,6 @@ def list_employees(
     return list(session.scalars(query))
 
 
-def get_employee(session: Session, *, employee_id: int, scope: int | None) -> Employee:
-    """One employee, if it exists and `scope` can see it."""
-    emp = session.get(Employee, employee_id)
-    if emp is None or (scope is not None and emp.department_id != scope):
-        raise NotFound(f"no employee {employee_id}")
-    return emp
-
-
 def create_employee(session: Session, *, values: dict[str, Any], now: datetime) -> Employee:
     """Add an employee and attach the punches already stored under its code."""
     values = _resolve(session, values)
@@ -74,11 +65,8 @@ def create_employee(session: Session, *, values: dict[str, Any], now: datetime) 
     return emp
 
 
-def update_employee(
-    session: Session, *, employee_id: int, values: dict[str, Any], scope: int | None
-) -> Employee:
+def update_employee(session: Session, *, emp: Employee, values: dict[str, Any]) -> Employee:
     """Change the fields given in `values`; a new code attaches that code's punches too."""
-    emp = get_employee(session, employee_id=employee_id, scope=scope)
     values = _resolve(session, values)
     old_code = emp.code
     apply(emp, values)
@@ -89,13 +77,10 @@ def update_employee(
     return emp
 
 
-def delete_employee(
-    session: Session, *, employee_id: int, scope: int | None, now: datetime
-) -> Employee:
+def delete_employee(session: Session, *, emp: Employee, now: datetime) -> Employee:
     """Soft-delete: the employee disappears from lists, every punch stays."""
-    emp = get_employee(session, employee_id=employee_id, scope=scope)
     if emp.deleted_at is not None:
-        raise Conflict(f"employee {employee_id} is already deleted")
+        raise Conflict(f"employee {emp.id} is already deleted")
     emp.deleted_at = now
     return emp
 

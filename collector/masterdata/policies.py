@@ -60,25 +60,24 @@ def delete_policy(session: Session, *, policy_id: int) -> None:
     flush(session, f"policy {policy.name!r}")
 
 
-def list_assignments(session: Session, *, employee_id: int) -> list[PolicyAssignment]:
+def list_assignments(session: Session, *, emp: Employee) -> list[PolicyAssignment]:
     """An employee's assignments, oldest first."""
-    fetch(session, Employee, employee_id, "employee")
-    query = select(PolicyAssignment).where(PolicyAssignment.employee_id == employee_id)
+    query = select(PolicyAssignment).where(PolicyAssignment.employee_id == emp.id)
     return list(session.scalars(query.order_by(PolicyAssignment.effective_from)))
 
 
 def assign(
     session: Session,
     *,
-    employee_id: int,
+    emp: Employee,
     policy_id: int,
     effective_from: date,
     effective_to: date | None,
 ) -> PolicyAssignment:
     """Put an employee under a policy from a date; the days it covers are recomputed."""
-    fetch(session, Employee, employee_id, "employee")
     fetch(session, Policy, policy_id, "policy")
     _check_range(effective_from, effective_to)
+    employee_id = emp.id
     row = PolicyAssignment(
         employee_id=employee_id,
         policy_id=policy_id,
@@ -92,28 +91,27 @@ def assign(
 
 
 def update_assignment(
-    session: Session, *, assignment_id: int, values: dict[str, Any]
+    session: Session, *, row: PolicyAssignment, values: dict[str, Any]
 ) -> PolicyAssignment:
     """Change an assignment; the days of both its old and new range are recomputed."""
-    row = fetch(session, PolicyAssignment, assignment_id, "assignment")
     if "policy_id" in values:
         fetch(session, Policy, values["policy_id"], "policy")
     old = (row.effective_from, row.effective_to)
     apply(row, values)
     _check_range(row.effective_from, row.effective_to)
-    flush(session, f"assignment {assignment_id}")
+    flush(session, f"assignment {row.id}")
     conn = session.connection()
     _dirty_range(conn, row.employee_id, *old)
     _dirty_range(conn, row.employee_id, row.effective_from, row.effective_to)
     return row
 
 
-def delete_assignment(session: Session, *, assignment_id: int) -> None:
+def delete_assignment(session: Session, *, row: PolicyAssignment) -> None:
     """Remove an assignment; the days it covered are recomputed."""
-    row = fetch(session, PolicyAssignment, assignment_id, "assignment")
     span = (row.employee_id, row.effective_from, row.effective_to)
+    what = f"assignment {row.id}"
     session.delete(row)
-    flush(session, f"assignment {assignment_id}")
+    flush(session, what)
     _dirty_range(session.connection(), *span)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from collector.masterdata.scope import Scope
 from collector.reports.common import Report, check_period, count_if, hours
 from collector.store.models import AttendanceDay, Department, Employee
 from rules.vocabulary import DayStatus, OvertimeCategory
@@ -37,9 +38,7 @@ COLUMNS = (
 )
 
 
-def attendance_summary(
-    conn: Connection, *, start: date, end: date, scope: int | None = None
-) -> Report:
+def attendance_summary(conn: Connection, *, start: date, end: date, scope: Scope) -> Report:
     """One row per employee with a computed day in the period, by employee code."""
     check_period(start, end)
     statuses = [
@@ -63,9 +62,7 @@ def attendance_summary(
         .where(A.local_date >= start, A.local_date <= end)
         .group_by(A.employee_id)
     )
-    if scope is not None:
-        inner = inner.where(A.employee_id.in_(select(E.id).where(E.department_id == scope)))
-    g = inner.subquery()
+    g = scope.restrict(inner, A.employee_id).subquery()
     measures = [c for c in g.c if c.name != "employee_id"]
     query = (
         select(E.id, E.code, E.name, D.code, *measures)

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from collector.reports.common import Report, active_on, local, minutes, scoped, utc
+from collector.masterdata.scope import Scope
+from collector.reports.common import Report, active_on, local, minutes, utc
 from collector.store.models import AttendanceDay, Department, Employee, Punch, Site
 from rules.vocabulary import PunchState
 
@@ -27,7 +28,7 @@ COLUMNS = (
 )
 
 
-def board(conn: Connection, *, day: date, default_tz: str, scope: int | None = None) -> Report:
+def board(conn: Connection, *, day: date, default_tz: str, scope: Scope) -> Report:
     """The board for one local date; days not computed yet show their raw punches."""
     punches = (
         select(
@@ -64,7 +65,7 @@ def board(conn: Connection, *, day: date, default_tz: str, scope: int | None = N
         .where(active_on(day, day))
         .order_by(E.code)
     )
-    rows = conn.execute(scoped(query, scope))
+    rows = conn.execute(scope.restrict(query))
     return Report(
         name="board", columns=COLUMNS, rows=_shape(rows, default_tz), meta={"date": day.isoformat()}
     )

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from collector.errors import InvalidInput
@@ -43,11 +43,6 @@ def check_period(start: date, end: date) -> None:
         raise InvalidInput("'to' is before 'from'", field="to")
     if (end - start).days >= MAX_PERIOD_DAYS:
         raise InvalidInput(f"a period is at most {MAX_PERIOD_DAYS} days", field="to")
-
-
-def scoped(query: Select[Any], scope: int | None) -> Select[Any]:
-    """Restrict a query that joins employees to the caller's department."""
-    return query if scope is None else query.where(Employee.department_id == scope)
 
 
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:

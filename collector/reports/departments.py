@@ -8,14 +8,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, case, cast, func, literal_column, select
 
-from collector.reports.common import (
-    NOT_EXPECTED,
-    WORKED,
-    Report,
-    check_period,
-    count_if,
-    scoped,
-)
+from collector.masterdata.scope import Scope
+from collector.reports.common import NOT_EXPECTED, WORKED, Report, check_period, count_if
 from collector.store.models import AttendanceDay, Department, Employee
 
 A, E, D = AttendanceDay, Employee, Department
@@ -43,9 +37,7 @@ def week_start(dialect: str) -> ColumnElement[Any]:
     return cast(func.date_trunc("week", A.local_date), Date)
 
 
-def department_stats(
-    conn: Connection, *, start: date, end: date, scope: int | None = None
-) -> Report:
+def department_stats(conn: Connection, *, start: date, end: date, scope: Scope) -> Report:
     """Per department and ISO week: who was expected, who punched, who was late."""
     check_period(start, end)
     week = week_start(conn.dialect.name).label("week_start")
@@ -68,7 +60,7 @@ def department_stats(
         .group_by(D.code, D.name, week)
         .order_by(D.code, week)
     )
-    rows = conn.execute(scoped(query, scope))
+    rows = conn.execute(scope.restrict(query))
     return Report(
         name="department-stats",
         columns=COLUMNS,

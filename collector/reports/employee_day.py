@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from collector.errors import NotFound
 from collector.reports.common import Report, local, minutes
 from collector.store.models import AttendanceDay, Employee, Policy, PolicyAssignment, Punch, Site
 from rules.vocabulary import PunchFlag, PunchState
@@ -85,13 +84,13 @@ class EmployeeDay:
         }
 
 
-def employee_day(
-    session: Session, *, employee_id: int, day: date, default_tz: str, scope: int | None = None
-) -> EmployeeDay:
-    """The day's punches (those dated that day, and any inside its computed span)."""
-    emp = session.get(Employee, employee_id)
-    if emp is None or (scope is not None and emp.department_id != scope):
-        raise NotFound(f"no employee {employee_id}")
+def employee_day(session: Session, *, emp: Employee, day: date, default_tz: str) -> EmployeeDay:
+    """The day's punches (those dated that day, and any inside its computed span).
+
+    `emp` comes from the caller's Scope (collector.masterdata.scope), which decided it may
+    be seen.
+    """
+    employee_id = emp.id
     site = session.get(Site, emp.site_id) if emp.site_id is not None else None
     tz = site.timezone if site is not None else default_tz
     result = session.scalar(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from collector.masterdata.scope import Scope
 from collector.reports.common import (
     WORKED,
     Report,
@@ -54,7 +55,7 @@ def lateness(
     start: date,
     end: date,
     by: str = "employee",
-    scope: int | None = None,
+    scope: Scope,
     sort: str = "-late_days",
 ) -> Report:
     """Late days, late minutes (total, average), lateness rate and early leaves.
@@ -80,9 +81,7 @@ def lateness(
             .where(*in_period)
             .group_by(E.department_id)
         )
-        if scope is not None:
-            inner = inner.where(E.department_id == scope)
-        g = inner.subquery()
+        g = scope.restrict(inner).subquery()
         keys = {
             "department": func.coalesce(D.code, ""),
             "department_name": func.coalesce(D.name, ""),
@@ -98,10 +97,7 @@ def lateness(
             .where(*in_period)
             .group_by(A.employee_id)
         )
-        if scope is not None:
-            members = select(E.id).where(E.department_id == scope)
-            inner = inner.where(A.employee_id.in_(members))
-        g = inner.subquery()
+        g = scope.restrict(inner, A.employee_id).subquery()
         keys = {"employee_id": E.id, "employee_code": E.code, "name": E.name, "department": D.code}
         query = select(*[e.label(n) for n, e in keys.items()], *[g.c[n] for n in m])
         query = query.select_from(g).join(E, E.id == g.c.employee_id)

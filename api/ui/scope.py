@@ -1,0 +1,38 @@
+"""The department scope on the pages: the twin of api.scope for ids in a page's path or query.
+
+As in the API, a page never reads an employee or punch id itself; these dependencies load
+the row within the visitor's Scope and answer the same 404 page whether it belongs to
+another department or does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from api.deps import BigRowId, RowId, SessionDep
+from api.ui.render import page_errors
+from api.ui.session import HrPage, ViewerPage
+from collector.store.models import Employee, Punch
+
+
+def page_employee(
+    viewer: ViewerPage, session: SessionDep, employee_id: RowId | None = None
+) -> Employee | None:
+    """The employee a page's `employee_id` names (None when the page names none)."""
+    if employee_id is None:
+        return None
+    with page_errors():
+        return viewer.principal.scope.employee(session, employee_id)
+
+
+def page_punch(punch_id: BigRowId, viewer: HrPage, session: SessionDep) -> Punch:
+    """The punch a form's path names, for an hr visitor or better."""
+    with page_errors():
+        return viewer.principal.scope.punch(session, punch_id)
+
+
+PageEmployee = Annotated[Employee | None, Depends(page_employee)]
+PagePunch = Annotated[Punch, Depends(page_punch)]
+RESOLVERS = (page_employee, page_punch)
