@@ -1,9 +1,23 @@
 """Keeping days current: consume dirty marks in batches, close days, recompute ranges.
 
-A batch is claimed (read and deleted) in the same transaction that writes the recomputed
-days, so a crash loses nothing, and a punch ingested meanwhile re-marks its day after we
-commit (on PostgreSQL its insert waits on our deleted row; on SQLite writers take turns).
-Several collectors on one PostgreSQL share the queue through `FOR UPDATE SKIP LOCKED`.
+The queue's invariant: once a transaction that changed what a day depends on (a punch, a
+link, a policy) commits, either a mark for that day exists that no claim in progress will
+delete, or a recompute has read the day's punches after that commit. It holds because:
+
+- `mark_dirty` upserts: a new mark, or `version + 1` on the one there. `ON CONFLICT DO
+  UPDATE` row-locks the mark until the marking transaction ends (`DO NOTHING` locked
+  nothing, so a worker could take and delete the mark of a punch it could not see yet).
+- A claim reads marks with their versions, deletes only those versions, and reads the
+  punches after that, in the transaction that writes the days.
+- PostgreSQL: a claim locks its marks (`FOR UPDATE SKIP LOCKED`). A mark an open
+  transaction has bumped is skipped, for a pass after that commit; a marker reaching a mark
+  already claimed waits for the claim's commit, finds it deleted and inserts a fresh one.
+- SQLite: writers take turns. A mark bumped between a claim's read and its delete is not
+  the version claimed and stays; the delete waits for an open marker, whose punches the
+  claim then sees.
+
+Marks are written in key order, so concurrent markers lock them in one order. Several
+collectors on one PostgreSQL share the queue through `SKIP LOCKED`.
 """
 
 from __future__ import annotations
@@ -25,19 +39,22 @@ def claim_dirty(conn: Connection, limit: int) -> set[tuple[int, date]]:
     lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE SKIP LOCKED"
     rows = query(
         conn,
-        f"SELECT employee_id, local_date FROM dirty_days ORDER BY local_date, employee_id"
-        f" LIMIT {int(limit)}{lock}",
+        "SELECT employee_id, local_date, version FROM dirty_days"
+        f" ORDER BY local_date, employee_id LIMIT {int(limit)}{lock}",
     )
     if not rows:
         return set()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
+        # Only the versions read: a mark bumped since stays for the next pass.
         cursor.executemany(
-            f"DELETE FROM dirty_days WHERE employee_id = {m} AND local_date = {m}", rows
+            f"DELETE FROM dirty_days WHERE employee_id = {m} AND local_date = {m}"
+            f" AND version = {m}",
+            rows,
         )
     finally:
         cursor.close()
-    return {(emp, as_date(day)) for emp, day in rows}
+    return {(emp, as_date(day)) for emp, day, _ in rows}
 
 
 def process_dirty(
@@ -188,6 +205,5 @@ def close_days(engine: Engine, *, now: datetime, lookback_days: int = 7) -> int:
             # No row yet (an absence to be), or provisional and its window has closed.
             if row is None or (row[0] and (row[1] is None or row[1] <= now)):
                 marks.append(key)
-        for i in range(0, len(marks), CHUNK):
-            mark_dirty(conn, marks[i : i + CHUNK])
+        mark_dirty(conn, marks)
     return len(marks)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from collector.errors import Conflict, InvalidInput
 from collector.masterdata.common import apply, fetch, flush
 from collector.store.ingest import db_date, mark_dirty
-from collector.store.models import Employee, Policy, PolicyAssignment
+from collector.store.models import AttendanceDay, Employee, Policy, PolicyAssignment
 from rules.schema import PolicyError, parse_document
 
 
@@ -86,7 +86,8 @@ def assign(
     )
     session.add(row)
     flush(session, f"assignment from {effective_from}")
-    _dirty_range(session.connection(), employee_id, effective_from, effective_to)
+    conn = session.connection()
+    mark_dirty(conn, _range_days(conn, employee_id, effective_from, effective_to))
     return row
 
 
@@ -101,8 +102,10 @@ def update_assignment(
     _check_range(row.effective_from, row.effective_to)
     flush(session, f"assignment {row.id}")
     conn = session.connection()
-    _dirty_range(conn, row.employee_id, *old)
-    _dirty_range(conn, row.employee_id, row.effective_from, row.effective_to)
+    days = _range_days(conn, row.employee_id, *old)
+    mark_dirty(
+        conn, days | _range_days(conn, row.employee_id, row.effective_from, row.effective_to)
+    )
     return row
 
 
@@ -112,7 +115,8 @@ def delete_assignment(session: Session, *, row: PolicyAssignment) -> None:
     what = f"assignment {row.id}"
     session.delete(row)
     flush(session, what)
-    _dirty_range(session.connection(), *span)
+    conn = session.connection()
+    mark_dirty(conn, _range_days(conn, *span))
 
 
 def _check_range(start: date, end: date | None) -> None:
@@ -120,7 +124,9 @@ def _check_range(start: date, end: date | None) -> None:
         raise InvalidInput("effective_to is before effective_from", field="effective_to")
 
 
-def _dirty_range(conn: Connection, employee_id: int, start: date, end: date | None) -> None:
+def _range_days(
+    conn: Connection, employee_id: int, start: date, end: date | None
+) -> set[tuple[int, date]]:
     # The days that can change are those with punches or a computed result in the range.
     dialect = conn.dialect.name
     params: dict[str, Any] = {"e": employee_id, "s": db_date(start, dialect)}
@@ -133,18 +139,19 @@ def _dirty_range(conn: Connection, employee_id: int, start: date, end: date | No
         sql = f"SELECT DISTINCT local_date FROM {table} WHERE employee_id = :e AND local_date >= :s"
         for (day,) in conn.execute(text(sql + upper), params):
             days.add((employee_id, day if isinstance(day, date) else date.fromisoformat(day)))
-    mark_dirty(conn, days)
+    return days
 
 
 def _dirty_days_of_policy(conn: Connection, policy_id: int) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO dirty_days (employee_id, local_date)"
-            " SELECT employee_id, local_date FROM attendance_days WHERE policy_id = :p"
-            " ON CONFLICT (employee_id, local_date) DO NOTHING"
-        ),
-        {"p": policy_id},
-    )
+    # One mark_dirty call: the marks are locked in one order (see collector.days.dirty).
+    days = {
+        (emp, day)
+        for emp, day in conn.execute(
+            select(AttendanceDay.employee_id, AttendanceDay.local_date).where(
+                AttendanceDay.policy_id == policy_id
+            )
+        )
+    }
     for emp, start, end in conn.execute(
         select(
             PolicyAssignment.employee_id,
@@ -152,4 +159,5 @@ def _dirty_days_of_policy(conn: Connection, policy_id: int) -> None:
             PolicyAssignment.effective_to,
         ).where(PolicyAssignment.policy_id == policy_id)
     ):
-        _dirty_range(conn, emp, start, end)
+        days |= _range_days(conn, emp, start, end)
+    mark_dirty(conn, days)

@@ -339,13 +339,30 @@ def _lookup(conn: Connection, select: str, column: str, keys: list[str]) -> list
 
 
 def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
-    """Mark employee-days for recomputation (idempotent)."""
-    dialect = conn.dialect.name
-    values = [(emp, db_date(day, dialect)) for emp, day in days]
-    if values:
-        _insert_ignore(
-            conn, "dirty_days", ("employee_id", "local_date"), "employee_id, local_date", values
-        )
+    """Mark employee-days for recomputation: a new mark, or a new version of the one there."""
+    # Sorted: markers lock in one order, so two ingests cannot deadlock on each other's marks.
+    keys = sorted(set(days))
+    if not keys:
+        return
+    # DO UPDATE locks the mark until we commit (DO NOTHING took no lock): see collector.days.dirty.
+    upsert = " ON CONFLICT (employee_id, local_date) DO UPDATE SET version = dirty_days.version + 1"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            # One statement per batch; ORDER BY keeps the lock order.
+            cursor.execute(
+                "INSERT INTO dirty_days (employee_id, local_date)"
+                " SELECT * FROM unnest(%s::bigint[], %s::date[]) AS k (e, d) ORDER BY e, d"
+                + upsert,
+                ([emp for emp, _ in keys], [day for _, day in keys]),
+            )
+        else:
+            cursor.executemany(
+                "INSERT INTO dirty_days (employee_id, local_date) VALUES (?, ?)" + upsert,
+                [(emp, db_date(day, "sqlite")) for emp, day in keys],
+            )
+    finally:
+        cursor.close()
 
 
 def db_time(value: datetime, dialect: str) -> Any:

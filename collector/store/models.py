@@ -216,6 +216,8 @@ class DirtyDay(Base):
     __tablename__ = "dirty_days"
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    # Bumped by every new mark of the day; a claim deletes only the version it read.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AttendanceDay(Base):
