@@ -220,3 +220,11 @@ MQTT_BACKLOG = REGISTRY.gauge(
 MQTT_ACK_LATENCY = REGISTRY.histogram(
     "punchgate_mqtt_ack_latency_seconds", "Time from receiving a phone punch to its ack."
 )
+MQTT_RECEIPTS_FAILED = REGISTRY.counter(
+    "punchgate_mqtt_receipts_failed_total",
+    "Receipts to phones that could not be sent (their punches were stored and acknowledged).",
+)
+MQTT_RESPONSE_TOPICS_REFUSED = REGISTRY.counter(
+    "punchgate_mqtt_response_topics_refused_total",
+    "MQTT 5 response topics refused (outside the phone's replies namespace, or invalid).",
+)

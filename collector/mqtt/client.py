@@ -63,15 +63,35 @@ def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def publish_replies(client: mqtt.Client, replies: list[list[Reply]], qos: int) -> None:
-    """Publish a batch's receipts (callers wrap the batch in one_wakeup)."""
+def publish_replies(client: mqtt.Client, replies: list[list[Reply]], qos: int) -> int:
+    """Publish a committed batch's receipts; returns how many could not be sent, never raises.
+
+    The punches are stored whatever happens here, so a receipt paho refuses (a bad topic)
+    or cannot send (no connection, at QoS 0) is logged and counted, and the caller goes on
+    to acknowledge the batch. Callers wrap the batch in one_wakeup.
+    """
+    failed = 0
+    first: str | None = None
     for per_message in replies:
         for topic, body, correlation in per_message:
-            props = None
-            if correlation is not None:
-                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-                props.CorrelationData = correlation
-            client.publish(topic, body, qos=qos, properties=props)
+            try:
+                props = None
+                if correlation is not None:
+                    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                    props.CorrelationData = correlation
+                rc = client.publish(topic, body, qos=qos, properties=props).rc
+            except Exception as exc:
+                problem = f"{topic[:120]!r}: {exc!r}"
+            else:
+                # QoS 1 and 2 receipts are kept by paho while disconnected and sent later.
+                if rc == mqtt.MQTT_ERR_SUCCESS or (qos and rc == mqtt.MQTT_ERR_NO_CONN):
+                    continue
+                problem = f"{topic[:120]!r}: {mqtt.error_string(rc)}"
+            failed += 1
+            first = first or problem
+    if failed:
+        log.warning("%d receipts could not be sent (first: %s)", failed, first)
+    return failed
 
 
 class ReceiptSender:
@@ -139,16 +159,24 @@ class ReceiptSender:
             self._retry_at = time.monotonic() + self._delay
             self._delay = min(self._delay * 2, RETRY_MAX_S)
 
-    def send(self, replies: list[list[Reply]]) -> None:
-        """Publish receipts (a receipt while disconnected is lost; the phone re-sends)."""
+    def send(self, replies: list[list[Reply]]) -> int:
+        """Publish a committed batch's receipts; returns how many were not sent, never raises.
+
+        A receipt while disconnected is lost (counted); the phone re-sends the punch and
+        hears ``duplicate``.
+        """
         # No network thread to wake, but paho would still write its wake-up byte per publish.
         with one_wakeup(self.client):
-            publish_replies(self.client, replies, self.options.receipt_qos)
+            failed = publish_replies(self.client, replies, self.options.receipt_qos)
         # What the socket did not take at once (a full send buffer) goes out now.
         deadline = time.monotonic() + 1.0
-        self.pump()
-        while self.client.want_write() and self.connected and time.monotonic() < deadline:
-            self.pump(0.01)
+        try:
+            self.pump()
+            while self.client.want_write() and self.connected and time.monotonic() < deadline:
+                self.pump(0.01)
+        except Exception:  # the batch is committed: the connection's trouble is pump's to mend
+            log.exception("the receipt connection failed while sending")
+        return failed
 
     def stop(self) -> None:
         """Send what is queued and disconnect."""

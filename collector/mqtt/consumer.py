@@ -30,7 +30,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from collector.metrics import MQTT_ACK_LATENCY, MQTT_BACKLOG
+from collector.metrics import (
+    MQTT_ACK_LATENCY,
+    MQTT_BACKLOG,
+    MQTT_RECEIPTS_FAILED,
+    MQTT_RESPONSE_TOPICS_REFUSED,
+)
 from collector.mqtt.client import RETRY_MAX_S, new_client, publish_replies
 from collector.mqtt.handling import Inbound
 from collector.mqtt.ingestproc import IngestProcess
@@ -227,23 +232,30 @@ class MqttConsumer:
             batch = self._take()
             if not batch:
                 continue
-            delay = 0.5
-            while True:
-                try:
-                    self._process(batch)
-                    break
-                except Exception:
-                    # The database is unreachable: nothing was acked, so retry the batch;
-                    # on shutdown the broker keeps the unacked messages for next time.
-                    log.exception("storing %d phone messages failed; retrying", len(batch))
-                    if self._stopping.wait(delay):
-                        return
-                    delay = min(delay * 2, RETRY_MAX_S)
+            result = self._store(batch)
+            if result is None:
+                return
+            # Committed: from here on nothing sends the batch back to be stored again.
+            try:
+                with one_wakeup(self._client):
+                    self._acknowledge(batch, result)
+            except Exception:
+                # Unacked messages come again after a reconnect, as duplicates.
+                log.exception("acknowledging %d stored phone messages failed", len(batch))
 
-    def _process(self, batch: list[Inbound]) -> None:
-        result = self._pipeline.run(batch, self.clock())
-        with one_wakeup(self._client):
-            self._acknowledge(batch, result)
+    def _store(self, batch: list[Inbound]) -> BatchResult | None:
+        """Commit `batch`, retrying while that fails; None if stopped before it could."""
+        delay = 0.5
+        while True:
+            try:
+                return self._pipeline.run(batch, self.clock())
+            except Exception:
+                # The database is unreachable: nothing was acked, so retry the batch;
+                # on shutdown the broker keeps the unacked messages for next time.
+                log.exception("storing %d phone messages failed; retrying", len(batch))
+                if self._stopping.wait(delay):
+                    return None
+                delay = min(delay * 2, RETRY_MAX_S)
 
     def _acknowledge(self, batch: list[Inbound], result: BatchResult) -> None:
         c = self.counters
@@ -253,7 +265,13 @@ class MqttConsumer:
         c.duplicates += result.duplicates
         c.quarantined += result.quarantined
         c.ignored += result.ignored
-        publish_replies(self._client, result.replies, self.options.receipt_qos)
+        # Receipts of the in-process path are sent here; the ingest process sent its own.
+        failed = result.receipts_failed
+        failed += publish_replies(self._client, result.replies, self.options.receipt_qos)
+        if failed:
+            MQTT_RECEIPTS_FAILED.inc(failed)
+        if result.response_topics_refused:
+            MQTT_RESPONSE_TOPICS_REFUSED.inc(result.response_topics_refused)
         arrived = []
         for msg in batch:
             # A message from an earlier connection is redelivered by the broker anyway.

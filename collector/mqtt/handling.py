@@ -65,6 +65,7 @@ class Handled:
     reply_to: list[str] = field(default_factory=list)
     ref_id: str | None = None
     decision: GeoDecision | None = None
+    response_topic_refused: str | None = None  # why the phone's response topic is not used
 
 
 log = logging.getLogger(__name__)
@@ -104,16 +105,16 @@ class Decider:
 
     def _native(self, msg: Inbound, where: NativeTopic, conn: Connection, now: datetime) -> Handled:
         code = where.employee_code
-        reply = [self.topics.ack(code)]
-        if msg.response_topic:
-            reply.append(msg.response_topic)
+        reply, refused = self._reply_topics(msg, code)
         try:
             punch = parse_native(msg.payload, employee_code=code)
         except PayloadError as exc:
-            return Handled(self.quarantine(msg, exc.reason), reply, exc.ref_id)
+            bad = self.quarantine(msg, exc.reason)
+            return Handled(bad, reply, exc.ref_id, response_topic_refused=refused)
         person = self.directory.person(code)
         if person is None:
-            return Handled(self.quarantine(msg, f"no employee has code {code!r}"), reply, punch.id)
+            bad = self.quarantine(msg, f"no employee has code {code!r}")
+            return Handled(bad, reply, punch.id, response_topic_refused=refused)
         fix = Fix(punch.lat, punch.lon, punch.acc, punch.ts, punch.mock, punch.bssid)
         previous = self.directory.previous_fix(conn, code, fix.taken_at)
         verdict = decide(fix, self._fences(), now=now, policy=self.policy, previous=previous)
@@ -124,9 +125,28 @@ class Decider:
                 reply,
                 punch.id,
                 verdict,
+                response_topic_refused=refused,
             )
         raw = self._punch(msg, person, fix, verdict, STATES[punch.kind], f"n:{punch.id}", device)
-        return Handled(raw, reply, punch.id, verdict)
+        return Handled(raw, reply, punch.id, verdict, response_topic_refused=refused)
+
+    def _reply_topics(self, msg: Inbound, code: str) -> tuple[list[str], str | None]:
+        """Where a native punch's receipt goes, and why its response topic is refused."""
+        reply = [self.topics.ack(code)]
+        if msg.response_topic is None:
+            return reply, None
+        problem = self.topics.reply_refusal(msg.response_topic, code)
+        if problem is None:
+            reply.append(msg.response_topic)
+            return reply, None
+        # The punch is still stored and answered on the ack topic, which says why.
+        log.warning(
+            "refusing response topic %r of a message on %s: it %s",
+            msg.response_topic[:120],
+            msg.topic,
+            problem,
+        )
+        return reply, f"response topic {problem}"
 
     def _owntracks(
         self, msg: Inbound, where: OwnTracksTopic, conn: Connection, now: datetime

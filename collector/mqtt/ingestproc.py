@@ -182,14 +182,17 @@ def child_main(
                 Inbound(topic, payload, 0, 1, retain, response, correlation)
                 for topic, payload, retain, response, correlation in wire
             ]
+            reply: BatchResult | str
             try:
                 result = pipeline.run(batch, now)
-                sender.send(result.replies)  # after the commit, as the consumer would
-                result.replies = []
-                reply: BatchResult | str = result
-            except Exception as exc:
+            except Exception as exc:  # not committed: the consumer sends the batch again
                 log.exception("storing %d phone messages failed", len(batch))
                 reply = f"storing {len(batch)} phone messages failed: {exc!r}"[:1000]
+            else:
+                # Committed: receipts that cannot go out are counted, never a failure.
+                result.receipts_failed += sender.send(result.replies)
+                result.replies = []
+                reply = result
             try:
                 conn.send(reply)
             except OSError:  # the consumer is gone; it acknowledged nothing of this batch

@@ -3,6 +3,11 @@
 The consumer runs a Pipeline in its ingest thread, or in a process of its own
 (`collector.mqtt.ingestproc`); either way a batch is committed before `run` returns, and
 the caller acknowledges and answers only then.
+
+`run` raises only when the batch could not be committed (retrying it is safe: whatever
+part was committed comes back as duplicates). Nothing after the commit may raise out of
+it: a receipt that cannot be written or sent is logged and counted in the result
+(`receipts_failed`), never a reason to store a committed batch again.
 """
 
 from __future__ import annotations
@@ -42,6 +47,18 @@ class BatchResult:
     duplicates: int = 0
     quarantined: int = 0
     ignored: int = 0
+    receipts_failed: int = 0  # receipts that could not be written or sent
+    response_topics_refused: int = 0  # MQTT 5 response topics not answered on
+
+    def add(self, other: BatchResult) -> None:
+        """Append another committed result (a batch stored one message at a time)."""
+        self.replies.extend(other.replies)
+        self.inserted += other.inserted
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.ignored += other.ignored
+        self.receipts_failed += other.receipts_failed
+        self.response_topics_refused += other.response_topics_refused
 
 
 class Pipeline:
@@ -67,7 +84,7 @@ class Pipeline:
         """Nothing to release (the store belongs to the caller)."""
 
     def run(self, batch: list[Inbound], now: datetime) -> BatchResult:
-        """Decide and commit `batch`; raises (nothing stored) when the database fails."""
+        """Decide and commit `batch`; raises only when it could not be committed."""
         try:
             return self._run(batch, now)
         except Exception:
@@ -91,12 +108,7 @@ class Pipeline:
             self.directory.forget_pending()
             out = BatchResult()
             for msg in batch:
-                one = self._run_one(msg, now)
-                out.replies.extend(one.replies)
-                out.inserted += one.inserted
-                out.duplicates += one.duplicates
-                out.quarantined += one.quarantined
-                out.ignored += one.ignored
+                out.add(self._run_one(msg, now))
             return out
         return self._result(batch, handled, result)
 
@@ -139,6 +151,7 @@ class Pipeline:
     def _result(
         self, batch: list[Inbound], handled: list[Handled], result: IngestResult
     ) -> BatchResult:
+        # After the commit: whatever goes wrong here costs a receipt, never the batch.
         out = BatchResult(
             inserted=result.inserted,
             duplicates=result.duplicates,
@@ -147,6 +160,8 @@ class Pipeline:
         outcomes = iter(result.outcomes)
         index = 0
         for msg, h in zip(batch, handled, strict=True):
+            if h.response_topic_refused is not None:
+                out.response_topics_refused += 1
             if h.item is None:
                 out.ignored += 1
                 out.replies.append([])
@@ -154,7 +169,14 @@ class Pipeline:
             outcome = next(outcomes)
             reason = result.reasons.get(index)
             index += 1
-            out.replies.append(self._replies(msg, h, outcome, reason) if h.reply_to else [])
+            replies: list[Reply] = []
+            if h.reply_to:
+                try:
+                    replies = self._replies(msg, h, outcome, reason)
+                except Exception:
+                    log.exception("could not write the receipt of a message on %s", msg.topic)
+                    out.receipts_failed += 1
+            out.replies.append(replies)
         return out
 
     def _replies(
@@ -168,6 +190,7 @@ class Pipeline:
             d.site_code if d else None,
             None if d is None or d.distance_m is None else round(d.distance_m, 1),
             flag_names(int(d.flags)) if d else [],
+            h.response_topic_refused,
         )
         return [
             (topic, body, msg.correlation if topic == msg.response_topic else None)

@@ -122,9 +122,12 @@ class TerminalPoller:
                 self._failed(exc)
                 stop.wait(self.backoff())
             except Exception:
-                # The store is away (or a bug in one sync): nothing was committed, so the
-                # position has not moved. Retry after a backoff instead of letting the live
-                # thread die, which would silence this terminal until the service restarts.
+                # The store is away (or a bug in one sync). The log position moves only in
+                # the commit that stores the records it covers, so whatever did or did not
+                # commit, the next sync reads from the right place (a live punch stored just
+                # before a status update failed comes back as a duplicate). Retry after a
+                # backoff instead of letting the live thread die, which would silence this
+                # terminal until the service restarts.
                 log.exception("live session of terminal %s failed", self.terminal.code)
                 self.failures += 1
                 stop.wait(self.backoff())

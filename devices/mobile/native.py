@@ -74,6 +74,9 @@ class Receipt(BaseModel):
     site: str | None = None
     distance_m: float | None = None
     flags: list[str] = Field(default_factory=list)
+    # Why the message's MQTT 5 response topic got no copy of this receipt (it is only
+    # answered inside the phone's own replies namespace); None when there was none to refuse.
+    response_topic_refused: str | None = None
 
 
 def receipt_json(
@@ -83,6 +86,7 @@ def receipt_json(
     site: str | None,
     distance_m: float | None,
     flags: list[str],
+    response_topic_refused: str | None = None,
 ) -> bytes:
     """Receipt(...).model_dump_json(), byte for byte, at a sixth of the cost."""
     body = {
@@ -92,6 +96,7 @@ def receipt_json(
         "site": site,
         "distance_m": distance_m,
         "flags": flags,
+        "response_topic_refused": response_topic_refused,
     }
     return orjson.dumps(body)
 

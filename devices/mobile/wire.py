@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class PayloadError(ValueError):
@@ -56,7 +58,8 @@ def ref_of(data: dict[str, Any], key: str) -> str | None:
     """The message's own id as text when it has a usable one."""
     value = data.get(key)
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)[:100]
+        # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 receipt can carry.
+        return LONE_SURROGATE.sub("\ufffd", str(value)[:100])
     return None
 
 

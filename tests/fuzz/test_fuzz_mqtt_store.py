@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import paho.mqtt.client as mqtt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from collector.mqtt.directory import Directory
@@ -119,6 +121,36 @@ def test_any_message_is_stored_soundly_or_quarantined_with_a_reason(store, decid
             assert p.lon is None or -180 <= p.lon <= 180
         for q in s.scalars(select(Quarantine)):
             assert q.reason
+
+
+reply_topics = st.one_of(
+    st.text(st.characters(codec=None, exclude_categories=()), max_size=300),
+    st.text(max_size=40).map(lambda t: f"{TOPICS.replies('1001')}/{t}"),
+    st.sampled_from(["evil/#", "$SYS/x", TOPICS.replies("1002"), TOPICS.ack("1002"), ""]),
+)
+
+
+@pytest.fixture(scope="module")
+def paho():
+    # A client that never connects still checks each topic (and raises for a bad one).
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fuzz")
+
+
+@FUZZ
+@given(payload=st.one_of(near.map(_encode), payloads), reply=reply_topics)
+def test_a_receipt_goes_only_where_the_phone_may_read_and_paho_can_publish(
+    store, decider, paho, payload, reply
+):
+    msg = Inbound(TOPICS.punch("1001"), payload, 1, 1, response_topic=reply)
+    handled, _result = _one(store, decider, msg)
+    assert handled.reply_to[0] == TOPICS.ack("1001")
+    own = TOPICS.replies("1001")
+    for topic in handled.reply_to[1:]:
+        assert topic == own or topic.startswith(f"{own}/")
+        assert handled.response_topic_refused is None
+        paho.publish(topic, b"{}", qos=0)
+    if len(handled.reply_to) == 1:
+        assert handled.response_topic_refused
 
 
 def test_the_fuzzer_stored_punches_too(store, decider):

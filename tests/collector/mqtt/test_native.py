@@ -101,7 +101,7 @@ def test_mqtt5_response_topic_gets_the_receipt_with_correlation(run_consumer, br
     if protocol != "5":
         pytest.skip("the embedded broker speaks MQTT 3.1.1 only")
     run_consumer()
-    reply = f"{topics.root}/replies/phone-9"
+    reply = f"{topics.replies('1001')}/phone-9"
     p = Phone(url, "5", subscribe=[reply])
     try:
         props = Properties(PacketTypes.PUBLISH)

@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import select
 
 from collector.mqtt.broker import EmbeddedBroker, free_port
@@ -120,14 +122,21 @@ def test_deploy_acl_lets_a_phone_write_only_its_own_topic(seeded, now):
             )  # fmt: skip
             consumer.start()
             assert consumer.subscribed.wait(10)
-            phone = Phone(f"mqtt://1001:pw-1001@127.0.0.1:{port}", "5",
-                          subscribe=[Topics().ack("1001"), Topics().ack("1002")])  # fmt: skip
+            # The phone's MQTT 5 response topic, in its own replies namespace: the
+            # collector (its receipt connection) may write there too.
+            reply = f"{Topics().replies('1001')}/app"
+            listen = [Topics().ack("1001"), Topics().ack("1002"), reply]
+            phone = Phone(f"mqtt://1001:pw-1001@127.0.0.1:{port}", "5", subscribe=listen)
             ts = (now - timedelta(seconds=5)).isoformat()
             body = {"schema_version": 1, "ts": ts, "lat": 52.52, "lon": 13.405, "acc": 9}
             phone.publish(Topics().punch("1002"), {**body, "id": "forged"})
-            phone.publish(Topics().punch("1001"), {**body, "id": "own"})
-            (receipt,) = wait_for(phone.receipts)
-            assert receipt["id"] == "own"  # the forged one never reached the consumer
+            props = Properties(PacketTypes.PUBLISH)
+            props.ResponseTopic = reply
+            phone.publish(Topics().punch("1001"), {**body, "id": "own"}, properties=props)
+            wait_for(lambda: len(phone.receipts()) == 2)
+            assert sorted(t for t, _, _ in phone.received) == [Topics().ack("1001"), reply]
+            # The forged one never reached the consumer.
+            assert [r["id"] for r in phone.receipts()] == ["own", "own"]
             assert consumer.counters.received == 1
         finally:
             if phone is not None:

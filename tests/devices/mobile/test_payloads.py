@@ -52,6 +52,48 @@ def test_topic_builders_and_subscriptions():
     ]
 
 
+REPLIES = "x/punchgate/v1/replies/1001"
+
+
+@pytest.mark.parametrize(
+    ("topic", "refusal"),
+    [
+        (REPLIES, None),
+        (f"{REPLIES}/app-7f3a", None),
+        (f"{REPLIES}/a/b/c", None),
+        (f"{REPLIES}/café", None),
+        ("evil/#", "contains a wildcard"),
+        (f"{REPLIES}/#", "contains a wildcard"),
+        (f"{REPLIES}/+/x", "contains a wildcard"),
+        ("$SYS/broker/x", "starts with $"),
+        ("", "is empty"),
+        (f"{REPLIES}/" + "x" * 300, "longer than 256 bytes"),
+        (f"{REPLIES}/" + "é" * 120, "longer than 256 bytes"),  # 240 characters, 267 bytes
+        (f"{REPLIES}/\ud800", "not valid UTF-8"),
+        (f"{REPLIES}/a\x00b", "control characters"),
+        (f"{REPLIES}/a\nb", "control characters"),
+        (f"{REPLIES}/\ufeffx", "control characters"),
+        # Somebody else's receipts, the service's own topics, anywhere else:
+        ("x/punchgate/v1/replies/1002", "is not under x/punchgate/v1/replies/1001/"),
+        ("x/punchgate/v1/replies/10010", "is not under"),
+        ("x/punchgate/v1/replies/1001x/a", "is not under"),
+        ("x/punchgate/v1/ack/1002", "is not under"),
+        ("x/punchgate/v1/ack/1001", "is not under"),
+        ("x/punchgate/v1/status/punchgate-collector", "is not under"),
+        ("x/punchgate/v1/punch/1001", "is not under"),
+        ("x/owntracks/user1001/phone/cmd", "is not under"),
+        ("punchgate/v1/replies/1001", "is not under"),  # another root
+        ("x/punchgate/v1/replies", "is not under"),
+    ],
+)
+def test_a_response_topic_is_answered_only_inside_the_phones_own_replies(topic, refusal):
+    got = T.reply_refusal(topic, "1001")
+    if refusal is None:
+        assert got is None
+    else:
+        assert got is not None and refusal in got
+
+
 BASE = {"schema_version": 1, "id": "abc", "ts": 1795780800, "lat": 52.52, "lon": 13.405, "acc": 8}
 
 
@@ -104,6 +146,16 @@ def test_native_rejection_names_the_message_id_when_readable():
     with pytest.raises(PayloadError) as info:
         parse_native(native(lat="x"), employee_code="1")
     assert info.value.ref_id == "abc"
+
+
+def test_a_rejected_id_with_a_lone_surrogate_still_makes_a_receipt():
+    # JSON lets a phone escape half a UTF-16 pair; the receipt naming that id is UTF-8.
+    with pytest.raises(PayloadError) as info:
+        parse_native(b'{"schema_version": 9, "id": "\\ud800-odd"}', employee_code="1")
+    # ascii(): a report that held the surrogate itself could not be sent between workers.
+    assert ascii(info.value.ref_id) == ascii("\ufffd-odd")
+    body = receipt_json("rejected", info.value.ref_id, info.value.reason, None, None, [])
+    assert json.loads(body)["id"] == "\ufffd-odd"
 
 
 LOC = {
@@ -185,12 +237,21 @@ def test_owntracks_bad_payloads_raise(body, reason):
     site=st.none() | st.text(max_size=64),
     distance=st.none() | st.floats(min_value=0, max_value=1e7).map(lambda d: round(d, 1)),
     flags=st.lists(st.sampled_from(["mock_location", "outside_fence", "late_delivery"])),
+    refused=st.none() | st.text(max_size=100),
 )
-def test_receipt_json_is_the_receipt_models_json(status, ident, reason, site, distance, flags):
+def test_receipt_json_is_the_receipt_models_json(
+    status, ident, reason, site, distance, flags, refused
+):
     # The consumer writes receipts with receipt_json; the contract is the Receipt model.
     model = Receipt(
-        status=status, id=ident, reason=reason, site=site, distance_m=distance, flags=flags
+        status=status,
+        id=ident,
+        reason=reason,
+        site=site,
+        distance_m=distance,
+        flags=flags,
+        response_topic_refused=refused,
     )
-    assert receipt_json(status, ident, reason, site, distance, flags) == (
+    assert receipt_json(status, ident, reason, site, distance, flags, refused) == (
         model.model_dump_json().encode()
     )
