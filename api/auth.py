@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from api.deps import SessionDep, StoreDep
 from api.limits import check_rate
-from collector.apikeys import Role, authenticate, touch, touch_due
+from collector.apikeys import Role, authenticate, granted_role, touch, touch_due
 from collector.masterdata.scope import Scope
 from collector.runtime import utcnow
 
@@ -85,7 +85,10 @@ class Requirement:
         if key is None:
             raise _unauthorized("the API key is unknown, malformed or revoked")
         principal = Principal(
-            key_id=key.id, name=key.name, role=Role(key.role), department_id=key.department_id
+            key_id=key.id,
+            name=key.name,
+            role=granted_role(key.role, key.department_id),
+            department_id=key.department_id,
         )
         if touch_due(key, now):
             with store.sessions.begin() as writer:

@@ -45,6 +45,18 @@ class Role(enum.StrEnum):
 _RANKS = {role: i for i, role in enumerate(Role)}
 
 
+def granted_role(role: str, department_id: int | None) -> Role:
+    """What a key may do: a department-scoped key is at most hr.
+
+    Admin work (keys, departments, sites, policies, devices) is shared by every department,
+    so a scope cannot confine it; a scoped admin key made before this rule acts as hr.
+    """
+    granted = Role(role)
+    if department_id is not None and granted is Role.ADMIN:
+        return Role.HR
+    return granted
+
+
 @dataclass(frozen=True, slots=True)
 class NewKey:
     """A freshly created key and its secret, which is never shown again."""
@@ -65,6 +77,12 @@ def create_key(
     if not name.strip():
         raise InvalidInput("a key needs a name", field="name")
     department_id = None
+    if department_code is not None and role is Role.ADMIN:
+        raise InvalidInput(
+            "an admin key cannot be limited to a department: it manages keys and master data "
+            "shared by every department; give a department to an hr or viewer key",
+            field="department",
+        )
     if department_code is not None:
         dept = session.scalar(select(Department).where(Department.code == department_code))
         if dept is None:

@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from api.auth import Principal
 from api.deps import SessionDep, StoreDep
 from collector import uisessions
-from collector.apikeys import Role
+from collector.apikeys import Role, granted_role
 from collector.runtime import Store, utcnow
 
 COOKIE = "punchgate_session"
@@ -122,7 +122,7 @@ class UiRequirement:
         principal = Principal(
             key_id=live.key_id,
             name=live.name,
-            role=Role(live.role),
+            role=granted_role(live.role, live.department_id),
             department_id=live.department_id,
         )
         if not principal.role.allows(self.role):

@@ -183,7 +183,9 @@ def roomy_app(settings, store):
 def scoped(store, now, keys) -> dict[Role, str]:
     """Tokens of every role scoped to OPS (the keys fixture's department)."""
     with store.sessions.begin() as s:
-        admin = create_key(s, name="ops-admin", role=Role.ADMIN, now=now, department_code="OPS")
+        # No scoped admin key can be created any more; one made before that rule acts as hr.
+        admin = create_key(s, name="ops-admin", role=Role.HR, now=now, department_code="OPS")
+        admin.key.role = Role.ADMIN.value
     return {Role.VIEWER: keys.scoped_viewer, Role.HR: keys.scoped_hr, Role.ADMIN: admin.token}
 
 
@@ -226,3 +228,28 @@ def test_a_scoped_key_gets_nothing_of_another_department(roomy_app, store, now, 
     # The walk's values reach ENG's data: the same calls with an unscoped key show it.
     expected = REVEALING[Role.VIEWER] | (REVEALING[Role.HR] if role.allows(Role.HR) else set())
     assert expected <= revealing
+
+
+def test_an_admin_key_cannot_be_scoped_and_an_old_one_acts_as_hr(client, store, now, keys):
+    refused = client.post(
+        "/api-keys",
+        json={"name": "ops-admin", "role": "admin", "department": "OPS"},
+        headers=auth(keys.admin),
+    )
+    assert refused.status_code == 422, refused.text
+    assert "admin key cannot be limited to a department" in refused.text
+    with store.sessions.begin() as s:
+        legacy = create_key(s, name="old", role=Role.HR, now=now, department_code="OPS")
+        legacy.key.role = Role.ADMIN.value
+    # Keys and shared master data are admin work: a scoped key may not do it.
+    made = client.post(
+        "/api-keys", json={"name": "escape", "role": "admin"}, headers=auth(legacy.token)
+    )
+    assert made.status_code == 403, made.text
+    assert client.get("/api-keys", headers=auth(legacy.token)).status_code == 403
+    dept = client.post(
+        "/departments", json={"code": "NEW", "name": "New"}, headers=auth(legacy.token)
+    )
+    assert dept.status_code == 403, dept.text
+    # What hr may do it still may, in its own department.
+    assert client.get("/employees", headers=auth(legacy.token)).status_code == 200
