@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import orjson
@@ -58,10 +57,3 @@ def ref_of(data: dict[str, Any], key: str) -> str | None:
     if isinstance(value, str | int) and not isinstance(value, bool):
         return str(value)[:100]
     return None
-
-
-def finite(value: float, name: str) -> float:
-    """Reject NaN and infinities (JSON from some phones carries them)."""
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
-    return value
