@@ -4,11 +4,12 @@ Distances are great-circle metres on geopy's sphere (`geopy.distance.EARTH_RADIU
 haversine formula written out here: it gives what `geopy.distance.great_circle` gives (to
 1e-9), within 0.5 % of the WGS-84 geodesic at fence distances, far below GPS error (the
 tests check both against geopy). It is written out rather than called for speed, measured
-by bench/bench_rules.py in one run: a fence decision (one site and the previous fix, two
-distances) took 16 µs of CPU with it, 45 µs with `great_circle` (geopy builds two `Point`s
-per call) and 258 µs with `geodesic`, while the MQTT ingest process spends 70–110 µs per
-punch in all (bench/bench_mqtt.py). geopy's sphere would add a quarter to every phone punch
-and its geodesic more than double it, for no decision that changes.
+by bench/bench_rules.py (three runs on the shared 2-core machine): a fence decision (one
+site and the previous fix, two distances) took 11–16 µs of CPU with it, 30–51 µs with
+`great_circle` (geopy builds two `Point`s per call) and 230–255 µs with `geodesic`, while
+the MQTT ingest process spends 70–110 µs per punch in all (bench/bench_mqtt.py). geopy's
+sphere would add a fifth to a third to every phone punch and its geodesic more than double
+it, for decisions that would not change.
 
 Polygons are GeoJSON: rings of (lon, lat); the first ring of each polygon is its outline
 and the others are holes.
