@@ -42,7 +42,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # CPU the MQTT ingest process spends per punch (bench_mqtt, `cpu_us_per_punch`): 70–110 µs
 # on the 2-core machine, parsing, deciding, storing and answering included.
 INGEST_US_PER_PUNCH = 100.0
-EVALUATE_TARGET_PER_CPU_S = 100_000
+EVALUATE_TARGET_PER_CPU_S, EVALUATE_DAYS = 100_000, 200_000
 MONTH_TARGET_S, MONTH_TARGET_EMPLOYEES = 30.0, 10_000
 MONTH = [date(2026, 3, 1) + timedelta(days=i) for i in range(31)]
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -322,7 +322,7 @@ def bench_month(employees: int, workdir: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=200_000, help="employee-days to evaluate")
+    parser.add_argument("--days", type=int, default=EVALUATE_DAYS, help="employee-days to evaluate")
     parser.add_argument("--fixes", type=int, default=5_000, help="phone fixes to decide")
     parser.add_argument(
         "--employees", type=int, default=MONTH_TARGET_EMPLOYEES, help="employees in the month run"
@@ -338,10 +338,11 @@ def main() -> None:
     per_cpu_s = evaluate["evaluate_day_per_cpu_s"]
     out["targets"] = [
         target(
-            "evaluate_day, days per CPU second",
+            f"evaluate_day, {args.days:,} days (days per CPU second)",
             f"≥ {EVALUATE_TARGET_PER_CPU_S:,}",
             per_cpu_s,
             per_cpu_s >= EVALUATE_TARGET_PER_CPU_S,
+            at_size=args.days >= EVALUATE_DAYS,
         ),
         target(
             f"recompute a month, {args.employees:,} employees, SQLite (s)",
