@@ -30,11 +30,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check collector api devices rules tests bench soak
 	$(BIN)/mypy
 
+# Every benchmark, each printing one JSON object (kept in .bench/results/), then one table
+# of all their targets; it exits non-zero only when a benchmark failed to give a result.
 bench: $(STAMP)
+	@mkdir -p .bench/results && rm -f .bench/results/*.json
 	@for script in bench/bench_*.py; do \
+		out=.bench/results/$$(basename $$script .py).json; \
 		echo "== $$script"; \
-		$(BIN)/python $$script || exit 1; \
+		$(BIN)/python $$script > $$out; \
+		cat $$out; \
 	done
+	@echo; $(BIN)/python bench/summary.py .bench/results/bench_*.json
 
 # The fault-injection soak on its own PostgreSQL and Mosquitto; exits non-zero unless every
 # punch is stored exactly once. CI runs `make soak SOAK_ARGS="--duration 60"`.

@@ -12,6 +12,10 @@ punchgate_bench_api database on PostgreSQL); later runs reuse it. Then, per back
 - a page of punches with filters (department + one day) at 100 requests/s open-loop:
   p50/p99, beside the same SELECT through the driver.
 
+Targets, at 10,000 employees: the XLSX in at most 10 s and 300 MB of server memory; the
+lateness month's p50 at most 1 s on SQLite and 0.5 s on PostgreSQL; the punch page's p99
+at most 50 ms at 100 requests/s, without errors.
+
 Prints one JSON object. Flags: --employees, --backends, --rate, --seconds.
 """
 
@@ -38,32 +42,26 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
+from alembic.util.exc import CommandError
+from common import ROOT, emit, target
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from alembic.util.exc import CommandError  # noqa: E402
-
-from collector.apikeys import Role, create_key  # noqa: E402
-from collector.runtime import Store  # noqa: E402
-from collector.settings import Settings  # noqa: E402
-from collector.store.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from collector.store.ingest import db_date, db_time  # noqa: E402
+from collector.apikeys import Role, create_key
+from collector.runtime import Store
+from collector.settings import Settings
+from collector.store.db import make_engine, make_sessionmaker, upgrade
+from collector.store.ingest import db_date, db_time
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/punchgate_bench_api"
 SQLITE_PATH = ROOT / ".bench" / "bench_api.sqlite3"
 TZ = ZoneInfo("Europe/Berlin")
 MONTH_START, MONTH_END = date(2026, 3, 1), date(2026, 3, 31)
 DEPARTMENTS = 50
-TARGETS = {
-    "sqlite": {"lateness_p50_s": 1.0},
-    "postgresql": {"lateness_p50_s": 0.5},
-    "punch_page_p99_ms": 50.0,
-    "xlsx_s": 10.0,
-    "xlsx_peak_rss_mb": 300.0,
-}
+TARGET_EMPLOYEES = 10_000
+TARGET_LATENESS_P50_S = {"sqlite": 1.0, "postgresql": 0.5}
+TARGET_PAGE_RATE, TARGET_PAGE_P99_MS = 100.0, 50.0
+TARGET_XLSX_S, TARGET_XLSX_MB = 10.0, 300.0
 PUNCH_COLS = (
     "dedupe_key, employee_code, occurred_at, tz, local_date, source_kind, device_code, verify,"
     " state, flags, employee_id, received_at"
@@ -458,8 +456,8 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, Any] = {
         "benchmark": "api", "employees": args.employees, "working_days": len(working_days()),
-        "targets": TARGETS,
     }  # fmt: skip
+    result["targets"] = []
     for backend in args.backends.split(","):
         if backend == "sqlite":
             SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -468,7 +466,30 @@ def main() -> None:
             url = os.environ.get("PUNCHGATE_BENCH_DATABASE_URL", PG_URL)
             _ensure_database(url)
         result[backend] = bench_backend(url, backend, args.employees, args)
-    print(json.dumps(result, indent=2))
+        result["targets"] += targets(backend, result[backend], args)
+    emit(result)
+
+
+def targets(backend: str, run: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One backend's targets with this run's figures."""
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
+    at_size = args.employees >= TARGET_EMPLOYEES
+    xlsx, lateness, page = run["xlsx"], run["lateness_month"], run["punch_page"]
+    size = f"{args.employees:,} employees"
+    return [
+        target(f"XLSX month summary, {name}, {size} (s)", f"≤ {TARGET_XLSX_S:g}",
+               xlsx["seconds"], xlsx["seconds"] <= TARGET_XLSX_S, at_size=at_size),
+        target(f"XLSX month summary, {name}, server peak RSS (MB)", f"≤ {TARGET_XLSX_MB:g}",
+               xlsx["server_peak_rss_mb"], xlsx["server_peak_rss_mb"] <= TARGET_XLSX_MB,
+               at_size=at_size),
+        target(f"lateness month, {name}, {size}, p50 (s)",
+               f"≤ {TARGET_LATENESS_P50_S[backend]:g}", lateness["http_p50_s"],
+               lateness["http_p50_s"] <= TARGET_LATENESS_P50_S[backend], at_size=at_size),
+        target(f"punch page, {name}, p99 at {args.rate:g} req/s, no errors (ms)",
+               f"≤ {TARGET_PAGE_P99_MS:g} at {TARGET_PAGE_RATE:g} req/s", page["p99_ms"],
+               page["errors"] == 0 and page["p99_ms"] <= TARGET_PAGE_P99_MS,
+               at_size=at_size and args.rate >= TARGET_PAGE_RATE),
+    ]  # fmt: skip
 
 
 def _ensure_database(url: str) -> None:

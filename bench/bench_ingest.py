@@ -5,6 +5,9 @@ employee links, dirty marks), committed per batch. Physical limit: the DB-API
 `executemany` of the very same rows into a table of the same shape (same indexes and
 unique key), committed per batch, in the same run. Also: re-ingest of everything
 (must insert 0 and be no slower) and the peak memory of importing a CSV of as many rows.
+
+Targets, at 1,000,000 rows: 100,000 punches/s on SQLite and 50,000/s on PostgreSQL, each
+at least half the raw driver's rate; the import under 300 MB.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from common import PG_URL, WORK, emit, fresh_pg_database, timed
+from common import PG_URL, WORK, emit, fresh_pg_database, target, timed
 from sqlalchemy import Engine, text
 
 from collector.normalize import NormalizePolicy, RawPunch, normalize
@@ -30,6 +33,10 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 POLICY = NormalizePolicy()
 START = datetime(2026, 1, 5, 7, 0)
 EMPLOYEES = 5000
+TARGET_ROWS = 1_000_000
+TARGET_PER_S = {"sqlite": 100_000, "postgresql": 50_000}
+TARGET_RATIO = 0.5  # of the raw driver's executemany
+TARGET_IMPORT_MB = 300
 
 
 def batches(total: int, size: int):
@@ -167,7 +174,7 @@ def run_backend(url: str, total: int, size: int) -> dict:
         reingest_per_s=round(total / again),
         raw_driver_per_s=round(total / raw),
         ratio_ours_to_raw=round(raw / ours, 3),
-        reingest_not_slower=again <= ours,
+        reingest_to_ingest_time=round(again / ours, 3),
     )
     return res
 
@@ -209,7 +216,6 @@ def import_memory(rows: int) -> dict:
         exit_code=out.returncode,
         summary=out.stdout.strip()[:200],
         peak_rss_mb=round(peak_kb / 1024, 1),
-        target_mb=300,
     )
     return res
 
@@ -224,17 +230,59 @@ def main() -> None:
     db = WORK / "ingest.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         (WORK / f"ingest.sqlite3{suffix}").unlink(missing_ok=True)
-    result: dict = {
-        "bench": "ingest",
-        "targets": {"sqlite_per_s": 100_000, "postgres_per_s": 50_000, "ratio": 0.5},
-    }
+    result: dict = {"bench": "ingest"}
     result["import"] = import_memory(args.rows)
     result["sqlite"] = run_backend(f"sqlite:///{db}", args.rows, args.batch)
     if not args.skip_postgres:
         url = fresh_pg_database(PG_URL)
         result["postgresql"] = run_backend(url, args.rows, args.batch) if url else "unreachable"
     shutil.rmtree(WORK / "unused", ignore_errors=True)
+    result["targets"] = targets(result, args.rows)
     emit(result)
+
+
+def targets(result: dict, rows: int) -> list[dict]:
+    """Each target with this run's figure; a backend not run or unreachable is not judged."""
+    at_size = rows >= TARGET_ROWS
+    peak = result["import"]["peak_rss_mb"]
+    out = [
+        target(
+            f"import {rows:,} CSV rows, peak RSS (MB)",
+            f"≤ {TARGET_IMPORT_MB}",
+            peak,
+            result["import"]["exit_code"] == 0 and peak <= TARGET_IMPORT_MB,
+            at_size=at_size,
+        )
+    ]
+    for backend, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        run = result.get(backend)
+        ran = isinstance(run, dict)
+        rate = run["ours_per_s"] if ran else None
+        ratio = run["ratio_ours_to_raw"] if ran else None
+        out += [
+            target(
+                f"ingest {rows:,} punches, {name} (punches/s)",
+                f"≥ {TARGET_PER_S[backend]:,}",
+                rate,
+                ran and rate >= TARGET_PER_S[backend],
+                at_size=at_size and ran,
+            ),
+            target(
+                f"ingest, {name}, rate vs the raw driver's executemany (×)",
+                f"≥ {TARGET_RATIO}",
+                ratio,
+                ran and ratio >= TARGET_RATIO,
+                at_size=at_size and ran,
+            ),
+            target(
+                f"re-ingest, {name}: nothing inserted, time vs first ingest (×)",
+                "≤ 1",
+                run["reingest_to_ingest_time"] if ran else None,
+                ran and run["reingest_inserted"] == 0 and run["reingest_to_ingest_time"] <= 1,
+                at_size=ran,
+            ),
+        ]
+    return out
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ rounds (the median ratio is the figure): N punches are queued for an offline per
 session, then the receiver connects and we time until the last one is received (bare
 paho) or committed (punchgate: `punchgate mqtt consume` as a process of its own, with its
 ingest child process); and the CPU time each process spent per punch during its drain.
-Prints one JSON object.
+Prints one JSON object. Targets: at least 3,000 punches/s and half the bare subscriber's
+rate; every receipt back, with p99 at most 100 ms, at 500 punches/s.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from common import emit, target
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -40,6 +42,8 @@ from devices.mobile.topics import Topics
 
 PUNCHGATE = str(Path(sys.executable).parent / "punchgate")
 PEOPLE = 200
+TARGET_BACKLOG, TARGET_PER_S, TARGET_RATIO = 20_000, 3000, 0.5
+TARGET_RATE, TARGET_SECONDS, TARGET_P99_MS = 500.0, 10.0, 100.0
 
 
 def free_port() -> int:
@@ -223,9 +227,9 @@ def latency_run(port: int, topics: Topics, rate: float, seconds: float) -> list[
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--count", type=int, default=20000, help="backlog size for the drain")
-    ap.add_argument("--rate", type=float, default=500.0, help="steady rate for latency")
-    ap.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    ap.add_argument("--count", type=int, default=TARGET_BACKLOG, help="backlog for the drain")
+    ap.add_argument("--rate", type=float, default=TARGET_RATE, help="steady rate for latency")
+    ap.add_argument("--seconds", type=float, default=TARGET_SECONDS, help="latency run length")
     ap.add_argument("--rounds", type=int, default=3, help="bare/ours drain pairs")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
@@ -301,29 +305,48 @@ def main() -> None:
                 "cpu_us_per_punch": {"bare_paho": round(bare_cpu * 1e6, 1), **cpu_us},
             })  # fmt: skip
         q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
-        print(
-            json.dumps(
-                {
-                    "bench": "mqtt",
-                    "broker": "mosquitto (private, 127.0.0.1), MQTT 5, QoS 1",
-                    "store": "sqlite",
-                    "backlog": args.count,
-                    "punchgate_stored_per_s_median": statistics.median(
-                        x["punchgate_stored_per_s"] for x in rounds
+        stored_rate = statistics.median(x["punchgate_stored_per_s"] for x in rounds)
+        ratio = statistics.median(x["ratio_vs_bare"] for x in rounds)
+        sent, p99 = int(args.rate * args.seconds), round(q[98] * 1000, 2)
+        emit(
+            {
+                "bench": "mqtt",
+                "broker": "mosquitto (private, 127.0.0.1), MQTT 5, QoS 1",
+                "store": "sqlite",
+                "backlog": args.count,
+                "punchgate_stored_per_s_median": stored_rate,
+                "ratio_vs_bare_median": ratio,
+                "rounds": rounds,
+                "latency_rate_per_s": args.rate,
+                "latency_sent": sent,
+                "latency_samples": len(lat),
+                "latency_p50_ms": round(q[49] * 1000, 2),
+                "latency_p99_ms": p99,
+                "latency_max_ms": round(lat[-1] * 1000, 2) if lat else None,
+                "targets": [
+                    target(
+                        f"MQTT drain of {args.count:,} into SQLite, median (punches/s)",
+                        f"≥ {TARGET_PER_S:,}",
+                        stored_rate,
+                        stored_rate >= TARGET_PER_S,
+                        at_size=args.count >= TARGET_BACKLOG,
                     ),
-                    "ratio_vs_bare_median": statistics.median(x["ratio_vs_bare"] for x in rounds),
-                    "rounds": rounds,
-                    "target_per_s": 3000,
-                    "target_ratio": 0.5,
-                    "latency_rate_per_s": args.rate,
-                    "latency_sent": int(args.rate * args.seconds),
-                    "latency_samples": len(lat),
-                    "latency_p50_ms": round(q[49] * 1000, 2),
-                    "latency_p99_ms": round(q[98] * 1000, 2),
-                    "latency_max_ms": round(lat[-1] * 1000, 2) if lat else None,
-                    "latency_target_p99_ms": 100,
-                }
-            )
+                    target(
+                        "MQTT drain vs a bare paho subscriber, median (×)",
+                        f"≥ {TARGET_RATIO}",
+                        ratio,
+                        ratio >= TARGET_RATIO,
+                        at_size=args.count >= TARGET_BACKLOG,
+                    ),
+                    target(
+                        f"publish → receipt p99 at {args.rate:g}/s, all receipts back (ms)",
+                        f"≤ {TARGET_P99_MS:g} at {TARGET_RATE:g}/s",
+                        p99,
+                        len(lat) == sent and p99 <= TARGET_P99_MS,
+                        at_size=args.rate >= TARGET_RATE and args.seconds >= TARGET_SECONDS,
+                    ),
+                ],
+            }
         )
     finally:
         if consumer is not None:

@@ -8,7 +8,6 @@ pyzk (connect + disconnect, the least any poll must do), on the same thread pool
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -18,15 +17,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
 from _zk_common import scratch_store, start_emulator
+from common import emit, target
 from zk import ZK
 
 from collector.poller.worker import TerminalPollerWorker
+
+TARGET_TERMINALS, TARGET_WALL_S, TARGET_CORES = 200, 10.0, 1.0
 
 
 def main() -> None:
     """Run the benchmark and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--terminals", type=int, default=200)
+    parser.add_argument("--terminals", type=int, default=TARGET_TERMINALS)
     parser.add_argument("--records", type=int, default=200)
     parser.add_argument("--workers", type=int, default=16)
     args = parser.parse_args()
@@ -60,22 +62,34 @@ def main() -> None:
         proc.wait(timeout=10)
         store.close()
         shutil.rmtree(folder, ignore_errors=True)
-    print(
-        json.dumps(
-            {
-                "benchmark": "zk_poll",
-                "terminals": args.terminals,
-                "workers": args.workers,
-                "idle_cycle_wall_s": round(wall, 3),
-                "idle_cycle_cpu_s": round(cpu, 3),
-                "cpu_cores_average": round(cpu / wall, 3),
-                "floor_connect_disconnect_wall_s": round(floor, 3),
-                "ratio_to_floor": round(wall / floor, 2),
-                "target_wall_s": 10,
-                "target_cores": 1,
-                "target_met": wall <= 10 and cpu / wall <= 1,
-            }
-        )
+    at_size = args.terminals >= TARGET_TERMINALS
+    emit(
+        {
+            "benchmark": "zk_poll",
+            "terminals": args.terminals,
+            "workers": args.workers,
+            "idle_cycle_wall_s": round(wall, 3),
+            "idle_cycle_cpu_s": round(cpu, 3),
+            "cpu_cores_average": round(cpu / wall, 3),
+            "floor_connect_disconnect_wall_s": round(floor, 3),
+            "ratio_to_floor": round(wall / floor, 2),
+            "targets": [
+                target(
+                    f"ZK idle poll cycle over {args.terminals} terminals, wall (s)",
+                    f"≤ {TARGET_WALL_S:g}",
+                    round(wall, 3),
+                    wall <= TARGET_WALL_S,
+                    at_size=at_size,
+                ),
+                target(
+                    f"ZK idle poll cycle over {args.terminals} terminals, CPU (cores)",
+                    f"≤ {TARGET_CORES:g}",
+                    round(cpu / wall, 3),
+                    cpu / wall <= TARGET_CORES,
+                    at_size=at_size,
+                ),
+            ],
+        }
     )
 
 

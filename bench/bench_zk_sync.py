@@ -11,7 +11,6 @@ the two sides (the machine is shared).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
 from _zk_common import scratch_store, start_emulator
+from common import emit, target
 from sqlalchemy import func, select
 from zk import ZK
 from zk import const as zk_const
@@ -28,6 +28,8 @@ from collector.poller.sync import sync_terminal
 from collector.poller.terminals import load_terminals
 from collector.store.models import Punch
 from devices.zk.driver import ZKSession
+
+TARGET_RECORDS, TARGET_RATIO = 100_000, 0.6
 
 
 def timed(fn):
@@ -40,7 +42,7 @@ def timed(fn):
 def main() -> None:
     """Run the benchmark and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=TARGET_RECORDS)
     parser.add_argument("--layout", type=int, default=40)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2, help="best of N for each side")
@@ -79,27 +81,33 @@ def main() -> None:
     transfer_s = min(w for w, _ in runs["transfer"])
     pyzk_s, pyzk_cpu = min(w for w, _ in runs["pyzk"]), min(c for _, c in runs["pyzk"])
     ours_s, ours_cpu = min(w for w, _ in runs["ours"]), min(c for _, c in runs["ours"])
-    print(
-        json.dumps(
-            {
-                "benchmark": "zk_sync",
-                "records": args.records,
-                "rounds": args.rounds,
-                "layout_bytes": args.layout,
-                "buffer_bytes": size,
-                "transfer_floor_s": round(transfer_s, 3),
-                "pyzk_get_attendance_s": round(pyzk_s, 3),
-                "pyzk_get_attendance_cpu_s": round(pyzk_cpu, 3),
-                "ours_full_sync_into_sqlite_s": round(ours_s, 3),
-                "ours_full_sync_cpu_s": round(ours_cpu, 3),
-                "stored_punches": stored,
-                "ratio_ours_to_pyzk": round(ours_s / pyzk_s, 3),
-                "ratio_ours_to_pyzk_cpu": round(ours_cpu / pyzk_cpu, 3),
-                "ratio_ours_to_transfer_floor": round(ours_s / transfer_s, 2),
-                "target_ratio_ours_to_pyzk": 0.6,
-                "target_met": ours_s <= 0.6 * pyzk_s,
-            }
-        )
+    ratio = round(ours_s / pyzk_s, 3)
+    emit(
+        {
+            "benchmark": "zk_sync",
+            "records": args.records,
+            "rounds": args.rounds,
+            "layout_bytes": args.layout,
+            "buffer_bytes": size,
+            "transfer_floor_s": round(transfer_s, 3),
+            "pyzk_get_attendance_s": round(pyzk_s, 3),
+            "pyzk_get_attendance_cpu_s": round(pyzk_cpu, 3),
+            "ours_full_sync_into_sqlite_s": round(ours_s, 3),
+            "ours_full_sync_cpu_s": round(ours_cpu, 3),
+            "stored_punches": stored,
+            "ratio_ours_to_pyzk": ratio,
+            "ratio_ours_to_pyzk_cpu": round(ours_cpu / pyzk_cpu, 3),
+            "ratio_ours_to_transfer_floor": round(ours_s / transfer_s, 2),
+            "targets": [
+                target(
+                    f"ZK full sync, {args.records:,} records, vs pyzk get_attendance (× time)",
+                    f"≤ {TARGET_RATIO}",
+                    ratio,
+                    ours_s <= TARGET_RATIO * pyzk_s and stored == args.records,
+                    at_size=args.records >= TARGET_RECORDS,
+                )
+            ],
+        }
     )
 
 

@@ -1,4 +1,9 @@
-"""Shared helpers for the benchmark scripts (plain scripts printing one JSON object)."""
+"""Shared helpers for the benchmark scripts (plain scripts printing one JSON object).
+
+Each benchmark's object carries `targets`: a list of {name, target, figure, met}, where
+`met` is true or false, or null when the run was not at the target's size (or the backend
+was unreachable). `bench/summary.py` turns those lists into one table.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +34,18 @@ def timed(out: dict[str, float], key: str) -> Iterator[None]:
     out[key] = round(time.perf_counter() - start, 3)
 
 
+def target(
+    name: str, goal: str, figure: float | None, met: bool | None, *, at_size: bool = True
+) -> dict[str, Any]:
+    """One target: what it asks, this run's figure, whether it is met (None: not judged)."""
+    return {"name": name, "target": goal, "figure": figure, "met": met if at_size else None}
+
+
 def emit(result: dict[str, Any]) -> None:
-    """Print the benchmark's JSON result on one line."""
-    print(json.dumps(result, default=str))
+    """Print the benchmark's JSON result on one line (it must list its targets)."""
+    if not isinstance(result.get("targets"), list):
+        raise ValueError("a benchmark result lists its targets")
+    print(json.dumps(result, default=str), flush=True)
 
 
 def fresh_pg_database(url: str) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.audit import record
@@ -124,11 +124,6 @@ def void_punch(
             details={"voids_punch_id": punch_id, "employee_code": target.employee_code},
         )
     return punch, created
-
-
-def is_voided(session: Session, punch_id: int) -> bool:
-    """Whether a void punch cancels `punch_id`."""
-    return bool(session.scalar(select(exists().where(Punch.voids_punch_id == punch_id))))
 
 
 def _ingest_one(

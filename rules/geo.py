@@ -1,16 +1,27 @@
-"""Distances on the earth and point-in-polygon for GeoJSON fences (pure, stdlib only).
+"""Distances on the earth and point-in-polygon for GeoJSON fences (pure).
 
-Decisions use the haversine distance on a sphere of the mean earth radius: it differs
-from the WGS-84 geodesic by under 0.5 % at fence distances, far below GPS error, and
-costs a fraction of a microsecond. Polygons are GeoJSON: rings of (lon, lat); the first
-ring of each polygon is its outline and the others are holes.
+Distances are great-circle metres on geopy's sphere (`geopy.distance.EARTH_RADIUS`), by the
+haversine formula written out here: it gives what `geopy.distance.great_circle` gives (to
+1e-9), within 0.5 % of the WGS-84 geodesic at fence distances, far below GPS error (the
+tests check both against geopy). It is written out rather than called for speed, measured
+by bench/bench_rules.py (three runs on the shared 2-core machine): a fence decision (one
+site and the previous fix, two distances) took 11–16 µs of CPU with it, 30–51 µs with
+`great_circle` (geopy builds two `Point`s per call) and 230–255 µs with `geodesic`, while
+the MQTT ingest process spends 70–110 µs per punch in all (bench/bench_mqtt.py). geopy's
+sphere would add a fifth to a third to every phone punch and its geodesic more than double
+it, for decisions that would not change.
+
+Polygons are GeoJSON: rings of (lon, lat); the first ring of each polygon is its outline
+and the others are holes.
 """
 
 from __future__ import annotations
 
 import math
 
-EARTH_RADIUS_M = 6_371_008.8
+from geopy.distance import EARTH_RADIUS
+
+EARTH_RADIUS_M: float = float(EARTH_RADIUS) * 1000  # geopy's mean radius, in metres
 EDGE_TOLERANCE_M = 0.01  # a point this close to an edge counts as on it, hence inside
 
 Point = tuple[float, float]  # (lon, lat), GeoJSON order
@@ -19,7 +30,7 @@ Polygon = tuple[Ring, ...]  # outline first, then holes
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
+    """Great-circle distance in metres (geopy's `great_circle`, without its `Point`s)."""
     p1 = math.radians(lat1)
     p2 = math.radians(lat2)
     dp = p2 - p1

@@ -67,11 +67,6 @@ class FixedShift:
     checkout_after_s: int  # a punch this long after the end still belongs to the shift
     count_early_arrival: bool  # time before the start counts as worked
 
-    @property
-    def overnight(self) -> bool:
-        """True when the shift ends on the next calendar day."""
-        return self.end_s > DAY_S
-
 
 @dataclass(frozen=True, slots=True)
 class Flexitime:

@@ -19,7 +19,7 @@ from soak.configfile import write_config
 from soak.ledger import Comparison, compare
 from soak.monitor import Fault, Monitor, StoreReader, SysWatch
 from soak.procs import Children, Mosquitto, Postgres, ServiceProcess
-from soak.sources import TZ, Plan, Sources, zk_code
+from soak.sources import TZ, Plan, Sources
 
 
 @dataclass
@@ -409,8 +409,3 @@ class Soak:
         if status:
             report["service_log_tail"] = self.service.log_tail(60)
         return report, status
-
-
-def zk_codes(n: int) -> list[str]:
-    """Codes of the first n terminals (for tests and docs)."""
-    return [zk_code(i) for i in range(n)]

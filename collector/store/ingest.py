@@ -76,12 +76,6 @@ class IngestResult:
     outcomes: list[Outcome] = field(default_factory=list)
     reasons: dict[int, str] = field(default_factory=dict)  # input index → quarantine reason
 
-    def merge(self, other: IngestResult) -> None:
-        """Add another result's counts to this one (outcomes are not merged)."""
-        self.inserted += other.inserted
-        self.duplicates += other.duplicates
-        self.quarantined += other.quarantined
-
 
 def ingest(
     conn: Connection,

@@ -4,8 +4,8 @@ Native phones publish to ``<root>/punch/<employee_code>`` and hear receipts on
 ``<root>/ack/<employee_code>``; the service announces itself on ``<root>/status/<client_id>``.
 An MQTT 5 phone may also name a response topic, answered only when it lies in its own
 ``<root>/replies/<employee_code>`` namespace (`Topics.reply_refusal`).
-OwnTracks phones publish to ``<owntracks>/<user>/<device>`` and ``…/event`` and listen on
-``…/cmd``. Both roots are configurable so tests on a shared broker stay apart.
+OwnTracks phones publish to ``<owntracks>/<user>/<device>`` and ``…/event``. Both roots are
+configurable so tests on a shared broker stay apart.
 """
 
 from __future__ import annotations
@@ -93,10 +93,6 @@ class Topics:
     def owntracks_event(self, user: str, device: str) -> str:
         """Where an OwnTracks phone publishes region transitions."""
         return f"{self.owntracks_root}/{user}/{device}/event"
-
-    def owntracks_cmd(self, user: str, device: str) -> str:
-        """Where an OwnTracks phone listens for commands."""
-        return f"{self.owntracks_root}/{user}/{device}/cmd"
 
     def subscriptions(self) -> list[str]:
         """The filters the consumer subscribes to."""

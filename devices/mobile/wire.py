@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -61,10 +60,3 @@ def ref_of(data: dict[str, Any], key: str) -> str | None:
         # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 receipt can carry.
         return LONE_SURROGATE.sub("\ufffd", str(value)[:100])
     return None
-
-
-def finite(value: float, name: str) -> float:
-    """Reject NaN and infinities (JSON from some phones carries them)."""
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
-    return value

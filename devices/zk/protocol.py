@@ -81,12 +81,6 @@ def parse_packet(packet: bytes) -> tuple[int, int, int, int, bytes]:
     return code, chk, session, reply, packet[HEADER.size :]
 
 
-def packet_checksum_ok(packet: bytes) -> bool:
-    """Whether a packet's checksum field matches its content."""
-    code, chk, session, reply, payload = parse_packet(packet)
-    return checksum(HEADER.pack(code, 0, session, reply) + payload) == chk
-
-
 def tcp_frame(packet: bytes) -> bytes:
     """Prefix a packet with the TCP top header."""
     return TCP_TOP.pack(TCP_MAGIC[0], TCP_MAGIC[1], len(packet)) + packet
@@ -142,9 +136,3 @@ def decode_time(value: int) -> datetime:
 def encode_timehex(when: datetime) -> bytes:
     """The six raw bytes a live event carries."""
     return bytes((when.year - 2000, when.month, when.day, when.hour, when.minute, when.second))
-
-
-def decode_timehex(raw: bytes) -> datetime:
-    """A naive local time from a live event's six bytes; impossible dates raise ValueError."""
-    y, mo, d, h, mi, s = raw[:6]
-    return datetime(y + 2000, mo, d, h, mi, s)  # noqa: DTZ001 - device times are naive local

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from geopy.distance import geodesic
+from geopy.distance import geodesic, great_circle
 
 from rules.geo import EARTH_RADIUS_M, haversine_m, parse_geojson, polygon_contains
 from rules.geofence import Fence, Fix, FixPolicy, Outside, PreviousFix, Tier, decide, place
@@ -59,9 +59,10 @@ def test_point_on_the_circle_counts_as_inside():
     assert place(fix(*east(*HQ, 150.05), acc=0), edge).tier is Tier.OUTSIDE
 
 
-def test_haversine_is_within_half_a_percent_of_the_geodesic():
-    for metres in (20, 150, 500, 2000):
+def test_haversine_is_geopys_great_circle_and_within_half_a_percent_of_the_geodesic():
+    for metres in (1, 20, 150, 500, 2000, 50_000):
         p = north(*east(*HQ, metres), metres)
+        assert haversine_m(*HQ, *p) == pytest.approx(great_circle(HQ, p).meters, rel=1e-9)
         exact = geodesic(HQ, p).meters
         assert abs(haversine_m(*HQ, *p) - exact) / exact < 0.005
 

@@ -26,8 +26,7 @@ def test_flexitime_document_loads_in_seconds():
 
 def test_overnight_shift_ends_next_day():
     p = load_policy("night", "fixed", NIGHT_DOC)
-    assert p.shift is not None and p.shift.overnight
-    assert p.shift.end_s == DAY_S + 6 * 3600
+    assert p.shift is not None and p.shift.end_s == DAY_S + 6 * 3600
     assert p.reaches_next_day and not p.reaches_previous_day
     assert not p.balance.enabled  # off by default for fixed shifts
     assert p.overtime.basis is OvertimeBasis.AFTER_SHIFT_END

@@ -162,7 +162,6 @@ class ClientSession:
             return [self._reply(p.CMD_ACK_ERROR, reply_id)]
         start, size = struct.unpack_from("<ii", payload)
         chunk = self.buffer[start : start + size]
-        self.terminal.served_chunks += 1
         out = [self._reply(p.CMD_PREPARE_DATA, reply_id, struct.pack("<II", len(chunk), 0))]
         if self.udp:
             out.extend(

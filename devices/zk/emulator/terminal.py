@@ -77,7 +77,6 @@ class Terminal:
         self.zone = ZoneInfo(spec.timezone)
         self.clock_offset = timedelta(0)
         self.lock = threading.Lock()
-        self.served_chunks = 0
         # What this terminal generated, for soak accounting: (user id, local time) of every
         # punch recorded by punch(), and the user ids of impossible records added.
         self.ledger: list[tuple[str, datetime]] = []

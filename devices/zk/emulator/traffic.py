@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 from devices.zk.records import AttRecord, ZKUser, att_record
@@ -76,10 +75,3 @@ def history(
         day -= timedelta(days=1)
     flat = [r for recs in reversed(days) for r in recs]
     return flat[len(flat) - count :]
-
-
-def live_stream(users: list[ZKUser], seed: int = 7) -> Iterator[tuple[ZKUser, int, int]]:
-    """An endless stream of (user, state, verify) for live punches."""
-    rng = random.Random(seed)
-    while True:
-        yield rng.choice(users), rng.choice((0, 1, 0, 1, 2, 3, 255)), rng.choice((1, 1, 15))

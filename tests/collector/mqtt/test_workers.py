@@ -93,9 +93,14 @@ def test_simulated_phones_commute_and_punch(run_consumer, broker, topics, seeded
 
 @pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto is not installed")
 def test_deploy_acl_lets_a_phone_write_only_its_own_topic(seeded, now):
+    # Mosquitto started as root reads its password and ACL files as user mosquitto, who may
+    # not be able to read the checkout (a 0700 home or mktemp folder): it reads copies here.
     tmp = Path(tempfile.mkdtemp())
-    tmp.chmod(0o755)  # mosquitto started as root reads its files as user mosquitto
+    tmp.chmod(0o755)
     try:
+        acl = tmp / "punchgate.acl"
+        shutil.copyfile(DEPLOY / "punchgate.acl", acl)
+        acl.chmod(0o644)
         passwd = tmp / "passwd"
         for i, user in enumerate(("punchgate", "1001")):
             flag = ["-c"] if i == 0 else []
@@ -107,7 +112,7 @@ def test_deploy_acl_lets_a_phone_write_only_its_own_topic(seeded, now):
         conf = tmp / "mosquitto.conf"
         conf.write_text(
             f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n"
-            f"password_file {passwd}\nacl_file {DEPLOY / 'punchgate.acl'}\n"
+            f"password_file {passwd}\nacl_file {acl}\n"
         )
         proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
         consumer = None

@@ -43,7 +43,6 @@ def test_topics_round_trip(topic, parsed):
 def test_topic_builders_and_subscriptions():
     assert T.punch("7") == "x/punchgate/v1/punch/7"
     assert T.ack("7") == "x/punchgate/v1/ack/7"
-    assert T.owntracks_cmd("a", "d") == "x/owntracks/a/d/cmd"
     assert T.parse(T.owntracks_event("a", "d")) == OwnTracksTopic("a", "d", True)
     assert T.subscriptions() == [
         "x/punchgate/v1/punch/+",
