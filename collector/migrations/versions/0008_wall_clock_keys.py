@@ -113,8 +113,8 @@ def _wall(occurred_at: datetime, tz: ZoneInfo, flags: int) -> datetime:
 def new_key(code: str, occurred_at: datetime, tz: ZoneInfo, flags: int) -> str:
     """The key normalize.py gives such a punch from revision 0008 on."""
     wall = _wall(occurred_at, tz, flags)
-    text = wall.isoformat(sep=" ", timespec="seconds")
-    return _hash(f"w|{code}|{text}|f1" if wall.fold else f"w|{code}|{text}")
+    seconds = (wall - datetime(1970, 1, 1)) // timedelta(seconds=1)
+    return _hash(f"w|{code}|{seconds}|f1" if wall.fold else f"w|{code}|{seconds}")
 
 
 def old_key(code: str, occurred_at: datetime) -> str:
