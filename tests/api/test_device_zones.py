@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from collector.normalize import NormalizePolicy
+from collector.push.terminals import approve
 from collector.store.ingest import ingest_batch
 from collector.store.models import Device, DirtyDay, Punch
 from rules.vocabulary import PunchFlag, SourceKind
@@ -107,3 +108,17 @@ def test_a_site_zone_change_moves_the_devices_that_took_the_sites_zone(admin, st
         policy=NormalizePolicy(),
     )
     assert (again.inserted, again.duplicates) == (0, 1)
+
+
+def test_push_approve_with_a_zone_retimes_like_any_zone_change(admin, store):
+    add_push_device(store, serial=SN, code="face-1", timezone="UTC")
+    _upload(admin)
+    approve(store, serial=SN, code="face-main", timezone="Europe/Berlin")
+    # The punches keep the code they were stored with; their times moved.
+    assert [at for at, _, _ in _punches(store, "face-1")] == [
+        datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        datetime(2026, 7, 1, 15, 30, tzinfo=UTC),
+    ]
+    entries = admin.get("/audit", params={"entity": "device"}).json()
+    assert [(e["actor"], e["details"]["retimed"]) for e in entries] == [("cli:push approve", 3)]

@@ -158,3 +158,16 @@ def test_0008_rekeys_old_punches_and_voids_what_the_zone_defect_doubled(engine, 
     assert (again.inserted, again.duplicates) == (0, len(raws))
     with engine.connect() as conn:
         assert len(conn.execute(select(Punch.id)).all()) == len(raws) + 1 + len(voids)
+        keys_after = dict(conn.execute(select(Punch.id, Punch.dedupe_key)).all())
+
+    # Downgrading gives the rows back their old keys (the doubles too: apart then).
+    _alembic(engine, command.downgrade, _before_0008())
+    try:
+        with engine.connect() as conn:
+            old = dict(conn.execute(select(Punch.id, Punch.dedupe_key)).all())
+    finally:
+        _alembic(engine, command.upgrade, "head")
+    assert {pid: old[pid] for pid in before} == before
+    with engine.connect() as conn:
+        # Upgrading again gives the same keys and voids nothing twice.
+        assert dict(conn.execute(select(Punch.id, Punch.dedupe_key)).all()) == keys_after
