@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.days.assign import assign_policy, mark_policy_days
-from collector.normalize import NormalizeError, zone
+from collector.masterdata.zones import change_device_zone
+from collector.normalize import NormalizeError, NormalizePolicy, zone
 from collector.sealing import SecretBox
 from collector.store.ingest import link_employee
 from collector.store.models import Department, Device, Employee, Policy, Site
@@ -163,7 +164,13 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> PunchgateCo
 
 
 def apply_config(
-    session: Session, cfg: PunchgateConfig, *, now: datetime, box: SecretBox | None = None
+    session: Session,
+    cfg: PunchgateConfig,
+    *,
+    now: datetime,
+    box: SecretBox | None = None,
+    punch_policy: NormalizePolicy | None = None,
+    actor: str = "config",
 ) -> dict[str, int]:
     """Upsert everything the file declares by its code or name; running it twice changes nothing."""
     counts = {"departments": 0, "sites": 0, "devices": 0, "policies": 0, "employees": 0}
@@ -195,7 +202,11 @@ def apply_config(
         device = devices.get(dv.code) or Device(code=dv.code)
         dsite = _ref(sites, dv.site, "site") if dv.site else None
         device.name, device.kind, device.site_id = dv.name, dv.kind, dsite.id if dsite else None
-        device.timezone = dv.timezone or (dsite.timezone if dsite else "UTC")
+        tz = dv.timezone or (dsite.timezone if dsite else "UTC")
+        # A corrected zone re-times the punches already read with the old one (audited).
+        change_device_zone(
+            session, device, tz, actor=actor, now=now, policy=punch_policy or NormalizePolicy()
+        )
         device.direction_mode, device.enabled = dv.direction_mode, dv.enabled
         device.host, device.port, device.transport = dv.host, dv.port, dv.transport
         device.serial = dv.serial

@@ -7,6 +7,26 @@ Time policy (naive local times are given their source's IANA zone here, at the e
 - a local time that happens twice (autumn fold) is read as its *first* occurrence and
   flagged ``dst_ambiguous``;
 - aware times are taken as they are.
+
+Identity (the dedupe key). Terminal, push and imported punches (and phone punches without
+a message id) are the same punch when the same employee code punched at the same
+wall-clock second: the local time as the source recorded it, to the second, not the UTC
+instant. So a terminal read again with another zone setting (or its zone corrected, see
+`collector.masterdata.zones`) yields the keys it yielded before, and a record polled from
+a terminal and the same record in an old export still collide. For an aware input (an
+import with offsets, a phone) the wall time is its local time in the zone the punch is
+stored with, and the second occurrence of a fold hour is told apart (``|f1``).
+- Folds: a naive time in the repeated hour is read as its first occurrence, so a terminal
+  that really recorded 02:30 twice an hour apart gives one punch; the UTC key did the same.
+- Gaps: the key is the gap time as recorded (02:30), not the instant it is read as.
+- The terminal's serial is not part of the key: exports carry none, and cross-source
+  dedupe needs the terminal's record and the export's row to meet. As before, two
+  terminals reporting one code in the same second give one punch; new is that one code
+  at the same wall-clock second in two zones (two readers in two zones) gives one punch.
+- An aware import row's key depends on the zone it is stored with (its timezone column,
+  its device's zone or ``--timezone``); re-importing an offset-bearing file under another
+  zone is not recognised.
+Phone punches are keyed by their message id, manual corrections by their request id.
 """
 
 from __future__ import annotations
@@ -256,19 +276,50 @@ def _clean_hour_offset(hour: datetime, tz: ZoneInfo) -> timedelta | None:
     return offset
 
 
-def dedupe_key(raw: RawPunch, code: str, occurred_at: datetime) -> str:
-    """The key that makes the same punch from any path land once.
+def dedupe_key(raw: RawPunch, code: str, wall: datetime) -> str:
+    """The key that makes the same punch from any path land once (see the module docstring).
 
-    Terminal, push and import punches are the same punch when the same person punched in
-    the same second, whichever path brought them; phones and HR name each punch by id.
+    `wall` is the punch's naive local time as read (`fold=1` only for the second
+    occurrence of an aware time in a fold hour).
     """
     if raw.source_kind is SourceKind.MANUAL or (
         raw.source_kind is SourceKind.MOBILE and raw.source_ref
     ):
         basis = f"{raw.source_kind.value}|{code}|{raw.source_ref}"
     else:
-        basis = f"p|{code}|{int(occurred_at.timestamp())}"
+        basis = wall_basis(code, wall)
     return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
+
+
+_WALL_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - a wall-clock origin, in no zone
+_SECOND = timedelta(seconds=1)
+
+
+def wall_basis(code: str, wall: datetime) -> str:
+    """What a wall-clock key hashes: the code and the local time to the second."""
+    # Seconds since a naive origin: a third of the cost of formatting the time as text.
+    seconds = (wall - _WALL_EPOCH) // _SECOND
+    return f"w|{code}|{seconds}|f1" if wall.fold else f"w|{code}|{seconds}"
+
+
+_GAP = int(PunchFlag.DST_GAP)
+_GAP_SEARCH_HOURS = 26  # longer than any zone's jump (Samoa skipped a whole day in 2011)
+
+
+def wall_time(occurred_at: datetime, tz: ZoneInfo, flags: int) -> datetime:
+    """The naive local time a stored punch was read as: `to_utc` undone, by its DST flags."""
+    local = occurred_at.astimezone(tz)
+    if flags & _GAP:
+        # A gap time was read with the offset before the jump; the instant lies after it.
+        after = local.utcoffset()
+        for hours in range(1, _GAP_SEARCH_HOURS + 1):
+            before = (occurred_at - timedelta(hours=hours)).astimezone(tz).utcoffset()
+            if before is not None and before != after:
+                wall = (occurred_at + before).replace(tzinfo=None)
+                if to_utc(wall, tz) == (occurred_at, PunchFlag.DST_GAP):
+                    return wall
+                break
+    return local.replace(tzinfo=None)
 
 
 def text_safe(value: str | None) -> str | None:
@@ -322,7 +373,11 @@ class Normalizer:
         tz = zone(tz_name)
         occurred_at, flags = to_utc(stamp, tz)
         flags = int(flags) | raw.flags
-        local = stamp if stamp.tzinfo is None else occurred_at.astimezone(tz)
+        if stamp.tzinfo is None:
+            # A naive time in a fold is read as its first occurrence, whatever its fold says.
+            local = stamp.replace(fold=0) if stamp.fold else stamp
+        else:
+            local = occurred_at.astimezone(tz).replace(tzinfo=None)
         if occurred_at > self.future_limit:
             flags |= _FUTURE
         if not self.year_min <= local.year <= self.year_max:
@@ -333,7 +388,7 @@ class Normalizer:
         if device is not None and (len(device) > MAX_CODE_LEN or not device.isprintable()):
             raise NormalizeError("device code too long or containing control characters")
         return {
-            "dedupe_key": dedupe_key(raw, code, occurred_at),
+            "dedupe_key": dedupe_key(raw, code, local),
             "employee_code": code,
             "occurred_at": occurred_at,
             "tz": tz_name,

@@ -75,7 +75,14 @@ def open_store(settings: Settings, *, migrate: bool = True, apply: bool = True) 
     if apply and settings.config is not None:
         cfg = load_config(settings.config)
         with store.sessions.begin() as session:
-            counts = apply_config(session, cfg, now=utcnow(), box=store.box)
+            counts = apply_config(
+                session,
+                cfg,
+                now=utcnow(),
+                box=store.box,
+                punch_policy=store.policy,
+                actor=f"config:{settings.config}",
+            )
         log.info("configuration applied from %s: %s", settings.config, counts)
     return store
 

@@ -12,6 +12,7 @@ from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import DeviceCreate, DevicePublic, DeviceUpdate
 from collector.masterdata import devices
 from collector.masterdata.common import fetch
+from collector.runtime import utcnow
 from collector.store.models import Device
 
 router = APIRouter(prefix="/devices", tags=["master data"], responses=PROBLEM_RESPONSES)
@@ -53,11 +54,19 @@ def create_device(body: DeviceCreate, _: AdminKey, store: StoreDep, session: TxD
 
 @router.patch("/{device_id}")
 def update_device(
-    device_id: RowId, body: DeviceUpdate, _: AdminKey, store: StoreDep, session: TxDep
+    device_id: RowId, body: DeviceUpdate, key: AdminKey, store: StoreDep, session: TxDep
 ) -> DevicePublic:
-    """Change a device."""
+    """Change a device; a new zone re-times its stored terminal and push punches (audited)."""
     values = _values(body, partial=True)
-    device = devices.update_device(session, device_id=device_id, values=values, box=store.box)
+    device = devices.update_device(
+        session,
+        device_id=device_id,
+        values=values,
+        box=store.box,
+        actor=key.actor,
+        now=utcnow(),
+        policy=store.policy,
+    )
     return _public(device)
 
 

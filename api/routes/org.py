@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.auth import AdminKey, HrKey
-from api.deps import RowId, SessionDep, TxDep
+from api.deps import RowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.masterdata import (
     DepartmentCreate,
@@ -17,6 +17,7 @@ from api.schemas.masterdata import (
 )
 from collector.masterdata import org
 from collector.masterdata.common import fetch
+from collector.runtime import utcnow
 from collector.store.models import Department, Site
 
 router = APIRouter(tags=["master data"], responses=PROBLEM_RESPONSES)
@@ -78,10 +79,20 @@ def create_site(body: SiteCreate, _: AdminKey, session: TxDep) -> SitePublic:
 
 
 @router.patch("/sites/{site_id}")
-def update_site(site_id: RowId, body: SiteUpdate, _: AdminKey, session: TxDep) -> SitePublic:
-    """Change a site or its fence."""
+def update_site(
+    site_id: RowId, body: SiteUpdate, key: AdminKey, store: StoreDep, session: TxDep
+) -> SitePublic:
+    """Change a site or its fence; devices on the site's zone follow a new one (re-timed)."""
     values = body.model_dump(exclude_unset=True)
-    return SitePublic.model_validate(org.update_site(session, site_id=site_id, values=values))
+    site = org.update_site(
+        session,
+        site_id=site_id,
+        values=values,
+        actor=key.actor,
+        now=utcnow(),
+        policy=store.policy,
+    )
+    return SitePublic.model_validate(site)
 
 
 @router.delete("/sites/{site_id}", status_code=204)

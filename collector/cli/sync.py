@@ -6,8 +6,10 @@ import json
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import or_, select
 
 from collector.cli.common import console, setup_logging
+from collector.normalize import NormalizeError, zone
 from collector.poller.sync import SyncOutcome, sync_terminal
 from collector.poller.terminals import (
     STATUS_OFFLINE,
@@ -18,17 +20,23 @@ from collector.poller.terminals import (
 )
 from collector.runtime import Store, open_store
 from collector.settings import get_settings
+from collector.store.models import Device
 from devices.zk.driver import ZKSession
 from devices.zk.errors import DeviceAuthError, DeviceError
+
+DEFAULT_PORT = 4370
 
 
 def sync_command(
     device: str | None = typer.Argument(None, help="Code of a configured terminal."),
     host: str | None = typer.Option(None, help="Address of a terminal not in the config."),
-    port: int = typer.Option(4370, help="Port of --host."),
+    port: int = typer.Option(DEFAULT_PORT, help="Port of --host."),
     udp: bool = typer.Option(False, help="Talk UDP to --host (default: TCP, UDP fallback)."),
     comm_key: int = typer.Option(0, help="Comm key of --host."),
-    timezone: str = typer.Option("UTC", help="Zone of --host's clock."),
+    timezone: str | None = typer.Option(
+        None,
+        help="IANA zone of --host's clock (required unless a configured device has that address).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Read what is new on one terminal and store it."""
@@ -61,9 +69,16 @@ def _terminal(
     port: int,
     udp: bool,
     comm_key: int,
-    timezone: str,
+    timezone: str | None,
 ) -> Terminal:
     if host:
+        if timezone is None:
+            timezone = _configured_zone(store, host, port)
+        else:
+            try:
+                zone(timezone)
+            except NormalizeError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--timezone") from None
         return Terminal(
             code=device or f"{host}:{port}",
             host=host,
@@ -78,6 +93,27 @@ def _terminal(
     if not found:
         raise typer.BadParameter(f"no enabled zk terminal {device!r} in the store")
     return found[0]
+
+
+def _configured_zone(store: Store, host: str, port: int) -> str:
+    # A terminal's records are keyed on its wall clock, but their instants need its zone:
+    # guessing UTC would store a Berlin terminal an hour off.
+    same_port = Device.port == port
+    if port == DEFAULT_PORT:
+        same_port = or_(same_port, Device.port.is_(None))
+    with store.sessions() as session:
+        zones = set(session.scalars(select(Device.timezone).where(Device.host == host, same_port)))
+    if len(zones) == 1:
+        return zones.pop()
+    why = (
+        f"configured devices at {host}:{port} disagree on the zone"
+        if zones
+        else f"no configured device has the address {host}:{port}"
+    )
+    raise typer.BadParameter(
+        f"give the zone of the terminal's clock, e.g. --timezone Europe/Berlin ({why})",
+        param_hint="--timezone",
+    )
 
 
 def _run(store: Store, terminal: Terminal, *, quiet: bool) -> SyncOutcome:

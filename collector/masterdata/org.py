@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -9,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from collector.errors import Conflict, InvalidInput
 from collector.masterdata.common import apply, fetch, flush
-from collector.normalize import NormalizeError, zone
+from collector.masterdata.zones import change_device_zone
+from collector.normalize import NormalizeError, NormalizePolicy, zone
 from collector.store.models import Department, Device, Employee, Site
 
 
@@ -74,10 +76,29 @@ def create_site(session: Session, *, values: dict[str, Any]) -> Site:
     return site
 
 
-def update_site(session: Session, *, site_id: int, values: dict[str, Any]) -> Site:
-    """Change a site's fields given in `values`."""
+def update_site(
+    session: Session,
+    *,
+    site_id: int,
+    values: dict[str, Any],
+    actor: str,
+    now: datetime,
+    policy: NormalizePolicy,
+) -> Site:
+    """Change a site's fields given in `values`; its devices on its old zone follow a new one."""
     _check_site(values)
     site = fetch(session, Site, site_id, "site")
+    new_zone = values.get("timezone")
+    if new_zone is not None and new_zone != site.timezone:
+        # A device whose zone is its site's took it from the site (the default); one set
+        # to another zone on purpose keeps it.
+        inheriting = session.scalars(
+            select(Device)
+            .where(Device.site_id == site.id, Device.timezone == site.timezone)
+            .order_by(Device.code)
+        )
+        for device in inheriting.all():
+            change_device_zone(session, device, new_zone, actor=actor, now=now, policy=policy)
     apply(site, values)
     flush(session, f"site {site.code!r}")
     return site

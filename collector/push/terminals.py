@@ -25,8 +25,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from collector.masterdata.zones import change_device_zone
 from collector.normalize import NormalizeError, zone
-from collector.runtime import Store
+from collector.runtime import Store, utcnow
 from collector.sealing import SecretKeyError
 from collector.store.models import Device
 from devices.zk.push.wire import HandshakeOptions, handshake_text, parse_info
@@ -252,10 +253,18 @@ def approve(store: Store, *, serial: str, code: str | None, timezone: str | None
             device = session.scalar(select(Device).where(Device.serial == serial))
             if device is None:
                 raise UnknownTerminal(f"no device has serial {serial}")
+            if timezone:
+                # Before a new code: punches already stored carry the old one.
+                change_device_zone(
+                    session,
+                    device,
+                    timezone,
+                    actor="cli:push approve",
+                    now=utcnow(),
+                    policy=store.policy,
+                )
             if code:
                 device.code = code
-            if timezone:
-                device.timezone = timezone
             device.enabled = True
             device.status = "unknown"
             device.name = device.name.removeprefix("pending approval: ")

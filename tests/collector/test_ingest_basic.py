@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from collector.normalize import NormalizePolicy
@@ -28,6 +29,21 @@ def test_same_batch_twice_is_stored_once(engine, store, now):
         assert s.scalar(select(func.count()).select_from(Punch)) == 10
         days = s.execute(select(DirtyDay.employee_id, DirtyDay.local_date)).all()
         assert [(d[1].isoformat()) for d in days] == ["2026-03-02"]
+
+
+@pytest.mark.parametrize("kind", [SourceKind.TERMINAL, SourceKind.PUSH, SourceKind.IMPORT])
+def test_the_same_records_read_with_another_zone_are_duplicates(engine, store, now, kind):
+    with store.sessions.begin() as s:
+        add_employee(s, "1001", now)
+    local = [datetime(2026, 3, d, 9, m, 7) for d in (2, 29) for m in range(5)]
+    berlin = [raw_punch("1001", t, source_kind=kind) for t in local]
+    utc = [raw_punch("1001", t, source_kind=kind, tz="UTC") for t in local]
+    first = ingest_batch(engine, berlin, now=now, policy=POLICY)
+    again = ingest_batch(engine, utc, now=now, policy=POLICY)
+    assert (first.inserted, again.inserted, again.duplicates) == (10, 0, 10)
+    with store.sessions() as s:
+        stored = s.scalars(select(Punch)).all()
+    assert len(stored) == 10 and {p.tz for p in stored} == {"Europe/Berlin"}
 
 
 def test_bad_items_are_quarantined_once_with_reason(engine, store, now):

@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from collector.normalize import NormalizeError, NormalizePolicy, RawPunch, normalize
+from collector.normalize import (
+    NormalizeError,
+    NormalizePolicy,
+    RawPunch,
+    normalize,
+    wall_time,
+    zone,
+)
 from rules.vocabulary import DirectionMode, PunchFlag, PunchState, SourceKind, VerifyMethod
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -179,6 +186,47 @@ def test_same_instant_from_different_paths_has_one_key():
     assert (
         len({terminal["dedupe_key"], other_second["dedupe_key"], other_person["dedupe_key"]}) == 3
     )
+
+
+@pytest.mark.parametrize("kind", [SourceKind.TERMINAL, SourceKind.PUSH, SourceKind.IMPORT])
+def test_a_record_read_with_another_zone_keeps_its_key(kind):
+    local = datetime(2026, 7, 5, 9, 0, 7, 250_000)
+    berlin = normalize(punch(local, source_kind=kind), now=NOW, policy=POLICY)
+    utc = normalize(punch(local, source_kind=kind, tz="UTC"), now=NOW, policy=POLICY)
+    default = normalize(punch(local, source_kind=kind, tz=None), now=NOW, policy=POLICY)
+    assert berlin["occurred_at"] != utc["occurred_at"]  # the zone still times the punch
+    assert berlin["dedupe_key"] == utc["dedupe_key"] == default["dedupe_key"]
+    later = normalize(punch(local + timedelta(seconds=1), source_kind=kind), now=NOW, policy=POLICY)
+    assert later["dedupe_key"] != berlin["dedupe_key"]
+
+
+def test_an_aware_time_is_keyed_on_its_wall_time_in_its_zone_fold_hours_apart():
+    # 02:30 on 25 October 2026 happens at 00:30Z (+02:00) and again at 01:30Z (+01:00).
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    naive = normalize(punch(datetime(2026, 10, 25, 2, 30)), now=NOW, policy=POLICY)
+    keys = [
+        normalize(punch(t, source_kind=SourceKind.IMPORT), now=NOW, policy=POLICY)["dedupe_key"]
+        for t in (first, second)
+    ]
+    assert keys[0] == naive["dedupe_key"] != keys[1]
+
+
+@pytest.mark.parametrize(
+    ("local", "tz"),
+    [
+        (datetime(2026, 1, 15, 9, 0, 5), BERLIN),
+        (datetime(2026, 3, 29, 2, 30), BERLIN),  # in the spring gap
+        (datetime(2026, 3, 29, 3, 30), BERLIN),  # the same instant as the gap time
+        (datetime(2026, 10, 25, 2, 30), BERLIN),  # in the autumn fold
+        (datetime(2026, 3, 8, 2, 15), "America/New_York"),
+        (datetime(2026, 10, 4, 2, 15), "Australia/Lord_Howe"),  # a half-hour jump
+        (datetime(2011, 12, 30, 12, 0), "Pacific/Apia"),  # Samoa skipped this whole day
+    ],
+)
+def test_wall_time_gives_back_the_local_time_a_punch_was_read_as(local, tz):
+    row = normalize(punch(local, tz=tz), now=NOW, policy=POLICY)
+    assert wall_time(row["occurred_at"], zone(tz), row["flags"]) == local
 
 
 def test_phone_punches_are_keyed_by_their_message_id():
