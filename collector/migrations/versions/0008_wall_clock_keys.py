@@ -1,7 +1,7 @@
 """terminal, push and import punches keyed on the wall-clock time, not the UTC second
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 
 Until now such a punch was keyed on its employee code and its UTC second, so a terminal
 read again with another zone setting stored every record a second time, hours off. The
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
