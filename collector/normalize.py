@@ -141,27 +141,44 @@ ZK_STATES: dict[int, PunchState] = {
     255: PunchState.UNKNOWN,
 }
 
+
+def state_word(text: str) -> str:
+    """A state word as STATE_WORDS keys it: lower case, without spaces, hyphens or underscores."""
+    return "".join(text.split()).lower().replace("-", "").replace("_", "")
+
+
+# Every source's state words, English and Chinese as terminals and their software write them
+# ("C/In", "Break Out", "OverTime In", "上班签到"…); looked up through `state_word`.
 STATE_WORDS: dict[str, PunchState] = {
-    **{s.value: s for s in PunchState},
-    **{str(k): v for k, v in ZK_STATES.items()},
-    "i": PunchState.IN,
-    "o": PunchState.OUT,
-    "check-in": PunchState.IN,
-    "check_in": PunchState.IN,
-    "checkin": PunchState.IN,
-    "c/in": PunchState.IN,
-    "check-out": PunchState.OUT,
-    "check_out": PunchState.OUT,
-    "checkout": PunchState.OUT,
-    "c/out": PunchState.OUT,
-    "break-out": PunchState.BREAK_OUT,
-    "break-in": PunchState.BREAK_IN,
-    "overtime-in": PunchState.OVERTIME_IN,
-    "overtime-out": PunchState.OVERTIME_OUT,
-    "ot-in": PunchState.OVERTIME_IN,
-    "ot-out": PunchState.OVERTIME_OUT,
-    "": PunchState.UNKNOWN,
-    "undefined": PunchState.UNKNOWN,
+    state_word(word): state
+    for word, state in {
+        **{s.value: s for s in PunchState},
+        **{str(k): v for k, v in ZK_STATES.items()},
+        "i": PunchState.IN,
+        "o": PunchState.OUT,
+        "check-in": PunchState.IN,
+        "c/in": PunchState.IN,
+        "check-out": PunchState.OUT,
+        "c/out": PunchState.OUT,
+        "break-out": PunchState.BREAK_OUT,
+        "break-in": PunchState.BREAK_IN,
+        "overtime-in": PunchState.OVERTIME_IN,
+        "overtime-out": PunchState.OVERTIME_OUT,
+        "ot-in": PunchState.OVERTIME_IN,
+        "ot-out": PunchState.OVERTIME_OUT,
+        "上班签到": PunchState.IN,
+        "签到": PunchState.IN,
+        "上班": PunchState.IN,
+        "下班签退": PunchState.OUT,
+        "签退": PunchState.OUT,
+        "下班": PunchState.OUT,
+        "外出": PunchState.BREAK_OUT,
+        "外出返回": PunchState.BREAK_IN,
+        "加班签到": PunchState.OVERTIME_IN,
+        "加班签退": PunchState.OVERTIME_OUT,
+        "": PunchState.UNKNOWN,
+        "undefined": PunchState.UNKNOWN,
+    }.items()
 }
 
 ZK_VERIFY: dict[int, VerifyMethod] = {
@@ -182,6 +199,14 @@ VERIFY_WORDS: dict[str, VerifyMethod] = {
     "pw": VerifyMethod.PASSWORD,
     "pin": VerifyMethod.PASSWORD,
     "rfid": VerifyMethod.CARD,
+    "rf": VerifyMethod.CARD,
+    "指纹": VerifyMethod.FINGERPRINT,
+    "密码": VerifyMethod.PASSWORD,
+    "卡": VerifyMethod.CARD,
+    "刷卡": VerifyMethod.CARD,
+    "面部": VerifyMethod.FACE,
+    "人脸": VerifyMethod.FACE,
+    "掌纹": VerifyMethod.PALM,
     "": VerifyMethod.OTHER,
 }
 
@@ -213,7 +238,7 @@ def map_state(state: PunchState | int | str | None, mode: DirectionMode) -> Punc
     if isinstance(state, int):
         # Firmware uses codes beyond 0–5; the punch is still real, its direction unknown.
         return ZK_STATES.get(state, PunchState.UNKNOWN)
-    found = STATE_WORDS.get(state.strip().lower())
+    found = STATE_WORDS.get(state) or STATE_WORDS.get(state_word(state))
     if found is None:
         raise NormalizeError(f"unknown state {state!r}")
     return found

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from collector import quarantine as quarantine_service
-from collector.importer import ImportOptions, import_file
+from collector.importing import ImportOptions, import_file
 from collector.normalize import NormalizePolicy, RawPunch
 from collector.store.ingest import QuarantineItem, ingest_batch
 from collector.store.models import AuditLog, Punch, Quarantine

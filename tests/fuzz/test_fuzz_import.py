@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from collector.importer import ImportError_, ImportOptions, import_file
+from collector.importing import ImportError_, ImportOptions, import_file
 from collector.normalize import NormalizePolicy
 from collector.store.models import Base
 from rules.vocabulary import PunchState, VerifyMethod
@@ -48,10 +48,18 @@ def _stored_punches_are_sound(engine: Engine) -> int:
     return len(found)
 
 
+def _stored_nothing(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        punches = conn.execute(text("SELECT count(*) FROM punches")).scalar()
+        quarantined = conn.execute(text("SELECT count(*) FROM quarantine")).scalar()
+    return punches == quarantined == 0
+
+
 def _import(engine: Engine, path, **kw) -> None:
     try:
         summary = import_file(engine, path, options=ImportOptions(**kw), now=NOW, policy=POLICY)
     except ImportError_:
+        assert _stored_nothing(engine)  # a refused file is refused before anything is stored
         return
     stored = _stored_punches_are_sound(engine)
     assert summary.inserted + summary.duplicates + summary.quarantined == summary.rows
@@ -71,15 +79,17 @@ def test_arbitrary_bytes_as_csv(engine, tmp_path, body):
 @given(
     table=rows,
     delimiter=st.sampled_from([",", ";", "\t"]),
-    encoding=st.sampled_from(["utf-8", "gbk"]),
+    encoding=st.sampled_from(["utf-8", "gbk", "utf-16"]),
+    named=st.booleans(),
 )
-def test_arbitrary_rows_as_csv(engine, tmp_path, table, delimiter, encoding):
+def test_arbitrary_rows_as_csv(engine, tmp_path, table, delimiter, encoding, named):
     _clear(engine)
     path = tmp_path / "rows.csv"
     lines = [delimiter.join(["pin", "time", "status", "tz", "verify"])]
     lines += [delimiter.join(r) for r in table]
     path.write_bytes("\n".join(lines).encode(encoding, "replace"))
-    _import(engine, path, encoding=encoding, delimiter=delimiter)
+    # Named, the encoding is trusted; detected, a GBK file is refused unless it is plain ASCII.
+    _import(engine, path, encoding=encoding if named else None, delimiter=delimiter)
 
 
 @settings(
@@ -98,3 +108,48 @@ def test_arbitrary_rows_as_xlsx(engine, tmp_path, table):
     path = tmp_path / "rows.xlsx"
     book.save(path)
     _import(engine, path, timezone="Asia/Shanghai")
+
+
+FORMATS = [
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y-%m-%d %H:%M",
+]
+
+
+@FUZZ
+@given(
+    times=st.lists(
+        st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2026, 11, 1)).map(
+            lambda d: d.replace(second=0, microsecond=0)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    fmt=st.sampled_from(FORMATS),
+)
+def test_detected_time_formats_never_swap_day_and_month(engine, tmp_path, times, fmt):
+    _clear(engine)
+    path = tmp_path / "times.csv"
+    body = "".join(f"{1000 + i},{t.strftime(fmt)}\n" for i, t in enumerate(times))
+    path.write_text("AC-No.,Date Time\n" + body)
+    try:
+        summary = import_file(
+            engine, path, options=ImportOptions(timezone="UTC"), now=NOW, policy=POLICY
+        )
+    except ImportError_ as exc:
+        assert _stored_nothing(engine)
+        # Refused only when the order truly cannot be told from the file.
+        assert "day first or month first" in str(exc)
+        assert fmt.startswith(("%d/", "%m/"))
+        assert all(t.day <= 12 for t in times) and any(t.day != t.month for t in times)
+        return
+    assert (summary.inserted, summary.quarantined) == (len(times), 0)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT employee_code, occurred_at FROM punches")).all())
+    for i, t in enumerate(times):
+        stored = found[str(1000 + i)]
+        stored = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+        assert stored.replace(tzinfo=None) == t
