@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from collector.cli import app
 from collector.config import apply_config, parse_config
 from collector.days.dirty import process_dirty
-from collector.importer import ImportOptions, import_file
+from collector.importing import ImportOptions, import_file
 from collector.normalize import NormalizePolicy
 from collector.poller.sync import sync_terminal
 from collector.poller.terminals import load_terminals
