@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from collector import quarantine as quarantine_service
 from collector.importing import ImportOptions, import_file
 from collector.normalize import NormalizePolicy, RawPunch
+from collector.quarantine import replay as quarantine_service
 from collector.store.ingest import QuarantineItem, ingest_batch
 from collector.store.models import AuditLog, Punch, Quarantine
 from rules.vocabulary import SourceKind
