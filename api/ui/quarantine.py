@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -22,6 +23,7 @@ from collector.runtime import Store, utcnow
 from rules.vocabulary import SourceKind
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+T = TypeVar("T")
 PAGE = 500
 NOTICES = "^(reprocessed_ok|dismissed_ok|dismissed_many)$"
 Text = Annotated[str | None, Query(max_length=2000)]
@@ -189,15 +191,18 @@ def dismiss_matching(
         until=until,
     )
     filters = dataclasses.replace(filters, through_id=through_id)
-    try:
-        with store.sessions.begin() as s:
-            done = quarantine.dismiss_matching(
-                s, filters=filters, reason=reason, actor=viewer.principal.actor, now=utcnow()
-            )
-    except DomainError as exc:
-        return _refused(request, viewer, session, store, exc, filters, chosen)
-    return RedirectResponse(
-        f"/ui/quarantine?notice=dismissed_many&dismissed={done}", status_code=303
+    actor = viewer.principal.actor
+    return _acted(
+        request,
+        viewer,
+        session,
+        store,
+        lambda s: quarantine.dismiss_matching(
+            s, filters=filters, reason=reason, actor=actor, now=utcnow()
+        ),
+        lambda done: f"/ui/quarantine?notice=dismissed_many&dismissed={done}",
+        filters=filters,
+        chosen=chosen,
     )
 
 
@@ -214,14 +219,15 @@ def dismiss(
     """Set one item aside with a reason; the page explains a refusal."""
     _unscoped(viewer)
     viewer.check_csrf(csrf)
-    try:
-        with store.sessions.begin() as s:
-            quarantine.dismiss(
-                s, item_id=item_id, reason=reason, actor=viewer.principal.actor, now=utcnow()
-            )
-    except DomainError as exc:
-        return _refused(request, viewer, session, store, exc)
-    return RedirectResponse("/ui/quarantine?notice=dismissed_ok", status_code=303)
+    actor = viewer.principal.actor
+    return _acted(
+        request,
+        viewer,
+        session,
+        store,
+        lambda s: quarantine.dismiss(s, item_id=item_id, reason=reason, actor=actor, now=utcnow()),
+        lambda _: "/ui/quarantine?notice=dismissed_ok",
+    )
 
 
 @router.post("/quarantine/{item_id}/reprocess")
@@ -236,33 +242,44 @@ def reprocess(
     """Replay an item through ingest; the page explains when it still cannot be a punch."""
     _unscoped(viewer)
     viewer.check_csrf(csrf)
-    try:
-        with store.sessions.begin() as s:
-            quarantine.reprocess(
-                s, item_id=item_id, actor=viewer.principal.actor, now=utcnow(), policy=store.policy
-            )
-    except DomainError as exc:
-        return _refused(request, viewer, session, store, exc)
-    return RedirectResponse("/ui/quarantine?notice=reprocessed_ok", status_code=303)
-
-
-def _refused(
-    request: Request,
-    viewer: Viewer,
-    session: Session,
-    store: Store,
-    exc: DomainError,
-    filters: QuarantineFilter | None = None,
-    chosen: dict[str, str] | None = None,
-) -> HTMLResponse:
-    # The open list again, with the refusal on top: the navigation and the forms stay.
-    return _list_page(
+    actor, policy = viewer.principal.actor, store.policy
+    return _acted(
         request,
         viewer,
         session,
         store,
-        filters or QuarantineFilter(),
-        chosen=chosen or {},
-        status=exc.status,
-        error=exc.detail,
+        lambda s: quarantine.reprocess(
+            s, item_id=item_id, actor=actor, now=utcnow(), policy=policy
+        ),
+        lambda _: "/ui/quarantine?notice=reprocessed_ok",
     )
+
+
+def _acted(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    store: Store,
+    change: Callable[[Session], T],
+    then: Callable[[T], str],
+    *,
+    filters: QuarantineFilter | None = None,
+    chosen: dict[str, str] | None = None,
+) -> Response:
+    """Make `change` in its own transaction and go to `then(result)`; or show the refusal."""
+    try:
+        with store.sessions.begin() as s:
+            result = change(s)
+    except DomainError as exc:
+        # The open list again, with the refusal on top: the navigation and the forms stay.
+        return _list_page(
+            request,
+            viewer,
+            session,
+            store,
+            filters or QuarantineFilter(),
+            chosen=chosen or {},
+            status=exc.status,
+            error=exc.detail,
+        )
+    return RedirectResponse(then(result), status_code=303)
