@@ -1,9 +1,13 @@
-"""Location privacy: raw coordinates older than the retention period are replaced by the decision.
+"""Retention: old phone coordinates give way to the decision; old dismissed quarantine goes.
 
-The punch stays (time, person, site, decision); what goes is where exactly the phone was:
-latitude, longitude, accuracy and the exact distance become a distance band, and the raw
-payload (which repeats the coordinates) is dropped. Quarantined phone messages of the
-same age lose their raw text too, keeping the reason.
+Location privacy: the punch stays (time, person, site, decision); what goes is where
+exactly the phone was: latitude, longitude, accuracy and the exact distance become a
+distance band, and the raw payload (which repeats the coordinates) is dropped.
+Quarantined phone messages of the same age lose their raw text too, keeping the reason.
+
+Quarantine housekeeping: an item HR dismissed is deleted once it has been dismissed
+longer than its own retention period (the audit log keeps who dismissed it and why).
+Open and reprocessed items are never deleted here.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
 
 from collector.store.models import Punch, Quarantine
 from rules.vocabulary import SourceKind
@@ -98,10 +102,33 @@ def scrub_locations(engine: Engine, *, now: datetime, days: int) -> RetentionRes
     return RetentionResult(punches=punches, quarantined=max(quarantined or 0, 0))
 
 
-class RetentionWorker:
-    """Runs the location retention once a day inside the service."""
+def purge_dismissed(engine: Engine, *, now: datetime, days: int) -> int:
+    """Delete quarantine items dismissed more than `days` ago; returns how many."""
+    cutoff = now - timedelta(days=days)
+    purged = 0
+    while True:  # chunks keep each transaction short after a large bulk dismissal
+        with engine.begin() as conn:
+            ids = list(
+                conn.scalars(
+                    select(Quarantine.id)
+                    .where(Quarantine.status == "dismissed", Quarantine.resolved_at < cutoff)
+                    .limit(CHUNK)
+                )
+            )
+            if ids:
+                conn.execute(delete(Quarantine).where(Quarantine.id.in_(ids)))
+        purged += len(ids)
+        if len(ids) < CHUNK:
+            break
+    if purged:
+        log.info("retention: %d dismissed quarantine items deleted", purged)
+    return purged
 
-    name = "location retention"
+
+class RetentionWorker:
+    """Runs the location and dismissed-quarantine retention once a day inside the service."""
+
+    name = "retention"
 
     def __init__(
         self,
@@ -109,9 +136,11 @@ class RetentionWorker:
         *,
         days: int,
         clock: Callable[[], datetime],
+        dismissed_days: int | None = None,
         interval_s: float = 86400,
     ) -> None:
         self.engine, self.days, self.clock, self.interval_s = engine, days, clock, interval_s
+        self.dismissed_days = dismissed_days
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -129,7 +158,10 @@ class RetentionWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                scrub_locations(self.engine, now=self.clock(), days=self.days)
+                now = self.clock()
+                scrub_locations(self.engine, now=now, days=self.days)
+                if self.dismissed_days is not None:
+                    purge_dismissed(self.engine, now=now, days=self.dismissed_days)
             except Exception:  # the next run retries; a failed run loses nothing
-                log.exception("location retention failed")
+                log.exception("retention failed")
             self._stop.wait(self.interval_s)

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     mqtt_url: SecretStr | None = None
     # Days after which a phone punch's exact coordinates are replaced by its decision.
     location_retention_days: int = Field(default=90, ge=1)
+    # Days a dismissed quarantine item is kept after its dismissal, then deleted.
+    quarantine_dismissed_retention_days: int = Field(default=90, ge=1)
     # Push terminals (/iclock): what to do with a serial number no device row names —
     # "refuse" it, or hold it as "pending" approval (a disabled device row; nothing stored
     # and no OK sent until approved, so the terminal keeps its records meanwhile).

@@ -1,21 +1,53 @@
-"""The quarantine (listing, reprocessing) and the append-only audit log (reading only)."""
+"""The quarantine (listing, counts, reprocessing, dismissing) and the audit log (reading only)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from api.auth import HrKey, Principal
 from api.deps import BigRowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.punches import AuditPublic, QuarantinePublic, ReprocessRequest
+from api.schemas.quarantine import (
+    DismissedCount,
+    DismissMatchingRequest,
+    DismissRequest,
+    QuarantineCounts,
+    ReasonCount,
+    SourceCount,
+)
 from collector import audit, quarantine
+from collector.quarantine import QuarantineFilter
 from collector.runtime import utcnow
 from collector.store.models import Quarantine
 from rules.vocabulary import SourceKind
 
 router = APIRouter(tags=["quarantine"], responses=PROBLEM_RESPONSES)
+
+
+def _filter(
+    status: Annotated[str, Query(pattern="^(open|reprocessed|dismissed)$")] = "open",
+    source_kind: SourceKind | None = None,
+    reason: Annotated[str | None, Query(max_length=2000, description="exact reason")] = None,
+    device_code: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="received before")] = None,
+) -> QuarantineFilter:
+    """The list's and the counts' filter from the query (times need an offset)."""
+    return QuarantineFilter(
+        status=status,
+        reason=reason or None,
+        source_kind=source_kind,
+        device_code=device_code or None,
+        since=since,
+        until=until,
+    )
+
+
+FilterDep = Annotated[QuarantineFilter, Depends(_filter)]
 
 
 def _unscoped(key: Principal) -> None:
@@ -36,6 +68,7 @@ def _public(item: Quarantine) -> QuarantinePublic:
         resolved_at=item.resolved_at,
         punch_id=item.punch_id,
         replayable=item.attempt is not None,
+        note=item.note,
     )
 
 
@@ -43,17 +76,59 @@ def _public(item: Quarantine) -> QuarantinePublic:
 def list_quarantine(
     key: HrKey,
     session: SessionDep,
-    status: Annotated[str | None, Query(pattern="^(open|reprocessed)$")] = "open",
-    source_kind: SourceKind | None = None,
+    filters: FilterDep,
     after_id: BigRowId | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantinePublic]:
-    """Quarantined items, oldest first; page with after_id."""
+    """Quarantined items, oldest first, open ones unless `status` says; page with after_id."""
     _unscoped(key)
-    rows = quarantine.list_items(
-        session, status=status, source_kind=source_kind, after_id=after_id, limit=limit
-    )
+    rows = quarantine.list_items(session, filters=filters, after_id=after_id, limit=limit)
     return [_public(q) for q in rows]
+
+
+@router.get("/quarantine/counts")
+def count_quarantine(
+    key: HrKey,
+    session: SessionDep,
+    filters: FilterDep,
+) -> QuarantineCounts:
+    """How many items match (open ones by default), by reason and by source kind and device."""
+    _unscoped(key)
+    found = quarantine.counts(session, filters=filters)
+    return QuarantineCounts(
+        total=found.total,
+        last_id=found.last_id,
+        by_reason=[ReasonCount(reason=r, count=n) for r, n in found.by_reason],
+        by_source=[
+            SourceCount(source_kind=k, device_code=d, count=n) for k, d, n in found.by_source
+        ],
+    )
+
+
+@router.post("/quarantine/dismiss")
+def dismiss_matching(key: HrKey, session: TxDep, body: DismissMatchingRequest) -> DismissedCount:
+    """Dismiss every open item that matches (through_id: a count's last_id); audited."""
+    _unscoped(key)
+    done = quarantine.dismiss_matching(
+        session,
+        filters=body.match.to_filter(),
+        reason=body.reason,
+        actor=key.actor,
+        now=utcnow(),
+    )
+    return DismissedCount(dismissed=done)
+
+
+@router.post("/quarantine/{item_id}/dismiss")
+def dismiss(
+    item_id: BigRowId, key: HrKey, session: TxDep, body: DismissRequest
+) -> QuarantinePublic:
+    """Set an open item aside with a reason; it leaves the open list and is audited."""
+    _unscoped(key)
+    item = quarantine.dismiss(
+        session, item_id=item_id, reason=body.reason, actor=key.actor, now=utcnow()
+    )
+    return _public(item)
 
 
 @router.post("/quarantine/{item_id}/reprocess")

@@ -166,6 +166,7 @@ class QuarantinePublic(BaseModel):
     resolved_at: datetime | None
     punch_id: int | None
     replayable: bool
+    note: str | None = None  # why HR dismissed it
 
 
 class ReprocessRequest(BaseModel):

@@ -1,32 +1,42 @@
-"""`punchgate retention run`: remove old phone coordinates now."""
+"""`punchgate retention run`: remove old phone coordinates and old dismissed quarantine now."""
 
 from __future__ import annotations
 
 import typer
 
 from collector.cli.common import console, setup_logging
-from collector.retention import scrub_locations
+from collector.retention import purge_dismissed, scrub_locations
 from collector.runtime import open_store, utcnow
 from collector.settings import get_settings
 
-app = typer.Typer(help="Location data retention.", no_args_is_help=True)
+app = typer.Typer(help="Data retention.", no_args_is_help=True)
 
 
 @app.command("run")
 def run_command(
     days: int | None = typer.Option(None, help="Override PUNCHGATE_LOCATION_RETENTION_DAYS."),
+    dismissed_days: int | None = typer.Option(
+        None, help="Override PUNCHGATE_QUARANTINE_DISMISSED_RETENTION_DAYS."
+    ),
 ) -> None:
-    """Replace coordinates older than the retention period by the site and distance band."""
+    """Replace old coordinates by the site and distance band; delete old dismissed items."""
     settings = get_settings()
     setup_logging(settings)
     store = open_store(settings)
+    now = utcnow()
     try:
         result = scrub_locations(
-            store.engine, now=utcnow(), days=days or settings.location_retention_days
+            store.engine, now=now, days=days or settings.location_retention_days
+        )
+        purged = purge_dismissed(
+            store.engine,
+            now=now,
+            days=dismissed_days or settings.quarantine_dismissed_retention_days,
         )
     finally:
         store.close()
     console.print(
         f"coordinates removed from {result.punches} punches and "
-        f"{result.quarantined} quarantined phone messages"
+        f"{result.quarantined} quarantined phone messages; "
+        f"{purged} dismissed quarantine items deleted"
     )

@@ -37,7 +37,12 @@ def serve_command(web: WebApp) -> Callable[..., None]:
                     interval_s=settings.days_interval_s,
                     lookback_days=settings.days_lookback,
                 ),
-                RetentionWorker(store.engine, days=settings.location_retention_days, clock=utcnow),
+                RetentionWorker(
+                    store.engine,
+                    days=settings.location_retention_days,
+                    dismissed_days=settings.quarantine_dismissed_retention_days,
+                    clock=utcnow,
+                ),
                 *mqtt_workers(store),
             ]
             service = Service(web(store), workers)

@@ -195,6 +195,8 @@ class Quarantine(Base):
     """Input that could not become a punch, kept with the reason; never dropped."""
 
     __tablename__ = "quarantine"
+    # The open list and its counts select by status; retention finds old dismissed items.
+    __table_args__ = (Index("ix_quarantine_status_resolved", "status", "resolved_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)
     received_at: Mapped[datetime] = mapped_column()
@@ -203,8 +205,10 @@ class Quarantine(Base):
     reference: Mapped[str | None] = mapped_column(String(300))  # line number, topic, offset
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, reprocessed
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, reprocessed, dismissed
     resolved_at: Mapped[datetime | None] = mapped_column()
+    # Why HR dismissed the item (the audit log holds who and when too).
+    note: Mapped[str | None] = mapped_column(Text)
     punch_id: Mapped[int | None] = mapped_column(BigId)
     # The raw punch that failed normalisation (JSON), replayed when the item is reprocessed.
     attempt: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector import quarantine
 from collector.normalize import NormalizePolicy, RawPunch
-from collector.retention import REDACTED, RetentionWorker, distance_band, scrub_locations
+from collector.retention import (
+    REDACTED,
+    RetentionWorker,
+    distance_band,
+    purge_dismissed,
+    scrub_locations,
+)
+from collector.settings import Settings
 from collector.store.ingest import QuarantineItem, ingest_batch
 from collector.store.models import Punch, Quarantine
 from rules.vocabulary import SourceKind
@@ -106,3 +116,65 @@ def test_retention_run_command(engine, db_url):
     assert done.returncode == 0, done.stderr
     assert "coordinates removed from 1 punches" in done.stdout + done.stderr
     assert _coordinates(engine) == {"old": None, "new": 52.52}
+
+
+def _quarantine_aged(engine, now: datetime) -> dict[str, int]:
+    """Five items by name: dismissed 91 and 89 days ago, 31 days ago, open and old, reprocessed."""
+    names = ("dismissed-91", "dismissed-89", "dismissed-31", "open-old", "reprocessed-old")
+    batch = [QuarantineItem(SourceKind.PUSH, reason="bad line", raw=n) for n in names]
+    ingest_batch(engine, batch, now=now - timedelta(days=200), policy=NormalizePolicy())
+    with Session(engine) as s, s.begin():
+        ids = {q.raw: q.id for q in s.scalars(select(Quarantine))}
+        for name, days in (("dismissed-91", 91), ("dismissed-89", 89), ("dismissed-31", 31)):
+            quarantine.dismiss(
+                s,
+                item_id=ids[name],
+                reason="flood",
+                actor="test",
+                now=now - timedelta(days=days),
+            )
+        done = s.get(Quarantine, ids["reprocessed-old"])
+        done.status, done.resolved_at = "reprocessed", now - timedelta(days=150)
+    return ids
+
+
+def _left(engine) -> set[str]:
+    with Session(engine) as s:
+        return set(s.scalars(select(Quarantine.raw)))
+
+
+def test_dismissed_items_older_than_their_retention_are_deleted(engine, now):
+    _quarantine_aged(engine, now)
+    assert purge_dismissed(engine, now=now, days=90) == 1
+    assert _left(engine) == {"dismissed-89", "dismissed-31", "open-old", "reprocessed-old"}
+    assert purge_dismissed(engine, now=now, days=90) == 0
+    assert purge_dismissed(engine, now=now, days=30) == 2
+    assert _left(engine) == {"open-old", "reprocessed-old"}  # never deleted here
+
+
+def test_the_service_worker_deletes_old_dismissed_items(engine, now):
+    _quarantine_aged(engine, now)
+    worker = RetentionWorker(engine, days=90, dismissed_days=60, clock=lambda: now)
+    worker.start()
+    try:
+        assert wait_for(lambda: "dismissed-89" not in _left(engine))
+    finally:
+        worker.stop()
+    assert _left(engine) == {"dismissed-31", "open-old", "reprocessed-old"}
+
+
+def test_retention_run_reads_the_dismissed_retention_setting(engine, db_url):
+    _quarantine_aged(engine, datetime.now(UTC))
+    env = {"PUNCHGATE_DATABASE_URL": db_url, "PUNCHGATE_QUARANTINE_DISMISSED_RETENTION_DAYS": "30"}
+    done = run_cli("retention", "run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "3 dismissed quarantine items deleted" in done.stdout + done.stderr
+    assert _left(engine) == {"open-old", "reprocessed-old"}
+
+
+def test_the_dismissed_retention_defaults_to_90_days_and_must_be_positive(monkeypatch):
+    monkeypatch.delenv("PUNCHGATE_QUARANTINE_DISMISSED_RETENTION_DAYS", raising=False)
+    assert Settings().quarantine_dismissed_retention_days == 90
+    monkeypatch.setenv("PUNCHGATE_QUARANTINE_DISMISSED_RETENTION_DAYS", "0")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -10,12 +10,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import uvicorn
 
+from collector.store.ingest import ingest_batch
 from tests.api.conftest import auth
+from tests.factories import raw_punch
 from tests.ui.conftest import MON, TUE, WED
 
 CHROMIUM = "/usr/bin/chromium"
@@ -163,7 +166,7 @@ def test_hr_corrects_punches_reprocesses_and_switches_language(page, client, key
     fixable = next(i for i in api(client, keys, "/quarantine") if i["device_code"] == "door-9")
     page.goto("/ui/quarantine")
     shot(page, "quarantine")
-    page.locator(f"#quarantine tr[data-id='{fixable['id']}'] button").click()
+    page.locator(f"#quarantine tr[data-id='{fixable['id']}'] button[name=reprocess]").click()
     page.wait_for_url("**/ui/quarantine?notice=reprocessed_ok")
     assert page.locator(f"#quarantine tr[data-id='{fixable['id']}']").count() == 0
     assert [i["device_code"] for i in api(client, keys, "/quarantine")] == ["door-8"]
@@ -176,3 +179,41 @@ def test_hr_corrects_punches_reprocesses_and_switches_language(page, client, key
     shot(page, "lateness-zh")
     page.goto(f"/ui/today?day={TUE}")
     shot(page, "today-zh")
+
+
+def test_hr_dismisses_quarantine_one_item_and_many_after_confirming(
+    page, client, keys, office, store, now
+):
+    sign_in(page, keys.hr)
+    stuck = next(i for i in api(client, keys, "/quarantine") if i["device_code"] == "door-8")
+    page.goto("/ui/quarantine")
+    row = page.locator(f"#quarantine tr[data-id='{stuck['id']}']")
+    row.locator("button[name=dismiss]").click()  # no reason: the browser keeps the form
+    assert page.url.endswith("/ui/quarantine")
+    row.locator("input[name=reason]").fill("old test terminal")
+    row.locator("button[name=dismiss]").click()
+    page.wait_for_url("**/ui/quarantine?notice=dismissed_ok")
+    assert page.locator(f"#quarantine tr[data-id='{stuck['id']}']").count() == 0
+    assert [i["device_code"] for i in api(client, keys, "/quarantine")] == ["door-9"]
+
+    more = [
+        raw_punch("1004", datetime(2026, 11, 25, 9, m), device_code="door-7", tz="Mars/Olympus")
+        for m in (1, 2)
+    ]
+    assert ingest_batch(store.engine, more, now=now, policy=store.policy).quarantined == 2
+    page.goto("/ui/quarantine")
+    page.fill("#quarantine-filter input[name=reason]", "unknown timezone 'Mars/Olympus'")
+    page.click("#quarantine-filter button[type=submit]")
+    page.wait_for_url("**/ui/quarantine?*reason=*")
+    assert page.locator("[data-total]").get_attribute("data-total") == "3"
+    page.click("#dismiss-matching")
+    page.wait_for_url("**/ui/quarantine/dismiss?*")
+    assert page.locator("#dismiss-count").get_attribute("data-count") == "3"
+    assert "hr · hr" in page.locator("header.nav .who").inner_text()
+    shot(page, "quarantine-dismiss")
+    page.fill("#dismiss-matching-form input[name=reason]", "zone typo, fixed on the terminals")
+    page.click("#dismiss-matching-form button[type=submit]")
+    page.wait_for_url("**/ui/quarantine?notice=dismissed_many&dismissed=3")
+    assert api(client, keys, "/quarantine") == []
+    page.goto("/ui/quarantine?status=dismissed")
+    assert page.locator("#quarantine tbody tr[data-id]").count() == 4

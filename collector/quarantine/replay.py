@@ -1,4 +1,4 @@
-"""The quarantine: listing items, and reprocessing one once the cause has been fixed.
+"""Reprocessing a quarantined item once the cause of its refusal has been fixed.
 
 An item can be replayed when it kept the raw punch that failed normalisation (unknown
 zone, unreadable state, bad coordinates…): the punch goes through the normal ingest path
@@ -15,12 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.audit import record
-from collector.errors import Conflict, InvalidInput, NotFound
+from collector.errors import Conflict, InvalidInput
 from collector.normalize import NormalizePolicy, RawPunch, normalize, raw_from_json
+from collector.quarantine.listing import open_item
 from collector.store.ingest import Outcome, QuarantineItem, ingest
 from collector.store.models import Device, Punch, Quarantine
 from rules.vocabulary import SourceKind
@@ -35,35 +36,6 @@ def register_reparser(kind: SourceKind, reparser: Reparser) -> None:
     _REPARSERS[kind] = reparser
 
 
-def list_items(
-    session: Session,
-    *,
-    status: str | None = "open",
-    source_kind: SourceKind | None = None,
-    after_id: int | None = None,
-    limit: int = 100,
-) -> list[Quarantine]:
-    """Quarantined items, oldest first, resuming after `after_id`."""
-    query = select(Quarantine).order_by(Quarantine.id).limit(limit)
-    if status is not None:
-        query = query.where(Quarantine.status == status)
-    if source_kind is not None:
-        query = query.where(Quarantine.source_kind == source_kind.value)
-    if after_id is not None:
-        query = query.where(Quarantine.id > after_id)
-    return list(session.scalars(query))
-
-
-def open_counts_by_reason(session: Session) -> dict[str, int]:
-    """Open items per reason."""
-    query = (
-        select(Quarantine.reason, func.count())
-        .where(Quarantine.status == "open")
-        .group_by(Quarantine.reason)
-    )
-    return {reason: int(n) for reason, n in session.execute(query)}
-
-
 def reprocess(
     session: Session,
     *,
@@ -74,11 +46,7 @@ def reprocess(
     overrides: dict[str, Any] | None = None,
 ) -> Quarantine:
     """Replay an item through ingest; on success it is marked reprocessed with its punch."""
-    item = session.get(Quarantine, item_id)
-    if item is None:
-        raise NotFound(f"no quarantine item {item_id}")
-    if item.status != "open":
-        raise Conflict(f"quarantine item {item_id} is already {item.status}")
+    item = open_item(session, item_id)
     punch_id = _reimported(session, item) if not overrides else None
     if punch_id is None:
         raw = _replayable(session, item, overrides or {})
