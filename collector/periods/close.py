@@ -158,7 +158,8 @@ def checklist(
     q = Quarantine
     open_items = session.execute(
         select(q.id, q.reason, q.device_code)
-        .where(q.status == "open", q.received_at <= _midnight_after(end) + timedelta(days=7))
+        # Input received since the period began may hold its punches, however late it came.
+        .where(q.status == "open", q.received_at >= _midnight_after(start - timedelta(days=2)))
         .order_by(q.id)
     ).all()
     out.items["open_quarantine"] = {

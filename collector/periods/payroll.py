@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
 
 from collector.errors import InvalidInput, NotFound
 from collector.periods.frozen import apply, nothing
@@ -112,11 +113,12 @@ def load_profile(data: dict[str, Any]) -> Profile:
 
 def period_of(conn: Connection, period_id: int) -> tuple[PayPeriod, PayCalendar]:
     """A closed period and its calendar, or NotFound / InvalidInput."""
-    row = conn.execute(
-        select(PayPeriod, PayCalendar)
-        .join(PayCalendar, PayCalendar.id == PayPeriod.calendar_id)
-        .where(PayPeriod.id == period_id)
-    ).first()
+    with Session(conn) as session:  # ORM rows on the caller's connection
+        row = session.execute(
+            select(PayPeriod, PayCalendar)
+            .join(PayCalendar, PayCalendar.id == PayPeriod.calendar_id)
+            .where(PayPeriod.id == period_id)
+        ).first()
     if row is None:
         raise NotFound(f"no pay period {period_id}")
     period, cal = row
