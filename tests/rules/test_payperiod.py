@@ -66,7 +66,7 @@ def test_periods_tile_the_calendar(cycle, day):
     start, end = cycle.period_of(day)
     assert start <= day <= end
     assert cycle.is_start(start) and not cycle.is_start(start + timedelta(days=1))
-    nxt_start, nxt_end = cycle.next_period(start)
+    nxt_start, _ = cycle.next_period(start)
     assert nxt_start == end + timedelta(days=1)
     assert cycle.period_of(start - timedelta(days=1))[1] == start - timedelta(days=1)
     assert 7 <= (end - start).days + 1 <= 31
