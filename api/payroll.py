@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Iterator
 
@@ -13,11 +11,8 @@ from starlette.background import BackgroundTask
 
 from api.export import XLSX_TYPE, write_xlsx
 from collector.errors import NotFound
-from collector.periods.payroll import Profile, payroll_figures, period_of, profiles, shape
-from collector.reports.common import Report
+from collector.periods.payroll import csv_chunks, payroll_figures, period_of, profiles, shape
 from collector.runtime import Store
-
-FLUSH_ROWS = 500
 
 
 def payroll_response(store: Store, period_id: int, profile_name: str, fmt: str) -> Response:
@@ -34,7 +29,7 @@ def payroll_response(store: Store, period_id: int, profile_name: str, fmt: str) 
         disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
         if fmt == "csv":
             return StreamingResponse(
-                csv_stream(report, profile, conn),
+                _closing(csv_chunks(report, profile), conn),
                 media_type=f"text/csv; charset={profile.encoding.removesuffix('-sig')}",
                 headers=disposition,
             )
@@ -51,23 +46,9 @@ def payroll_response(store: Store, period_id: int, profile_name: str, fmt: str) 
     )
 
 
-def csv_stream(report: Report, profile: Profile, conn: Connection | None = None) -> Iterator[bytes]:
-    """The report as CSV in the profile's encoding and delimiter, a chunk per FLUSH_ROWS."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=profile.delimiter)
-    # utf-8-sig writes its BOM once, at the start: encode the first chunk with it only.
-    first, rest = profile.encoding, profile.encoding.removesuffix("-sig")
+def _closing(chunks: Iterator[bytes], conn: Connection) -> Iterator[bytes]:
+    """Stream the chunks, then close the connection they were read on."""
     try:
-        writer.writerow(report.columns)
-        encoding = first
-        for n, row in enumerate(report.rows, start=1):
-            writer.writerow(row)
-            if n % FLUSH_ROWS == 0:
-                yield buffer.getvalue().encode(encoding, errors="replace")
-                encoding = rest
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode(encoding, errors="replace")
+        yield from chunks
     finally:
-        if conn is not None:
-            conn.close()
+        conn.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -309,3 +311,23 @@ def _convert(amount: int, unit: str, profile: Profile) -> Any:
     if unit == "minutes":
         return round(amount / 60.0)
     return amount
+
+
+FLUSH_ROWS = 500
+
+
+def csv_chunks(report: Report, profile: Profile) -> Iterator[bytes]:
+    """The report as CSV in the profile's encoding and delimiter, a chunk per FLUSH_ROWS."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=profile.delimiter)
+    # utf-8-sig writes its BOM at the start of each encode: only the first chunk gets it.
+    encoding, rest = profile.encoding, profile.encoding.removesuffix("-sig")
+    writer.writerow(report.columns)
+    for n, row in enumerate(report.rows, start=1):
+        writer.writerow(row)
+        if n % FLUSH_ROWS == 0:
+            yield buffer.getvalue().encode(encoding, errors="replace")
+            encoding = rest
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode(encoding, errors="replace")

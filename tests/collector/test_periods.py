@@ -206,3 +206,48 @@ def test_the_checklist_names_terminals_behind_and_open_quarantine(store, now):
         {"device": "door-2", "reported_until": None}
     ]
     assert found.items["open_quarantine"]["count"] == 1
+
+
+def test_the_period_commands_close_export_and_reopen(store, now, db_url, tmp_path):
+    from tests.helpers import run_cli
+
+    setup_office(store, now)
+    days = [WEEK1 + timedelta(days=i) for i in range(1, 5)]
+    punches(
+        store,
+        now,
+        (WEEK1, "09:00", 0),
+        *[x for d in days for x in ((d, "08:30", 0), (d, "17:00", 1))],
+    )
+    process_dirty(store.engine, now=now)
+    env = {"PUNCHGATE_DATABASE_URL": db_url}
+    made = run_cli(
+        "period", "calendar", "weekly", "--kind", "weekly", "--anchor", "2026-11-02", env=env
+    )
+    assert made.returncode == 0, made.stderr
+    refused = run_cli("period", "close", "--calendar", "weekly", "--start", "2026-11-02", env=env)
+    assert refused.returncode == 2
+    assert "1 incomplete days (resolve or override)" in " ".join(refused.stderr.split())
+    closed = run_cli(
+        "period",
+        "close",
+        "--calendar",
+        "weekly",
+        "--start",
+        "2026-11-02",
+        "--override",
+        "incomplete_days=Monday checked with the team",
+        env=env,
+    )
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    assert "period 1 closed" in closed.stderr
+    out = tmp_path / "pay.csv"
+    exported = run_cli(
+        "period", "export", "1", "-o", str(out), "--profile", "generic-wide-zh", env=env
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    text = out.read_bytes()
+    assert text.startswith(b"\xef\xbb\xbf") and text.count(b"\xef\xbb\xbf") == 1
+    assert text.decode("utf-8-sig").splitlines()[1].startswith("1001,")
+    reopened = run_cli("period", "reopen", "1", "--reason", "sent too early", env=env)
+    assert reopened.returncode == 0 and "7 days live again" in reopened.stderr
