@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
-from collector.periods.frozen import Held, effective_ids, load_frozen, record_adjustments
+from collector.days.frozen import Held, effective_ids, load_frozen, record_adjustments
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch, evaluate_day
 from rules.plan import DayPlan, day_plan

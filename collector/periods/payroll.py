@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from collector.days.frozen import apply, nothing
 from collector.errors import InvalidInput, NotFound
-from collector.periods.frozen import apply, nothing
 from collector.reports.common import Report, count_if
 from collector.store.models import (
     AttendanceDay,
