@@ -19,6 +19,7 @@ from api.routes import (
     keys,
     operations,
     org,
+    periods,
     policies,
     punches,
     quarantine,
@@ -91,6 +92,7 @@ def create_app(
         punches,
         quarantine,
         reports,
+        periods,
         ui_sessions,
     ):
         app.include_router(module.router)

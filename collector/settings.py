@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///punchgate.sqlite3"
     # TOML file declaring sites, devices, employees and policies; applied at start.
     config: Path | None = None
+    # Payroll export profiles (JSON) besides the shipped ones; a same-named file replaces one.
+    payroll_profiles_dir: Path | None = None
     # Connections kept open to the database. Above the pool size, extra connections are
     # opened and closed per use (a new PostgreSQL backend each time): size it to the
     # API's concurrent requests plus the collector's workers.

@@ -19,6 +19,7 @@ from collector.cli import (
     emulate_push,
     importing,
     mqtt,
+    period,
     push,
     retention,
     secrets,
@@ -40,6 +41,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(push.app, name="push")
 app.add_typer(days.app, name="days")
+app.add_typer(period.app, name="period")
 app.add_typer(mqtt.app, name="mqtt")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(apikey.app, name="apikey")

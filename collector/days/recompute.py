@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
+from collector.days.frozen import Held, effective_ids, load_frozen, record_adjustments
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch, evaluate_day
 from rules.plan import DayPlan, day_plan
@@ -60,6 +61,7 @@ class RecomputeResult:
     written: int = 0  # attendance days inserted or updated
     removed: int = 0  # days dropped because no policy was in force or the employee was not
     provisional: int = 0  # of the written days, still provisional
+    adjusted: int = 0  # closed days whose change was recorded as an adjustment
 
 
 def expand(
@@ -121,8 +123,10 @@ def recompute(
     now: datetime,
     ctx: Context | None = None,
     neighbours: bool = True,
+    windows: dict[tuple[int, date], frozenset[int]] | None = None,
 ) -> RecomputeResult:
-    """Recompute the given employee-days (and their night-shift neighbours) in `conn`."""
+    """Recompute the given employee-days (and their night-shift neighbours) in `conn`;
+    `windows`, when given, receives the ids of the punches each day counted."""
     wanted = set(days)
     if not wanted:
         return RecomputeResult()
@@ -134,6 +138,8 @@ def recompute(
     for emp, day in wanted:
         by_emp[emp].append(day)
     punches = _read_punches(conn, ctx, by_emp)
+    frozen = load_frozen(conn, by_emp)
+    held: list[Held] = []
     result = RecomputeResult()
     rows: list[tuple[Any, ...]] = []
     gone: list[tuple[Any, ...]] = []
@@ -150,7 +156,8 @@ def recompute(
         for day in emp_days:
             found = ctx.policy_on(emp, day) if info is not None and info.active_on(day) else None
             if found is None:
-                gone.append((emp, db_date(day, dialect)))
+                if (emp, day) not in frozen:  # a closed day stays as it was closed
+                    gone.append((emp, db_date(day, dialect)))
                 continue
             pid, policy = found
             plan = day_plan(policy, cal, day)
@@ -161,6 +168,11 @@ def recompute(
             if voids:
                 window += voids
             r = evaluate_day(policy, day, window, cal, horizon)
+            if windows is not None:
+                windows[(emp, day)] = effective_ids(window)
+            if frozen and (emp, day) in frozen:
+                held.append(Held(emp, day, pid, r, effective_ids(window)))
+                continue
             provisional = r.provisional
             result.provisional += provisional
             extra = None
@@ -169,6 +181,7 @@ def recompute(
             rows.append(_row(emp, pid, r, computed, dialect, extra))
     _upsert(conn, rows)
     _delete(conn, gone)
+    result.adjusted = record_adjustments(conn, held, frozen, now)
     result.written = len(rows)
     result.removed = len(gone)
     return result

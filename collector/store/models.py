@@ -335,3 +335,69 @@ class PushRosterEntry(Base):
     has_password: Mapped[bool] = mapped_column(Boolean, default=False)
     templates: Mapped[int] = mapped_column(Integer, default=0)  # FP/FACE lines seen
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class PayCalendar(Base):
+    """A pay cycle for the company (no department) or for one department."""
+
+    __tablename__ = "pay_calendars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # rules.payperiod.CycleKind
+    start_day: Mapped[int] = mapped_column(Integer, default=1)
+    anchor: Mapped[date | None] = mapped_column(Date)
+    # None: the company's cycle, for every department without one of its own.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class PayPeriod(Base):
+    """A period that has been closed (and perhaps reopened) on a pay calendar."""
+
+    __tablename__ = "pay_periods"
+    __table_args__ = (UniqueConstraint("calendar_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("pay_calendars.id"))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # closed, reopened
+    closed_at: Mapped[datetime] = mapped_column()
+    closed_by: Mapped[str] = mapped_column(String(200))
+    # Checklist items HR overrode at close: item → reason.
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    employees: Mapped[int] = mapped_column(Integer, default=0)
+    reopened_at: Mapped[datetime | None] = mapped_column()
+    reopened_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ClosedDay(Base):
+    """An employee-day frozen by a period close: its attendance_days row no longer changes."""
+
+    __tablename__ = "closed_days"
+    __table_args__ = (Index("ix_closed_days_period", "period_id"),)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id"))
+    policy_id: Mapped[int | None] = mapped_column(Integer)
+    # The punches the day was evaluated from at close, to say what changed since.
+    punch_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class DayAdjustment(Base):
+    """A change to a closed day: the difference, its cause, and the period it is paid in."""
+
+    __tablename__ = "day_adjustments"
+    __table_args__ = (
+        Index("ix_day_adjustments_day", "employee_id", "local_date"),
+        Index("ix_day_adjustments_carried", "carried_period_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    local_date: Mapped[date] = mapped_column(Date)
+    period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id"))  # the closed period
+    # The period whose close carried it (None: waiting for the next close).
+    carried_period_id: Mapped[int | None] = mapped_column(ForeignKey("pay_periods.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    cause: Mapped[str] = mapped_column(Text)
+    delta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,1 @@
+"""Pay periods: calendars, the close checklist, frozen days, adjustments and payroll export."""
