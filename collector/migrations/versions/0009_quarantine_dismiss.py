@@ -1,6 +1,6 @@
 """quarantine items can be dismissed with a note; indexed by status and resolution time
 
-Revision ID: 0010_quarantine_dismiss
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_quarantine_dismiss'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """pay calendars, closed periods, frozen days and the adjustments to them
 
-Revision ID: 0014
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
