@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from collector.metrics import Registry
-from collector.normalize import NormalizePolicy
+from collector.normalize import NormalizePolicy, RawPunch
 from collector.store.ingest import QuarantineItem, ingest_batch
 from collector.store.models import Device
 from rules.vocabulary import SourceKind
@@ -35,7 +35,7 @@ def test_store_figures_and_hooks(client, keys, engine, store, now):
         add_employee(s, "1", now)
         s.add(Device(code="d1", kind="zk", status="online", options={}, sync_state={}))
         s.add(Device(code="d2", kind="zk", status="offline", options={}, sync_state={}))
-    batch = [
+    batch: list[RawPunch | QuarantineItem] = [
         raw_punch("1", datetime(2026, 3, 2, 9, 0)),
         raw_punch("1", datetime(2026, 3, 2, 17, 0)),
         raw_punch("2", datetime(2026, 3, 2, 9, 0), source_kind=SourceKind.MOBILE, source_ref="a"),

@@ -83,7 +83,7 @@ def _old_and_new(engine, now):
     assert ingest_batch(engine, batch, now=now, policy=NormalizePolicy()).inserted == 2
 
 
-def _coordinates(engine) -> dict[str, float | None]:
+def _coordinates(engine) -> dict[str | None, float | None]:
     with Session(engine) as s:
         return {p.source_ref: p.lat for p in s.scalars(select(Punch))}
 
