@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -116,7 +117,10 @@ def local(day: date, minutes: int) -> datetime:
     return clock.astimezone(UTC)
 
 
-def generate(employees: int, dialect: str, now: datetime):
+Rows = list[tuple[Any, ...]]
+
+
+def generate(employees: int, dialect: str, now: datetime) -> Iterator[tuple[Rows, Rows]]:
     """Yield (punch rows, day rows) per working day, in the dialect's DB-API values."""
     rng = random.Random(6)
     received = db_time(now, dialect)
@@ -201,8 +205,7 @@ def load(url: str, dialect: str, employees: int) -> tuple[int, int, float]:
                      " 'Europe/Berlin', 'auto', true, 'auto', '{}', :s, '{}')"),
                 {"c": f"door-{i}", "s": "online" if i % 7 else "offline"},
             )  # fmt: skip
-        raw = conn.connection.driver_connection
-        cur = raw.cursor()
+        cur = conn.connection.cursor()
         mark = "?" if dialect == "sqlite" else "%s"
         cur.executemany(
             f"INSERT INTO employees (id, code, name, department_id, site_id, identities,"
@@ -300,7 +303,7 @@ def raw_timings(url: str, sql: str, params: tuple[Any, ...], runs: int) -> list[
     mark = "?" if engine.dialect.name == "sqlite" else "%s"
     out = []
     with engine.connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
+        cur = conn.connection.cursor()
         for _ in range(runs):
             started = time.perf_counter()
             cur.execute(sql.format(m=mark), params)
@@ -318,7 +321,9 @@ def raw_xlsx(url: str, dialect: str) -> float:
     engine = make_engine(url)
     started = time.perf_counter()
     with engine.connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a connection checked out of the pool has one
+        cur = driver.cursor()  # the driver's own cursor, iterated without fetching all
         mark = "?" if dialect == "sqlite" else "%s"
         cur.execute(RAW_SUMMARY.format(m=mark), (db_date(MONTH_START, dialect),
                                                  db_date(MONTH_END, dialect)))  # fmt: skip
@@ -356,7 +361,7 @@ def open_loop(base: str, headers: dict[str, str], rate: float, seconds: float) -
         # http.client, not httpx: the generator must not eat the server's CPU on 2 cores.
         conn = getattr(local_state, "conn", None)
         if conn is None:
-            conn = local_state.conn = http.client.HTTPConnection(host, port, timeout=30)
+            conn = local_state.conn = http.client.HTTPConnection(host, int(port), timeout=30)
         day = days[i % len(days)]
         since = local(day, rng.randint(6 * 60, 16 * 60))
         query = urlencode({

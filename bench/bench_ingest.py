@@ -18,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from common import PG_URL, WORK, emit, fresh_pg_database, target, timed
 from sqlalchemy import Engine, text
@@ -39,7 +41,7 @@ TARGET_RATIO = 0.5  # of the raw driver's executemany
 TARGET_IMPORT_MB = 300
 
 
-def batches(total: int, size: int):
+def batches(total: int, size: int) -> Iterator[list[RawPunch]]:
     """Deterministic punches: employees × days, spread across devices."""
     n = 0
     while n < total:
@@ -74,7 +76,7 @@ def seed_employees(engine: Engine) -> None:
         )
 
 
-def raw_rows(batch: list[RawPunch], dialect: str) -> list[tuple]:
+def raw_rows(batch: list[RawPunch], dialect: str) -> list[tuple[Any, ...]]:
     """The same rows ours would store, as ready tuples for the driver."""
     out = []
     for raw in batch:
@@ -110,26 +112,27 @@ def raw_rows(batch: list[RawPunch], dialect: str) -> list[tuple]:
 
 def make_raw_table(engine: Engine) -> None:
     """A copy of the punches table's shape: columns, unique key, indexes, foreign key."""
-    from sqlalchemy import MetaData
+    from sqlalchemy import MetaData, quoted_name
 
     meta = MetaData()
-    Employee.__table__.to_metadata(meta)
-    table = Punch.__table__.to_metadata(meta, name="punches_raw")
+    Employee.metadata.tables[Employee.__tablename__].to_metadata(meta)
+    table = Punch.metadata.tables[Punch.__tablename__].to_metadata(meta, name="punches_raw")
     for index in table.indexes:
-        index.name = index.name.replace("punches", "punches_raw")
+        if index.name is not None:
+            index.name = quoted_name(index.name.replace("punches", "punches_raw"), index.name.quote)
     for constraint in table.constraints:
         if constraint.name and "punches" in str(constraint.name):
             constraint.name = str(constraint.name).replace("punches", "punches_raw")
     table.create(engine)
 
 
-def run_backend(url: str, total: int, size: int) -> dict:
+def run_backend(url: str, total: int, size: int) -> dict[str, Any]:
     engine = make_engine(url)
     upgrade(engine)
     seed_employees(engine)
     make_raw_table(engine)
     dialect = engine.dialect.name
-    res: dict = {"backend": dialect, "rows": total, "batch": size}
+    res: dict[str, Any] = {"backend": dialect, "rows": total, "batch": size}
 
     ours = 0.0
     inserted = 0
@@ -179,7 +182,7 @@ def run_backend(url: str, total: int, size: int) -> dict:
     return res
 
 
-def import_memory(rows: int) -> dict:
+def import_memory(rows: int) -> dict[str, Any]:
     """Peak RSS of `punchgate import` on a CSV of `rows` rows, in a child process."""
     WORK.mkdir(parents=True, exist_ok=True)
     csv_path = WORK / "import.csv"
@@ -193,7 +196,7 @@ def import_memory(rows: int) -> dict:
     for suffix in ("", "-wal", "-shm"):
         (WORK / f"import.sqlite3{suffix}").unlink(missing_ok=True)
     env = {"PUNCHGATE_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
-    res: dict = {"rows": rows}
+    res: dict[str, Any] = {"rows": rows}
     with timed(res, "import_s"):
         out = subprocess.run(
             [
@@ -230,7 +233,7 @@ def main() -> None:
     db = WORK / "ingest.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         (WORK / f"ingest.sqlite3{suffix}").unlink(missing_ok=True)
-    result: dict = {"bench": "ingest"}
+    result: dict[str, Any] = {"bench": "ingest"}
     result["import"] = import_memory(args.rows)
     result["sqlite"] = run_backend(f"sqlite:///{db}", args.rows, args.batch)
     if not args.skip_postgres:
@@ -241,7 +244,7 @@ def main() -> None:
     emit(result)
 
 
-def targets(result: dict, rows: int) -> list[dict]:
+def targets(result: dict[str, Any], rows: int) -> list[dict[str, Any]]:
     """Each target with this run's figure; a backend not run or unreachable is not judged."""
     at_size = rows >= TARGET_ROWS
     peak = result["import"]["peak_rss_mb"]
@@ -255,29 +258,30 @@ def targets(result: dict, rows: int) -> list[dict]:
         )
     ]
     for backend, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
-        run = result.get(backend)
-        ran = isinstance(run, dict)
-        rate = run["ours_per_s"] if ran else None
-        ratio = run["ratio_ours_to_raw"] if ran else None
+        found = result.get(backend)
+        ran = isinstance(found, dict)
+        run: dict[str, Any] = found if isinstance(found, dict) else {}
+        rate = run.get("ours_per_s")
+        ratio = run.get("ratio_ours_to_raw")
         out += [
             target(
                 f"ingest {rows:,} punches, {name} (punches/s)",
                 f"≥ {TARGET_PER_S[backend]:,}",
                 rate,
-                ran and rate >= TARGET_PER_S[backend],
+                rate is not None and rate >= TARGET_PER_S[backend],
                 at_size=at_size and ran,
             ),
             target(
                 f"ingest, {name}, rate vs the raw driver's executemany (×)",
                 f"≥ {TARGET_RATIO}",
                 ratio,
-                ran and ratio >= TARGET_RATIO,
+                ratio is not None and ratio >= TARGET_RATIO,
                 at_size=at_size and ran,
             ),
             target(
                 f"re-ingest, {name}: nothing inserted, time vs first ingest (×)",
                 "≤ 1",
-                run["reingest_to_ingest_time"] if ran else None,
+                run.get("reingest_to_ingest_time"),
                 ran and run["reingest_inserted"] == 0 and run["reingest_to_ingest_time"] <= 1,
                 at_size=ran,
             ),

@@ -27,6 +27,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from common import emit, target
@@ -70,7 +71,7 @@ def start_mosquitto(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("mosquitto did not start")
 
 
-def client(cid: str, port: int, **kw) -> mqtt.Client:
+def client(cid: str, port: int, **kw: Any) -> mqtt.Client:
     c = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=cid, protocol=MQTTProtocolVersion.MQTTv5, **kw
     )
@@ -80,7 +81,7 @@ def client(cid: str, port: int, **kw) -> mqtt.Client:
 
 
 def session_props() -> Properties:
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 3600
     return props
 
@@ -140,7 +141,7 @@ def bare_drain(port: int, topics: Topics, count: int) -> tuple[float, float]:
     done = threading.Event()
     first = last = 0.0
 
-    def on_message(_c, _u, _m) -> None:
+    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
         nonlocal got, first, last
         got += 1
         if got == 1:
@@ -197,7 +198,7 @@ def latency_run(port: int, topics: Topics, rate: float, seconds: float) -> list[
     lat: list[float] = []
     phone = client(f"phone-{uuid.uuid4().hex[:6]}", port)
 
-    def on_receipt(_c, _u, m) -> None:
+    def on_receipt(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
         body = json.loads(m.payload)
         t = sent.get(body.get("id"))
         if t is not None and body["status"] == "accepted":
@@ -291,8 +292,9 @@ def main() -> None:
             publish_rate = publish_backlog(port, topics, args.count, f"drain{r}")
             consumer = launch()
             child = ingest_child(consumer.pid)
-            pids = {"consumer": consumer.pid, "ingest_process": child, "mosquitto": broker.pid}
-            cpu0 = {k: cpu_s(v) for k, v in pids.items() if v is not None}
+            found = {"consumer": consumer.pid, "ingest_process": child, "mosquitto": broker.pid}
+            pids = {k: v for k, v in found.items() if v is not None}
+            cpu0 = {k: cpu_s(v) for k, v in pids.items()}
             t0 = time.perf_counter()
             t1 = wait_stored(db, before + args.count, 600)
             ours = args.count / (t1 - t0)

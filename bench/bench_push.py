@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -302,7 +303,7 @@ def main() -> None:
         data = bodies(args.records, args.batch)
         batches = raw_batches(data)
         runs: dict[str, list[float]] = {}
-        phases = (
+        phases: tuple[tuple[str, Callable[[str], float]], ...] = (
             ("http", lambda u: run_http(u, data)),
             ("receive", lambda u: run_receive(u, data)),
             ("ingest", lambda u: run_ingest(u, batches)),

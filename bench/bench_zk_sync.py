@@ -14,7 +14,10 @@ import argparse
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
@@ -24,15 +27,17 @@ from sqlalchemy import func, select
 from zk import ZK
 from zk import const as zk_const
 
-from collector.poller.sync import sync_terminal
-from collector.poller.terminals import load_terminals
+from collector.poller.sync import SyncOutcome, sync_terminal
+from collector.poller.terminals import Terminal, load_terminals
+from collector.runtime import Store
 from collector.store.models import Punch
 from devices.zk.driver import ZKSession
 
 TARGET_RECORDS, TARGET_RATIO = 100_000, 0.6
+T = TypeVar("T")
 
 
-def timed(fn):
+def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
     """(result, wall seconds, CPU seconds of this process)."""
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
@@ -55,7 +60,7 @@ def main() -> None:
     try:
         for _ in range(args.rounds):  # alternate the two sides so load changes hit both
             conn = ZK("127.0.0.1", port=port, timeout=30, ommit_ping=True).connect()
-            (_, size), wall, cpu = timed(lambda c=conn: c.read_with_buffer(zk_const.CMD_ATTLOG_RRQ))
+            (_, size), wall, cpu = timed(partial(conn.read_with_buffer, zk_const.CMD_ATTLOG_RRQ))
             runs["transfer"].append((wall, cpu))
             theirs, wall, cpu = timed(conn.get_attendance)
             runs["pyzk"].append((wall, cpu))
@@ -64,7 +69,7 @@ def main() -> None:
             store, folder = scratch_store([{**device, "transport": "tcp"}])
             (terminal,) = load_terminals(store.engine, ["bench"], box=store.box)
 
-            def ours(store=store, terminal=terminal):
+            def ours(store: Store = store, terminal: Terminal = terminal) -> SyncOutcome:
                 with ZKSession(terminal.target(store.settings)) as session:
                     return sync_terminal(store, terminal, session)
 

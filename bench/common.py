@@ -27,7 +27,7 @@ PG_URL = os.environ.get(
 
 
 @contextmanager
-def timed(out: dict[str, float], key: str) -> Iterator[None]:
+def timed(out: dict[str, Any], key: str) -> Iterator[None]:
     """Store the wall time of the block in out[key] (seconds)."""
     start = time.perf_counter()
     yield

@@ -1,186 +1,144 @@
-"""A small in-process metrics registry rendered in the Prometheus text format (v0.0.4).
+"""The service's Prometheus instruments, kept by `prometheus_client`.
 
 Workers update the module-level instruments (poll durations, MQTT backlog, ack latency);
 figures that live in the database (punches by source, open quarantine, terminals online,
-days waiting) are read at scrape time by `collector.metrics_db`.
+days waiting) are read at scrape time by `collector.metrics_db`. The MQTT ingest child
+process updates nothing here: it returns its counts with each batch and the consumer, in
+the serving process, records them (so no multiprocess mode is needed).
+
+The thin wrappers keep one calling style for every instrument (labels as keywords, one
+call per update) and let a worker ask for an instrument by name wherever it starts.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, TypeVar
 
-LabelValues = tuple[str, ...]
+import prometheus_client as prom
+from prometheus_client.metrics import MetricWrapperBase
+
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+# In the v0.0.4 text each `_created` sample is a gauge series of its own: one more per
+# device for every counter and histogram, which no dashboard of ours reads.
+prom.disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated upstream
 
-def escape(value: str) -> str:
-    """A label value escaped for the text format."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{escape(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
+P = TypeVar("P", bound=MetricWrapperBase, covariant=True)
 
 
-def _num(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+class _Metric(Generic[P]):
+    """One prometheus_client instrument and the label names it takes."""
 
+    def __init__(self, metric: P, name: str, label_names: Sequence[str]) -> None:
+        self.name, self.label_names, self._metric = name, tuple(label_names), metric
 
-class _Metric:
-    kind = "untyped"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
-        self.name, self.help, self.label_names = name, help_text, tuple(labels)
-        self._lock = threading.Lock()
-
-    def _key(self, labels: dict[str, str]) -> LabelValues:
+    def _check(self, labels: dict[str, str]) -> dict[str, str]:
+        """`labels` as strings (ValueError when they are not this metric's)."""
         if set(labels) != set(self.label_names):
             raise ValueError(f"{self.name} takes labels {self.label_names}, got {sorted(labels)}")
-        return tuple(str(labels[n]) for n in self.label_names)
+        return {k: str(v) for k, v in labels.items()}
 
-    def header(self) -> list[str]:
-        """The HELP and TYPE lines."""
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+    def _child(self, labels: dict[str, str]) -> P:
+        """The series for `labels`, created on first use."""
+        checked = self._check(labels)
+        return self._metric.labels(**checked) if checked else self._metric
 
-    def samples(self) -> list[str]:  # pragma: no cover - every subclass overrides
-        """The sample lines."""
-        return []
+    def _read(self, sample_name: str, labels: dict[str, str]) -> float:
+        """A sample's current value, 0 for a series never updated (reading creates none)."""
+        wanted = self._check(labels)
+        for family in self._metric.collect():
+            for sample in family.samples:
+                if sample.name == sample_name and sample.labels == wanted:
+                    return float(sample.value)
+        return 0.0
 
 
-class Counter(_Metric):
+class Counter(_Metric[prom.Counter]):
     """A value that only goes up (events since the process started)."""
 
-    kind = "counter"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labels)
-        self._values: dict[LabelValues, float] = {}
-
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        """Add `amount` (not negative)."""
-        if amount < 0:
-            raise ValueError("a counter cannot go down")
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        """Add `amount` (not negative: prometheus_client raises ValueError)."""
+        self._child(labels).inc(amount)
 
     def value(self, **labels: str) -> float:
         """The current value."""
-        return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        """The sample lines."""
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{_labels(self.label_names, k)} {_num(v)}" for k, v in items]
+        # prometheus_client names a counter's sample with `_total` whether or not we did.
+        return self._read(self.name.removesuffix("_total") + "_total", labels)
 
 
-class Gauge(Counter):
+class Gauge(_Metric[prom.Gauge]):
     """A value that goes up and down (a backlog, a count of things now)."""
-
-    kind = "gauge"
 
     def set(self, value: float, **labels: str) -> None:
         """Set the current value."""
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = float(value)
+        self._child(labels).set(value)
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         """Add `amount` (may be negative)."""
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
+
+    def value(self, **labels: str) -> float:
+        """The current value."""
+        return self._read(self.name, labels)
 
 
-class Histogram(_Metric):
+class Histogram(_Metric[prom.Histogram]):
     """Observations counted into cumulative buckets, with their sum and count."""
-
-    kind = "histogram"
-
-    def __init__(
-        self,
-        name: str,
-        help_text: str,
-        labels: Sequence[str] = (),
-        buckets: Iterable[float] = DEFAULT_BUCKETS,
-    ) -> None:
-        super().__init__(name, help_text, labels)
-        self.buckets = tuple(sorted(buckets))
-        self._series: dict[LabelValues, tuple[list[int], list[float]]] = {}
 
     def observe(self, value: float, **labels: str) -> None:
         """Record one observation (e.g. seconds one poll took)."""
-        self.observe_many((value,), **labels)
+        self._child(labels).observe(value)
 
     def observe_many(self, values: Iterable[float], **labels: str) -> None:
-        """Record several observations of one series (one lock for a batch)."""
-        key = self._key(labels)
-        with self._lock:
-            counts, total = self._series.setdefault(key, ([0] * len(self.buckets), [0.0, 0.0]))
-            for value in values:
-                for i, bound in enumerate(self.buckets):
-                    if value <= bound:
-                        counts[i] += 1
-                total[0] += value
-                total[1] += 1
+        """Record several observations of one series."""
+        child = self._child(labels)
+        for value in values:
+            child.observe(value)
 
     def count(self, **labels: str) -> int:
         """How many observations were made."""
-        series = self._series.get(self._key(labels))
-        return 0 if series is None else int(series[1][1])
+        return int(self._read(self.name + "_count", labels))
 
-    def samples(self) -> list[str]:
-        """Bucket, sum and count lines."""
-        out: list[str] = []
-        with self._lock:
-            items = sorted((k, (list(c), list(t))) for k, (c, t) in self._series.items())
-        for key, (counts, (total, n)) in items:
-            for bound, c in zip(self.buckets, counts, strict=True):
-                le = f'le="{_num(bound)}"'
-                out.append(f"{self.name}_bucket{_labels(self.label_names, key, le)} {c}")
-            inf = 'le="+Inf"'
-            out.append(f"{self.name}_bucket{_labels(self.label_names, key, inf)} {_num(n)}")
-            out.append(f"{self.name}_sum{_labels(self.label_names, key)} {_num(total)}")
-            out.append(f"{self.name}_count{_labels(self.label_names, key)} {_num(n)}")
-        return out
+
+M = TypeVar("M", bound=_Metric[MetricWrapperBase])
 
 
 class Registry:
     """The instruments of one process, rendered together."""
 
     def __init__(self) -> None:
-        self._metrics: dict[str, _Metric] = {}
+        self.collectors = prom.CollectorRegistry()
+        self._metrics: dict[str, _Metric[MetricWrapperBase]] = {}
         self._lock = threading.Lock()
 
-    def _add(self, metric: _Metric) -> _Metric:
+    def _once(
+        self, kind: type[M], name: str, labels: Sequence[str], make: Callable[[], MetricWrapperBase]
+    ) -> M:
+        """The metric registered as `name`, made now if it is new (registered the same way)."""
         with self._lock:
-            found = self._metrics.get(metric.name)
-            if found is not None:
-                if type(found) is not type(metric) or found.label_names != metric.label_names:
-                    raise ValueError(f"metric {metric.name} already registered differently")
-                return found
-            self._metrics[metric.name] = metric
-            return metric
+            found = self._metrics.get(name)
+            if found is None:
+                made = self._metrics[name] = kind(make(), name, labels)
+                return made
+        if type(found) is not kind or found.label_names != tuple(labels):
+            raise ValueError(f"metric {name} already registered differently")
+        return found
 
     def counter(self, name: str, help_text: str, labels: Sequence[str] = ()) -> Counter:
         """The counter `name`, created on first use."""
-        metric = self._add(Counter(name, help_text, labels))
-        assert isinstance(metric, Counter)
-        return metric
+        reg = self.collectors
+        return self._once(
+            Counter, name, labels, lambda: prom.Counter(name, help_text, labels, registry=reg)
+        )
 
     def gauge(self, name: str, help_text: str, labels: Sequence[str] = ()) -> Gauge:
         """The gauge `name`, created on first use."""
-        metric = self._add(Gauge(name, help_text, labels))
-        assert isinstance(metric, Gauge)
-        return metric
+        reg = self.collectors
+        return self._once(
+            Gauge, name, labels, lambda: prom.Gauge(name, help_text, labels, registry=reg)
+        )
 
     def histogram(
         self,
@@ -190,19 +148,17 @@ class Registry:
         buckets: Iterable[float] = DEFAULT_BUCKETS,
     ) -> Histogram:
         """The histogram `name`, created on first use."""
-        metric = self._add(Histogram(name, help_text, labels, buckets))
-        assert isinstance(metric, Histogram)
-        return metric
+        bounds, reg = tuple(sorted(buckets)), self.collectors
+        return self._once(
+            Histogram,
+            name,
+            labels,
+            lambda: prom.Histogram(name, help_text, labels, registry=reg, buckets=bounds),
+        )
 
     def render(self) -> str:
-        """Every metric in the text exposition format."""
-        lines: list[str] = []
-        with self._lock:
-            metrics = sorted(self._metrics.values(), key=lambda m: m.name)
-        for metric in metrics:
-            lines.extend(metric.header())
-            lines.extend(metric.samples())
-        return "\n".join(lines) + "\n"
+        """Every metric in the text exposition format (v0.0.4)."""
+        return prom.generate_latest(self.collectors).decode()
 
 
 REGISTRY = Registry()

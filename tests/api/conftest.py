@@ -105,4 +105,4 @@ def admin(client: TestClient, keys: Keys) -> TestClient:
 
 def api_routes_of(app: FastAPI) -> list[APIRoute]:
     """Every route of the app, through included routers (FastAPI nests them)."""
-    return [ctx.route for ctx in iter_route_contexts(app.routes)]
+    return [c.route for c in iter_route_contexts(app.routes) if isinstance(c.route, APIRoute)]

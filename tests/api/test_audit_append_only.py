@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from tests.api.test_corrections import add, people  # noqa: F401  (fixture)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rows(store) -> list[tuple]:
+def _rows(store) -> list[tuple[Any, ...]]:
     with store.sessions() as s:
         return [
             (a.id, a.at, a.actor, a.action, a.entity, a.entity_id, a.reason, a.details)

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
+from collector.runtime import Store
 from collector.store.models import AuditLog, Device
 from devices.zk.push.wire import parse_command_line
 from tests.api.conftest import auth
@@ -23,7 +24,7 @@ def client(store):
         yield c
 
 
-def device_id(store) -> int:
+def device_id(store: Store) -> int:
     with store.sessions() as s:
         return s.scalars(select(Device.id).where(Device.serial == SN)).one()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -72,7 +73,7 @@ def _files(root: Path) -> set[str]:
     return {str(p) for p in root.rglob("*")}
 
 
-def _read_routes(client: TestClient, token: str) -> list[tuple[str, list[dict]]]:
+def _read_routes(client: TestClient, token: str) -> list[tuple[str, list[dict[str, Any]]]]:
     spec = client.get("/openapi.json", headers=auth(token)).json()
     return [
         (path, ops["get"].get("parameters", []))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -117,7 +118,7 @@ def test_scoped_keys_see_only_their_department(client, keys, admin):
     assert hidden.status_code == 404
 
 
-FLEX = {
+FLEX: dict[str, Any] = {
     "target_min": 480,
     "flex": {
         "earliest_start": "07:00",

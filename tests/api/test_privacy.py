@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
 from collector.normalize import NormalizePolicy
@@ -49,7 +50,7 @@ def phone_punch(store, engine, now):
         return s.scalar(select(Employee.id))
 
 
-def _text(reply) -> str:
+def _text(reply: Response) -> str:
     if reply.content[:2] == b"PK":  # xlsx: the text lives in the zipped XML parts
         with zipfile.ZipFile(io.BytesIO(reply.content)) as book:
             return "".join(book.read(name).decode() for name in book.namelist())

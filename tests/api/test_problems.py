@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import AdminKey
@@ -47,7 +48,7 @@ def test_validation_names_each_field(admin):
     assert [e["field"] for e in extra["errors"]] == ["boss"]
 
 
-def test_unexpected_error_is_a_bare_500(app, keys, caplog):
+def test_unexpected_error_is_a_bare_500(app: FastAPI, keys, caplog):
     @app.get("/boom")
     def boom(_: AdminKey) -> None:
         raise RuntimeError("password=hunter2 in /srv/secret.py")

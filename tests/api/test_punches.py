@@ -50,7 +50,8 @@ def punches(store, engine, now, keys):
 
 
 def walk(client, token, query="", limit=7):
-    ids, cursor, pages = [], None, 0
+    ids: list[int] = []
+    cursor, pages = None, 0
     while True:
         url = f"/punches?limit={limit}{query}" + (f"&cursor={cursor}" if cursor else "")
         page = client.get(url, headers=auth(token)).json()

@@ -18,9 +18,9 @@ from tests.factories import add_day, raw_punch
 BERLIN = "Europe/Berlin"
 
 
-def z(*args: int) -> datetime:
+def z(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
     """A UTC time."""
-    return datetime(*args, tzinfo=UTC)
+    return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ class Walk:
                 for prop, sub in node.get("properties", {}).items()
                 if prop in required or prop in self.values
             }
-        fmt = node.get("format")
+        fmt = node.get("format", "")
         plain = {"integer": MISSING_ID, "number": 1.0, "boolean": False, "array": []}
         if kind in plain:
             return plain[kind]
@@ -226,8 +226,8 @@ def test_a_scoped_key_gets_nothing_of_another_department(roomy_app, store, now, 
             revealing.add(call.template)
     assert problems == []
     # The walk's values reach ENG's data: the same calls with an unscoped key show it.
-    expected = REVEALING[Role.VIEWER] | (REVEALING[Role.HR] if role.allows(Role.HR) else set())
-    assert expected <= revealing
+    should_reveal = REVEALING[Role.VIEWER] | (REVEALING[Role.HR] if role.allows(Role.HR) else set())
+    assert should_reveal <= revealing
 
 
 def test_an_admin_key_cannot_be_scoped_and_an_old_one_acts_as_hr(client, store, now, keys):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from collector.config import apply_config, parse_config
@@ -167,7 +168,7 @@ def test_an_effective_dated_change_recomputes_from_its_date(store, now):
 
 
 def test_a_changed_policy_document_recomputes_its_days(store, now):
-    cfg = {
+    cfg: dict[str, Any] = {
         "sites": [
             {
                 "code": "hq",
@@ -252,7 +253,7 @@ def test_a_void_stored_days_later_recomputes_the_voided_punch_day(store, now):
 def test_worker_cycle_creates_absences_for_days_without_punches(store, now):
     emp, _ = setup_office(store, now)
     with store.engine.begin() as conn:
-        conn.execute(DirtyDay.__table__.delete())
+        conn.execute(delete(DirtyDay))
     worker = DaysWorker(store.engine, clock=lambda: now, lookback_days=3)
     assert worker.run_once() == 5  # 24–27 Nov, and the 28th already begun east of UTC
     assert day_row(store, emp, TUE).status == "absent"
@@ -305,7 +306,7 @@ def test_cli_recomputes_a_range_for_one_employee(store, now, db_url, monkeypatch
 def test_close_pass_marks_only_assigned_active_days(store, now, lookback):
     setup_office(store, now)
     with store.engine.begin() as conn:
-        conn.execute(DirtyDay.__table__.delete())
+        conn.execute(delete(DirtyDay))
     marked = close_days(store.engine, now=now, lookback_days=lookback)
     assert marked == lookback + 2  # the lookback, today, and tomorrow in zones east of UTC
 

@@ -255,7 +255,7 @@ def test_every_interleaving_of_ingests_and_workers_leaves_days_right(pg_store, n
         for day in (TUE, WED):
             assert stored(engine, emp, day) == truth(engine, emp, day, now)
             assert not marked(engine, emp, day)
-        assert stored(engine, emp, TUE)[:2] == ("present", 8 * 3600)
-        assert stored(engine, emp, WED)[:2] == ("present", int(8.5 * 3600))
+        assert (stored(engine, emp, TUE) or ())[:2] == ("present", 8 * 3600)
+        assert (stored(engine, emp, WED) or ())[:2] == ("present", int(8.5 * 3600))
 
     check()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -173,8 +174,8 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "imports"
 BERLIN, SHANGHAI = "Europe/Berlin", "Asia/Shanghai"
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
 
 
 ZH_PUNCHES = [
@@ -190,7 +191,7 @@ ZH_PUNCHES = [
 ZH_READ = "employee code ← 考勤号码, time ← 日期时间 (format %Y/%m/%d %H:%M:%S), state ← 考勤状态"
 
 # file, options, how the file is read (the summary's start), the punches stored
-EXPORTS = {
+EXPORTS: dict[str, tuple[dict[str, Any], str, list[tuple[str, datetime, str, str]]]] = {
     "zkteco_en.csv": (
         {"timezone": BERLIN},
         "employee code ← AC-No., time ← Time (format %Y/%m/%d %H:%M:%S), state ← State, "

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from collector.normalize import NormalizePolicy
+from collector.normalize import NormalizePolicy, RawPunch
 from collector.store.ingest import Outcome, QuarantineItem, ingest_batch
 from collector.store.models import DirtyDay, Punch, Quarantine
 from rules.vocabulary import PunchFlag, SourceKind
@@ -47,7 +47,7 @@ def test_the_same_records_read_with_another_zone_are_duplicates(engine, store, n
 
 
 def test_bad_items_are_quarantined_once_with_reason(engine, store, now):
-    batch = [
+    batch: list[RawPunch | QuarantineItem] = [
         raw_punch("", datetime(2026, 3, 2, 9, 0)),
         raw_punch("1002", datetime(2026, 3, 2, 9, 0), tz="Mars/Olympus"),
         QuarantineItem(SourceKind.TERMINAL, reason="impossible date 2026-02-31", raw="ab12"),

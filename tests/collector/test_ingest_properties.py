@@ -68,7 +68,7 @@ def _snapshot(engine: Engine) -> tuple[object, ...]:
     )
 
 
-def _ingest_split(engine: Engine, batch: list, cuts: list[int]) -> None:
+def _ingest_split(engine: Engine, batch: list[RawPunch | QuarantineItem], cuts: list[int]) -> None:
     bounds = sorted({0, len(batch), *(c % (len(batch) + 1) for c in cuts)})
     for lo, hi in itertools.pairwise(bounds):
         ingest_batch(engine, batch[lo:hi], now=NOW, policy=POLICY)

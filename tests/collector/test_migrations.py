@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -53,7 +54,7 @@ def _old_key(code: str, occurred_at: datetime) -> str:
 
 def _store_as_before(engine, raw: RawPunch, employees: dict[str, int], now: datetime) -> int:
     """Store a punch the way the code before 0008 did (keyed on the UTC second)."""
-    row: dict = dict(normalize(raw, now=now, policy=POLICY))
+    row: dict[str, Any] = dict(normalize(raw, now=now, policy=POLICY))
     if raw.source_kind in (SourceKind.TERMINAL, SourceKind.PUSH, SourceKind.IMPORT):
         row["dedupe_key"] = _old_key(row["employee_code"], row["occurred_at"])
     emp = employees.get(row["employee_code"])
@@ -61,7 +62,8 @@ def _store_as_before(engine, raw: RawPunch, employees: dict[str, int], now: date
     if emp is None:
         row["flags"] |= int(PunchFlag.UNKNOWN_EMPLOYEE)
     with engine.begin() as conn:
-        return conn.execute(insert(Punch).values(**row).returning(Punch.id)).scalar_one()
+        pk: int = conn.execute(insert(Punch).values(**row).returning(Punch.id)).scalar_one()
+    return pk
 
 
 def _terminal(code: str, when: datetime, tz: str, device: str = "door", **kw) -> RawPunch:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from collector.push.commands import queue_command
@@ -60,7 +60,9 @@ def test_timeouts_resend_until_ok_and_nothing_doubles(store, db_url):
 
     def hold_writes():
         if make_url(db_url).get_backend_name() == "sqlite":
-            conn = sqlite3.connect(make_url(db_url).database, timeout=30)
+            database = make_url(db_url).database
+            assert database is not None
+            conn = sqlite3.connect(database, timeout=30)
             conn.execute("BEGIN IMMEDIATE")
             release.wait(10)
             conn.rollback()
@@ -126,9 +128,9 @@ def test_store_unavailable_error_reply_then_retry_succeeds(store):
     assert stored(store) == expected(sim)
 
 
-def counts_while_down(engine) -> int:
+def counts_while_down(engine: Engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM punches")).scalar_one()
+        return int(conn.execute(text("SELECT count(*) FROM punches")).scalar_one())
 
 
 def test_resume_from_the_stamp_the_server_kept(store):

@@ -93,7 +93,7 @@ def _old_and_new(engine, now):
     assert ingest_batch(engine, batch, now=now, policy=NormalizePolicy()).inserted == 2
 
 
-def _coordinates(engine) -> dict[str, float | None]:
+def _coordinates(engine) -> dict[str | None, float | None]:
     with Session(engine) as s:
         return {p.source_ref: p.lat for p in s.scalars(select(Punch))}
 
@@ -134,6 +134,7 @@ def _quarantine_aged(engine, now: datetime) -> dict[str, int]:
                 now=now - timedelta(days=days),
             )
         done = s.get(Quarantine, ids["reprocessed-old"])
+        assert done is not None
         done.status, done.resolved_at = "reprocessed", now - timedelta(days=150)
     return ids
 

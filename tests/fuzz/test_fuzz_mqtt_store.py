@@ -52,7 +52,7 @@ near = st.fixed_dictionaries(
 )
 
 
-def _encode(data: dict) -> bytes:
+def _encode(data: dict[str, object]) -> bytes:
     return json.dumps(data).encode()
 
 

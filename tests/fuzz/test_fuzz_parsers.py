@@ -6,6 +6,7 @@ import copy
 import json
 import string
 from datetime import datetime
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -263,7 +264,7 @@ policy_doc = st.fixed_dictionaries(
 SEEDS = [("fixed", FIXED_DOC), ("fixed", NIGHT_DOC), ("flexitime", FLEX_DOC)]
 
 
-def _mutate(seed: tuple[str, dict], path: tuple[str, ...], value: object, drop: bool):
+def _mutate(seed: tuple[str, dict[str, Any]], path: tuple[str, ...], value: object, drop: bool):
     kind, doc = seed
     doc = copy.deepcopy(doc)
     node = doc

@@ -68,7 +68,7 @@ def test_haversine_is_geopys_great_circle_and_within_half_a_percent_of_the_geode
 
 
 # A 0.01° square (≈ 680 × 1110 m) with a 0.002° square hole in the middle.
-SQUARE = {
+SQUARE: dict[str, object] = {
     "type": "Polygon",
     "coordinates": [
         [[13.40, 52.51], [13.41, 52.51], [13.41, 52.52], [13.40, 52.52], [13.40, 52.51]],
@@ -98,7 +98,7 @@ def test_polygon_tiers(lat, lon, acc, tier):
 
 
 def test_multipolygon_and_feature_and_margin():
-    doc = {
+    doc: dict[str, object] = {
         "type": "Feature",
         "geometry": {
             "type": "MultiPolygon",

@@ -54,7 +54,7 @@ def _phone(code: str, mid: str) -> tuple[Generated, Stored]:
 
 def _shifted(row: Stored, seconds: int, **changes: object) -> Stored:
     fields = {**row.__dict__, "occurred_at": row.occurred_at + timedelta(seconds=seconds)}
-    return Stored(**{**fields, **changes})  # type: ignore[arg-type]
+    return Stored(**{**fields, **changes})
 
 
 def test_everything_stored_once_is_clean():

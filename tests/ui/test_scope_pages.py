@@ -60,8 +60,11 @@ def _params(tree: list[Any], kind: str) -> list[Any]:
     return list(found.values())
 
 
-def page_calls(app, values: dict[str, Any], csrf: str) -> Iterator[tuple[Any, dict, dict]]:
-    """(route, query, form) for every page and form, filled from `values` by name."""
+Call = tuple[str, str, str, dict[str, Any], dict[str, Any]]
+
+
+def page_calls(app, values: dict[str, Any], csrf: str) -> Iterator[Call]:
+    """(method, route, path, query, form) for every page and form, filled from `values` by name."""
     for route in api_routes_of(app):
         if not route.path.startswith("/ui") or route.path in SKIPPED:
             continue
@@ -95,7 +98,7 @@ def page_calls(app, values: dict[str, Any], csrf: str) -> Iterator[tuple[Any, di
                 assert not param.field_info.is_required(), (
                     f"{route.path}: add a value for {param.alias}"
                 )
-        for method in route.methods:
+        for method in route.methods or ():
             for combo in itertools.product(*choices.values()):
                 varied = dict(zip(choices, combo, strict=True))
                 yield method, route.path, path, {**query, **varied}, form
@@ -103,7 +106,7 @@ def page_calls(app, values: dict[str, Any], csrf: str) -> Iterator[tuple[Any, di
                 yield method, route.path, path, variant, form
 
 
-def send(client: TestClient, method: str, path: str, query: dict, form: dict):
+def send(client: TestClient, method: str, path: str, query: dict[str, Any], form: dict[str, Any]):
     """One page request, not following redirects (a form's success is a 303)."""
     return client.request(method, path, params=query, data=form or None, follow_redirects=False)
 

@@ -20,7 +20,7 @@ from collector import uisessions
 from collector.apikeys import hash_secret
 from collector.audit import entries
 from collector.cli import app as cli
-from collector.runtime import utcnow
+from collector.runtime import Store, utcnow
 from collector.store.models import ApiKey, UiSession
 from tests.api.conftest import auth
 from tests.ui.conftest import csrf_of, sign_in
@@ -47,7 +47,7 @@ def replay(app, session_id: str) -> bool:
     return signed_in(thief)
 
 
-def key_id_of(store, token: str) -> int:
+def key_id_of(store: Store, token: str) -> int:
     with store.sessions() as s:
         key_id = s.scalar(select(ApiKey.id).where(ApiKey.prefix == token.split("_", 2)[1]))
     assert key_id is not None

@@ -33,6 +33,7 @@ def writers_blocked(engine: Engine) -> Iterator[None]:
             yield
             conn.commit()
         return
+    assert engine.url.database is not None
     raw = sqlite3.connect(engine.url.database, isolation_level=None)
     raw.execute("BEGIN IMMEDIATE")
     try:

@@ -24,6 +24,7 @@ from collector.mqtt.handling import Inbound
 from collector.mqtt.options import MqttOptions
 from collector.mqtt.pipeline import Pipeline
 from collector.store.models import Punch, Quarantine
+from devices.mobile.native import receipt_json
 from rules.geofence import FixPolicy
 from tests.collector.mqtt.test_native import count, punch
 from tests.mqtt_support import Phone, wait_for
@@ -32,7 +33,7 @@ PATHS = [pytest.param(True, id="ingest-process"), pytest.param(False, id="in-pro
 ORDINARY = 1000
 
 
-def needs_mqtt5(broker) -> str:
+def needs_mqtt5(broker: tuple[str, str]) -> str:
     url, protocol = broker
     if protocol != "5":
         pytest.skip(
@@ -144,7 +145,11 @@ def test_a_receipt_that_cannot_be_written_holds_up_nothing(
 
 def test_a_receipt_the_client_refuses_is_counted_not_raised():
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="never-connected")
-    replies = [[("evil/#", b"{}", None)], [("fine/topic", b"{}", b"corr")], [("$x/+", b"{}", None)]]
+    replies: list[list[tuple[str, bytes, bytes | None]]] = [
+        [("evil/#", b"{}", None)],
+        [("fine/topic", b"{}", b"corr")],
+        [("$x/+", b"{}", None)],
+    ]
     # QoS 1: paho keeps the good one for when it connects; the two bad ones are refused.
     assert publish_replies(client, replies, 1) == 2
     # QoS 0: with no connection the good one is lost as well.
@@ -154,7 +159,7 @@ def test_a_receipt_the_client_refuses_is_counted_not_raised():
 def test_a_failure_after_the_commit_is_not_a_failure_to_store(seeded, now, monkeypatch):
     # The Pipeline's contract: `run` raises only when the batch was not committed; a
     # receipt that cannot be written is counted in the committed batch's result.
-    real = pipeline_module.receipt_json
+    real = receipt_json  # what the pipeline calls, until the patch below
 
     def fragile(status, ident, *rest):
         if ident == "b":

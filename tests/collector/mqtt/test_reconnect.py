@@ -37,6 +37,7 @@ def test_broker_restart_is_survived_without_loss(seeded, now):
     )
 
     def broker() -> subprocess.Popen[bytes]:
+        assert MOSQUITTO is not None
         proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
         wait_for(lambda: _listening(port), timeout=10)
         return proc

@@ -114,6 +114,7 @@ def test_deploy_acl_lets_a_phone_write_only_its_own_topic(seeded, now):
             f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n"
             f"password_file {passwd}\nacl_file {acl}\n"
         )
+        assert MOSQUITTO is not None
         proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
         consumer = None
         phone = None

@@ -14,6 +14,7 @@ from collector.config import apply_config, parse_config
 from collector.runtime import Store
 from collector.store.db import make_sessionmaker
 from collector.store.models import Device, Punch, Quarantine
+from devices.types import DevicePunch
 from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
 from devices.zk.emulator.traffic import history, make_users
 
@@ -121,4 +122,4 @@ def distinct_punches(terminal: Terminal) -> int:
     from devices.zk.records import parse_attendance
 
     items = parse_attendance(bytes(terminal.log), terminal.spec.record_size)
-    return len({(i.user_id, i.timestamp) for i in items if hasattr(i, "user_id")})
+    return len({(i.user_id, i.timestamp) for i in items if isinstance(i, DevicePunch)})

@@ -66,6 +66,7 @@ def test_emulate_command_serves_pyzk():
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None
     try:
         line = proc.stdout.readline()
         ports = json.loads(line)["ports"]

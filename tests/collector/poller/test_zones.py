@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -17,7 +18,9 @@ from collector.normalize import NormalizePolicy
 from collector.poller.sync import sync_terminal
 from collector.poller.terminals import load_terminals
 from collector.store.models import AttendanceDay, AuditLog, Device, DirtyDay, Punch
+from devices.types import DevicePunch
 from devices.zk.driver import ZKSession
+from devices.zk.emulator import EmulatorHost, Terminal
 from devices.zk.records import parse_attendance
 from tests.collector.poller.conftest import distinct_punches, punch_count
 
@@ -38,16 +41,17 @@ FLEX = {
 }
 
 
-def _port(emulator, terminal) -> int:
+def _port(emulator: EmulatorHost, terminal: Terminal) -> int:
     return next(p for p, t in emulator.terminals.items() if t is terminal)
 
 
-def _sync(runner: CliRunner, port: int, *extra: str) -> dict:
+def _sync(runner: CliRunner, port: int, *extra: str) -> dict[str, Any]:
     result = runner.invoke(
         app, ["sync", "--host", "127.0.0.1", "--port", str(port), "--json", *extra]
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
 
 
 def _punches(store, device: str) -> dict[str, Punch]:
@@ -125,7 +129,7 @@ def test_correcting_a_terminals_zone_in_the_config_retimes_its_punches(zk_store,
     with store.sessions.begin() as s:
         s.query(DirtyDay).delete()
 
-    device = {"code": "door", "kind": "zk", "host": "127.0.0.1", "timezone": BERLIN}
+    device: dict[str, Any] = {"code": "door", "kind": "zk", "host": "127.0.0.1", "timezone": BERLIN}
     device["port"] = terminal.port
     with store.sessions.begin() as s:
         apply_config(
@@ -175,7 +179,7 @@ def test_a_terminal_record_and_the_same_row_of_an_old_export_are_stored_once(
     records = [
         r
         for r in parse_attendance(bytes(terminal.log), terminal.spec.record_size)
-        if hasattr(r, "user_id")
+        if isinstance(r, DevicePunch)
     ]
     export = tmp_path / "old-system.csv"
     export.write_text(

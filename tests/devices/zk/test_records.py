@@ -35,8 +35,9 @@ def test_each_layout_parses_and_quarantines_the_impossible_date(size):
     data = pack_attendance(_records(), size)
     users = {1: "1001", 2: "1002", 3: "1003"}
     items = parse_attendance(data, size, first_position=10, users_by_uid=users)
-    assert [type(i) for i in items] == [DevicePunch, BadRecord, DevicePunch]
     first, bad, last = items
+    assert isinstance(first, DevicePunch) and isinstance(bad, BadRecord)
+    assert isinstance(last, DevicePunch)
     assert first == DevicePunch(
         "1001", datetime(2026, 3, 2, 8, 55, 1), 0, 1, first.uid, first.workcode
     )
@@ -55,7 +56,7 @@ def test_truncated_tail_is_a_bad_record():
 
 def test_eight_byte_records_without_user_table_fall_back_to_slot_number():
     items = parse_attendance(pack_attendance(_records()[:1], 8), 8)
-    assert items[0].user_id == "1"
+    assert isinstance(items[0], DevicePunch) and items[0].user_id == "1"
 
 
 @pytest.mark.parametrize(
