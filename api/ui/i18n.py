@@ -318,6 +318,78 @@ ZH.update(
         }.items()
     }
 )
+
+# Pay periods.
+EN.update(
+    {
+        "periods": "Pay periods",
+        "pay_calendars": "Pay calendars",
+        "cycle": "Cycle",
+        "next_to_close": "Next to close",
+        "period_start": "Period's first day",
+        "checklist": "Close checklist",
+        "no_pay_calendars": (
+            "No pay calendar yet: add one with punchgate period calendar or POST /pay-calendars."
+        ),
+        "closed_periods": "Closed periods",
+        "period": "Period",
+        "closed_by": "Closed by",
+        "payroll_export": "Payroll export",
+        "period_closed": "closed",
+        "period_reopened": "reopened",
+        "period_closed_notice": (
+            "The period is closed: its days are frozen; later changes become adjustments."
+        ),
+        "adjustments_to_carry": "adjustments from earlier periods to carry",
+        "item": "Item",
+        "examples": "Examples",
+        "override_reason": "Reason to override",
+        "cannot_override": "cannot be overridden",
+        "close_period": "Close the period",
+        "check_provisional_days": "Provisional days",
+        "check_incomplete_days": "Incomplete days",
+        "check_open_quarantine": "Open quarantine",
+        "check_terminals_behind": "Terminals not reported past the end",
+        "cycle_monthly": "monthly",
+        "cycle_semi_monthly": "semi-monthly",
+        "cycle_weekly": "weekly",
+        "cycle_biweekly": "bi-weekly",
+    }
+)
+ZH.update(
+    {
+        "periods": "薪资周期",
+        "pay_calendars": "薪资日历",
+        "cycle": "周期",
+        "next_to_close": "待结算",
+        "period_start": "周期首日",
+        "checklist": "结算检查",
+        "no_pay_calendars": (
+            "尚无薪资日历：请用 punchgate period calendar 或 POST /pay-calendars 添加。"
+        ),
+        "closed_periods": "已结算周期",
+        "period": "周期",
+        "closed_by": "结算人",
+        "payroll_export": "薪资导出",
+        "period_closed": "已结算",
+        "period_reopened": "已重新打开",
+        "period_closed_notice": "周期已结算：其考勤日已冻结，之后的变动将作为调整项。",
+        "adjustments_to_carry": "待结转的往期调整",
+        "item": "项目",
+        "examples": "示例",
+        "override_reason": "忽略原因",
+        "cannot_override": "不可忽略",
+        "close_period": "结算本周期",
+        "check_provisional_days": "未定考勤日",
+        "check_incomplete_days": "打卡不全的日子",
+        "check_open_quarantine": "待处理的隔离记录",
+        "check_terminals_behind": "未上报至周期结束的考勤机",
+        "cycle_monthly": "按月",
+        "cycle_semi_monthly": "半月",
+        "cycle_weekly": "按周",
+        "cycle_biweekly": "双周",
+    }
+)
 CATALOGUES = {"en": EN, "zh": ZH}
 
 
