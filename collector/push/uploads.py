@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from collector.metrics import BAD_INPUT
 from collector.normalize import NormalizeError, RawPunch, to_utc, zone
 from collector.push.terminals import seen, terminal
 from collector.runtime import Store
@@ -87,6 +88,8 @@ def receive(
         if stamp is not None and table in {"ATTLOG", "OPERLOG", "ATTPHOTO"}:
             device.sync_state = {**(device.sync_state or {}), f"{table}Stamp": stamp}
         device.last_sync_at = now
+    if receipt.quarantined:  # counted once committed
+        BAD_INPUT.inc(receipt.quarantined, source=SourceKind.PUSH.value)
     return receipt
 
 
