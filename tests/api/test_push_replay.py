@@ -32,7 +32,7 @@ def served(store, keys, monkeypatch):
 def _old_parser(body: str):
     # A parser before its fix: it could not read bridges that separate fields with spaces.
     return [
-        BadRecord("not a PIN, time, status… record", item.punch.raw, item.line)
+        BadRecord("not a PIN, time, status… record", str(item.punch.raw), item.line)
         if not isinstance(item, BadRecord) and "\t" not in str(item.punch.raw)
         else item
         for item in parse_attlog(body)
