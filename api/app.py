@@ -26,8 +26,11 @@ from api.routes import (
     reports,
     ui_sessions,
 )
+from collector.push import uploads
+from collector.quarantine import register_reparser
 from collector.runtime import Store, open_store
 from collector.settings import Settings, get_settings
+from rules.vocabulary import SourceKind
 
 
 def freeze_startup_objects() -> None:
@@ -42,6 +45,11 @@ def freeze_startup_objects() -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def install_reparsers() -> None:
+    """Let HR replay quarantined push lines with today's parser (after a parser fix)."""
+    register_reparser(SourceKind.PUSH, uploads.reparse)
 
 
 def create_app(
@@ -61,7 +69,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             app.state.store = open_store(settings or get_settings(), migrate=False, apply=False)
-        if owned or freeze:
+        if owned or freeze:  # a serving process (api.main, or uvicorn --factory)
+            install_reparsers()
             freeze_startup_objects()
         yield
         if owned:

@@ -92,6 +92,12 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, RecursionError):
+        # FastAPI's body reader (Python's json) gave up on a deeply nested body and said
+        # only "error parsing the body": answer like any other undecodable JSON body.
+        message = "the body is not JSON within limits: nested too deep"
+        errors = [{"field": "body", "message": message}]
+        return problem(422, detail=message, instance=request.url.path, errors=errors)
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem(
         exc.status_code,

@@ -184,3 +184,9 @@ MQTT_RESPONSE_TOPICS_REFUSED = REGISTRY.counter(
     "punchgate_mqtt_response_topics_refused_total",
     "MQTT 5 response topics refused (outside the phone's replies namespace, or invalid).",
 )
+BAD_INPUT = REGISTRY.counter(
+    "punchgate_bad_input_total",
+    "Input from terminals, push terminals and phones refused into quarantine, by source kind "
+    "(each line or message, however the quarantine keeps it).",
+    ("source",),
+)

@@ -122,13 +122,23 @@ class PunchRow(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantineLimits:
+    """How much bad input one device or phone may add to quarantine as rows of their own."""
+
+    per_upload: int = 50  # bad inputs of one upload or batch kept one per row
+    per_origin: int = 1000  # rows one device or phone may add per window
+    window: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
 class NormalizePolicy:
-    """Tolerances applied while normalising."""
+    """Tolerances applied while normalising, and the quarantine's bounds."""
 
     default_timezone: str = "UTC"
     future_tolerance: timedelta = timedelta(minutes=5)
     plausible_year_min: int = 2001
     plausible_years_ahead: int = 1
+    quarantine: QuarantineLimits = QuarantineLimits()
 
 
 ZK_STATES: dict[int, PunchState] = {

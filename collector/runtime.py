@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.config import apply_config, load_config
-from collector.normalize import NormalizePolicy
+from collector.normalize import NormalizePolicy, QuarantineLimits
 from collector.sealing import SecretBox, SecretKeyError, reseal_plain
 from collector.settings import Settings
 from collector.store.db import make_engine, make_sessionmaker, upgrade
@@ -36,6 +36,11 @@ class Store:
             future_tolerance=timedelta(seconds=s.future_tolerance_s),
             plausible_year_min=s.plausible_year_min,
             plausible_years_ahead=s.plausible_years_ahead,
+            quarantine=QuarantineLimits(
+                per_upload=s.quarantine_max_per_upload,
+                per_origin=s.quarantine_max_per_origin,
+                window=timedelta(seconds=s.quarantine_window_s),
+            ),
         )
 
     @cached_property

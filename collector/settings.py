@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     mobile_max_speed_kmh: float = Field(default=300.0, gt=0)
     mobile_late_after_s: int = Field(default=900, ge=0)
     mobile_max_age_s: int = Field(default=35 * 24 * 3600, ge=0)
+    # Quarantine against floods of bad input from terminals, push terminals and phones: one
+    # upload (or batch of phone messages) keeps this many bad inputs from one device or phone
+    # as rows of their own, and the rest of it as one row with their count and raw text;
+    quarantine_max_per_upload: int = Field(default=50, ge=1)
+    # one device or phone adds at most this many such rows per window, the rest of the
+    # window going into one row per device or phone that counts them and keeps their text.
+    quarantine_max_per_origin: int = Field(default=1000, ge=1)
+    quarantine_window_s: int = Field(default=3600, ge=60)
     # Addresses or networks (CIDR) that may read /metrics without an admin key.
     metrics_allowed_ips: list[str] = Field(default_factory=list)
     # Log lines as JSON objects instead of text.

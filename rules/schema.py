@@ -312,8 +312,34 @@ def _targets(doc: PolicyDoc) -> tuple[int, ...]:
     return tuple(0 if i in rest else 60 * t for i in range(7))
 
 
+MAX_DOCUMENT_DEPTH = 32  # a real policy nests four levels; deeper is not a policy
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    """Whether lists and mappings in `value` nest deeper than `limit` (no recursion)."""
+    level: list[tuple[object, int]] = [(value, 0)]
+    while level:
+        node, depth = level.pop()
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth >= limit:
+            return True
+        level.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_document(kind: str, document: dict[str, Any]) -> PolicyDoc:
     """Validate a document of the given kind; raises PolicyError listing every problem."""
+    if _too_deep(document, MAX_DOCUMENT_DEPTH):
+        # Refused before anything reprs or compares it: both recurse on a deep value.
+        raise PolicyError(
+            f"document is not a JSON object within limits: nested deeper than "
+            f"{MAX_DOCUMENT_DEPTH} levels"
+        )
     data = dict(document)
     if "kind" in data and data["kind"] != kind:
         raise PolicyError(f"document says kind {data['kind']!r} but the policy is {kind!r}")

@@ -31,6 +31,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collector.metrics import (
+    BAD_INPUT,
     MQTT_ACK_LATENCY,
     MQTT_BACKLOG,
     MQTT_RECEIPTS_FAILED,
@@ -44,6 +45,7 @@ from collector.mqtt.pipeline import BatchResult, Pipeline
 from collector.mqtt.wakeup import one_wakeup
 from collector.runtime import Store, utcnow
 from rules.geofence import FixPolicy
+from rules.vocabulary import SourceKind
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +274,8 @@ class MqttConsumer:
             MQTT_RECEIPTS_FAILED.inc(failed)
         if result.response_topics_refused:
             MQTT_RESPONSE_TOPICS_REFUSED.inc(result.response_topics_refused)
+        if result.quarantined:
+            BAD_INPUT.inc(result.quarantined, source=SourceKind.MOBILE.value)
         arrived = []
         for msg in batch:
             # A message from an earlier connection is redelivered by the broker anyway.

@@ -101,6 +101,7 @@ class Decider:
             raw=msg.payload.decode("utf-8", "replace"),
             device_code=device,
             reference=msg.topic,
+            origin=msg.topic,  # the phone, as the broker's ACL knows it (bounds its floods)
         )
 
     def _native(self, msg: Inbound, where: NativeTopic, conn: Connection, now: datetime) -> Handled:

@@ -130,6 +130,7 @@ class Pipeline:
                 reason=f"could not store: {exc!r}"[:500],
                 raw=msg.payload.decode("utf-8", "replace"),
                 reference=msg.topic,
+                origin=msg.topic,
             )
             handled = [Handled(bad)]
             with self.store.engine.begin() as conn:  # raises if the database is down

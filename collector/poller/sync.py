@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from collector.metrics import BAD_INPUT
 from collector.normalize import RawPunch, to_utc, zone
 from collector.poller.terminals import Terminal, mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
@@ -128,6 +129,8 @@ def sync_terminal(
                 **seen(now),
             )
         )
+    if result.quarantined:
+        BAD_INPUT.inc(result.quarantined, source=SourceKind.TERMINAL.value)
     if full_info:
         mark_status(
             store.engine,

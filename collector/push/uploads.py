@@ -7,29 +7,34 @@ transaction; the caller replies ``OK`` only after that transaction has committed
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from collector.metrics import BAD_INPUT
 from collector.normalize import NormalizeError, RawPunch, to_utc, zone
 from collector.push.terminals import seen, terminal
 from collector.runtime import Store
 from collector.store.ingest import IngestResult, Outcome, QuarantineItem, ingest
-from collector.store.models import Device, PushRosterEntry
+from collector.store.models import Device, PushRosterEntry, Quarantine
 from devices.types import BadRecord
 from devices.zk.push.records import (
+    AttLine,
     OpLogLine,
     TemplateLine,
     UserLine,
     parse_attlog,
+    parse_attlog_line,
     parse_operlog,
 )
 from rules.vocabulary import DirectionMode, SourceKind
 
 MAX_STAMP_CHARS = 32
+_ATTLOG_REF = re.compile(r" ATTLOG(?: Stamp=.*)? line (\d+)$")  # what `reference` writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,8 @@ def receive(
         if stamp is not None and table in {"ATTLOG", "OPERLOG", "ATTPHOTO"}:
             device.sync_state = {**(device.sync_state or {}), f"{table}Stamp": stamp}
         device.last_sync_at = now
+    if receipt.quarantined:  # counted once committed
+        BAD_INPUT.inc(receipt.quarantined, source=SourceKind.PUSH.value)
     return receipt
 
 
@@ -107,21 +114,7 @@ def _attlog(
                 )
             )
             continue
-        punch = parsed.punch
-        items.append(
-            RawPunch(
-                employee_code=punch.user_id,
-                timestamp=punch.timestamp,
-                source_kind=push,
-                tz=tz,
-                device_code=code,
-                verify=punch.verify,
-                state=punch.state,
-                direction_mode=mode,
-                source_ref=f"{where}{parsed.line}",
-                raw=str(punch.raw),
-            )
-        )
+        items.append(_raw_punch(parsed, code, tz, mode, f"{where}{parsed.line}"))
     result = ingest(session.connection(), items, now=now, policy=store.policy)
     _advance_reported_until(device, items, result, store, now)
     return UploadReceipt(
@@ -131,6 +124,52 @@ def _attlog(
         duplicates=result.duplicates,
         quarantined=result.quarantined,
     )
+
+
+def _raw_punch(
+    parsed: AttLine, code: str, tz: str | None, mode: DirectionMode, ref: str
+) -> RawPunch:
+    punch = parsed.punch
+    return RawPunch(
+        employee_code=punch.user_id,
+        timestamp=punch.timestamp,
+        source_kind=SourceKind.PUSH,
+        tz=tz,
+        device_code=code,
+        verify=punch.verify,
+        state=punch.state,
+        direction_mode=mode,
+        source_ref=ref,
+        raw=str(punch.raw),
+    )
+
+
+def reparse(item: Quarantine) -> RawPunch | QuarantineItem:
+    """Read a quarantined ATTLOG line again with today's parser (after a parser fix).
+
+    The service registers this with `collector.quarantine.register_reparser`; the punch is
+    built as the upload would have built it, with the terminal's current settings.
+    """
+
+    def still_bad(reason: str) -> QuarantineItem:
+        return QuarantineItem(SourceKind.PUSH, reason, item.raw, item.device_code, item.reference)
+
+    found = _ATTLOG_REF.search(item.reference or "")
+    if found is None or "\n" in item.raw:
+        return still_bad("only a single ATTLOG line can be read again as a punch")
+    session = object_session(item)
+    device = (
+        session.scalar(select(Device).where(Device.code == item.device_code))
+        if session is not None and item.device_code
+        else None
+    )
+    if device is None:
+        return still_bad(f"no push terminal {item.device_code!r} is declared any more")
+    parsed = parse_attlog_line(int(found.group(1)), item.raw)
+    if isinstance(parsed, BadRecord):
+        return still_bad(parsed.reason)
+    mode = DirectionMode(device.direction_mode)
+    return _raw_punch(parsed, device.code, device.timezone, mode, item.reference or "")
 
 
 def _advance_reported_until(

@@ -9,8 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from collector.reports.common import Report, utc
-from collector.store.models import Device, Punch
+from collector.store.models import Device, Punch, Quarantine
 from rules.vocabulary import SourceKind
+
+# Quarantined input from these sources names its device (phones: their topic).
+DEVICE_KINDS = (SourceKind.TERMINAL.value, SourceKind.PUSH.value)
 
 COLUMNS = (
     "device_code",
@@ -29,15 +32,25 @@ COLUMNS = (
     "firmware",
     "last_error",
     "punches_24h",
+    "bad_input_24h",
 )
 
 
 def device_health(conn: Connection, *, now: datetime) -> Report:
-    """One row per device by code; punches_24h counts what it delivered in the last day."""
+    """One row per device by code, with its punches and quarantined inputs of the last day."""
     recent = (
         select(Punch.device_code.label("code"), func.count().label("n"))
         .where(Punch.occurred_at >= now - timedelta(days=1), Punch.device_code.is_not(None))
         .group_by(Punch.device_code)
+        .subquery()
+    )
+    bad = (
+        select(Quarantine.origin.label("code"), func.sum(Quarantine.input_count).label("n"))
+        .where(
+            Quarantine.source_kind.in_(DEVICE_KINDS),
+            Quarantine.received_at >= now - timedelta(days=1),
+        )
+        .group_by(Quarantine.origin)
         .subquery()
     )
     query = (
@@ -55,8 +68,10 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
             Device.firmware,
             Device.last_error,
             recent.c.n,
+            bad.c.n,
         )
         .outerjoin(recent, recent.c.code == Device.code)
+        .outerjoin(bad, bad.c.code == Device.code)
         .order_by(Device.code)
     )
     return Report(
@@ -68,7 +83,7 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
 
 
 def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
-    for code, name, kind, enabled, status, seen, skew, count, cap, users, fw, err, n in rows:
+    for code, name, kind, enabled, status, seen, skew, count, cap, users, fw, err, n, bad in rows:
         seen = utc(seen)
         yield (
             code,
@@ -87,15 +102,24 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             fw,
             err,
             int(n or 0),
+            int(bad or 0),
         )
 
 
-PHONE_COLUMNS = ("phones", "phones_24h", "punches_24h", "last_punch_at", "outside_24h")
+PHONE_COLUMNS = (
+    "phones",
+    "phones_24h",
+    "punches_24h",
+    "last_punch_at",
+    "outside_24h",
+    "bad_input_24h",
+)
 
 
 def phone_summary(conn: Connection, *, now: datetime) -> Report:
     """Phones together (they have no device rows): how many ever sent, how many in the last
-    day, their punches in the last day, the latest, and how many the geofence refused."""
+    day, their punches in the last day, the latest, how many were outside the fence, and
+    how many of their messages were quarantined in the last day."""
     mobile = Punch.source_kind == SourceKind.MOBILE.value
     recent = Punch.occurred_at >= now - timedelta(days=1)
     query = select(
@@ -106,5 +130,18 @@ def phone_summary(conn: Connection, *, now: datetime) -> Report:
         func.coalesce(func.sum(case((recent & (Punch.geo_decision == "outside"), 1), else_=0)), 0),
     ).where(mobile)
     phones, active, n, last, outside = conn.execute(query).one()
-    row = (int(phones or 0), int(active or 0), int(n or 0), utc(last), int(outside or 0))
+    bad = conn.scalar(
+        select(func.coalesce(func.sum(Quarantine.input_count), 0)).where(
+            Quarantine.source_kind == SourceKind.MOBILE.value,
+            Quarantine.received_at >= now - timedelta(days=1),
+        )
+    )
+    row = (
+        int(phones or 0),
+        int(active or 0),
+        int(n or 0),
+        utc(last),
+        int(outside or 0),
+        int(bad or 0),
+    )
     return Report(name="phones", columns=PHONE_COLUMNS, rows=[row], meta={"at": now.isoformat()})

@@ -22,10 +22,13 @@ from collector.normalize import (
     NormalizePolicy,
     Normalizer,
     PunchRow,
+    QuarantineLimits,
     RawPunch,
     raw_to_json,
     text_safe,
 )
+from collector.store import flood
+from collector.store.flood import MAX_RAW_CHARS
 from rules.vocabulary import PunchFlag, SourceKind
 
 PUNCH_COLUMNS = (*PunchRow.__annotations__, "employee_id", "received_at")
@@ -39,10 +42,12 @@ QUARANTINE_COLUMNS = (
     "raw",
     "status",
     "attempt",
+    "origin",
+    "input_count",
+    "raw_size",
 )
 UNKNOWN_EMPLOYEE = int(PunchFlag.UNKNOWN_EMPLOYEE)  # a plain int: IntFlag's | is slow per row
 LOOKUP_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
-MAX_RAW_CHARS = 65536  # quarantined raw input is kept up to this size
 
 
 class Outcome(enum.StrEnum):
@@ -64,6 +69,9 @@ class QuarantineItem:
     reference: str | None = None
     # The raw punch that failed normalisation, as JSON, so it can be replayed once fixed.
     attempt: dict[str, Any] | None = None
+    origin: str | None = None  # who sent it when not `device_code` (a phone's topic)
+    count: int = 1  # how many bad inputs it stands for (a summary of a flood: more)
+    raw_size: int | None = None  # bytes of raw input it stands for, when more than kept
 
 
 @dataclass(slots=True)
@@ -105,7 +113,7 @@ def ingest(
         result.reasons[i] = q.reason
     result.quarantined = len(bad)
     if bad:
-        _store_quarantine(conn, [q for _, q in bad], now)
+        _store_quarantine(conn, [q for _, q in bad], now, policy.quarantine)
     if rows:
         _store_punches(conn, rows, row_index, result, now)
     return result
@@ -242,25 +250,65 @@ def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> set[str]:
         cursor.close()
 
 
-def _store_quarantine(conn: Connection, items: list[QuarantineItem], now: datetime) -> None:
+def _store_quarantine(
+    conn: Connection, items: list[QuarantineItem], now: datetime, limits: QuarantineLimits
+) -> None:
     received = db_time(now, conn.dialect.name)
-    values: dict[str, tuple[Any, ...]] = {}
-    for q in items:
-        raw = text_safe(q.raw[:MAX_RAW_CHARS]) or ""
-        basis = f"{q.source_kind}|{q.device_code}|{q.reference}|{raw}"
-        key = hashlib.blake2b(basis.encode("utf-8", "replace"), digest_size=16).hexdigest()
-        values[key] = (
-            key,
-            received,
-            q.source_kind.value,
-            text_safe(q.device_code),
-            text_safe((q.reference or "")[:300]) or None,
-            text_safe(q.reason),
-            raw,
-            "open",
-            None if q.attempt is None else json.dumps(q.attempt),
-        )
-    _insert_ignore(conn, "quarantine", QUARANTINE_COLUMNS, "dedupe_key", list(values.values()))
+    bounded = flood.plan(conn, items, limits=limits, now=now)
+    rows = [_quarantine_values(q, received, summary_of_window=False) for q in bounded.rows]
+    # Keyed by dedupe key: one batch repeating an input stores it once.
+    _insert_ignore(conn, "quarantine", QUARANTINE_COLUMNS, "dedupe_key", list(dict(rows).values()))
+    for q in bounded.overflow:
+        _add_to_overflow(conn, _quarantine_values(q, received, summary_of_window=True)[1])
+
+
+def _quarantine_values(
+    q: QuarantineItem, received: Any, *, summary_of_window: bool
+) -> tuple[str, tuple[Any, ...]]:
+    raw = text_safe(q.raw[:MAX_RAW_CHARS]) or ""
+    origin = flood.origin_of(q)
+    # A window's overflow row is one per origin and window, whatever its text.
+    basis = (
+        f"{q.source_kind}|overflow|{origin}|{q.reference}"
+        if summary_of_window
+        else f"{q.source_kind}|{q.device_code}|{q.reference}|{raw}"
+    )
+    key = hashlib.blake2b(basis.encode("utf-8", "replace"), digest_size=16).hexdigest()
+    size = q.raw_size
+    if size is None and len(q.raw) > MAX_RAW_CHARS:
+        size = len(q.raw.encode("utf-8", "replace"))
+    return key, (
+        key,
+        received,
+        q.source_kind.value,
+        text_safe(q.device_code),
+        text_safe((q.reference or "")[:300]) or None,
+        text_safe(q.reason),
+        raw,
+        "open",
+        None if q.attempt is None else json.dumps(q.attempt),
+        text_safe(origin[:300]) if origin else None,
+        q.count,
+        size,
+    )
+
+
+def _add_to_overflow(conn: Connection, values: tuple[Any, ...]) -> None:
+    """Store a window's overflow row, or add this delivery's count and text to it."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cols = ", ".join(QUARANTINE_COLUMNS)
+    sql = (
+        f"INSERT INTO quarantine ({cols}) VALUES ({', '.join([mark] * len(QUARANTINE_COLUMNS))})"
+        " ON CONFLICT (dedupe_key) DO UPDATE SET"
+        " input_count = quarantine.input_count + excluded.input_count,"
+        " raw_size = COALESCE(quarantine.raw_size, 0) + COALESCE(excluded.raw_size, 0),"
+        f" raw = substr(quarantine.raw || excluded.raw, 1, {MAX_RAW_CHARS})"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, values)
+    finally:
+        cursor.close()
 
 
 def _quarantine_item(raw: RawPunch, reason: str) -> QuarantineItem:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -196,7 +197,11 @@ class Quarantine(Base):
 
     __tablename__ = "quarantine"
     # The open list and its counts select by status; retention finds old dismissed items.
-    __table_args__ = (Index("ix_quarantine_status_resolved", "status", "resolved_at"),)
+    # The rows one origin added lately bound a flood of bad input (collector.store.flood).
+    __table_args__ = (
+        Index("ix_quarantine_status_resolved", "status", "resolved_at"),
+        Index("ix_quarantine_origin", "source_kind", "origin", "received_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)
     received_at: Mapped[datetime] = mapped_column()
@@ -212,6 +217,12 @@ class Quarantine(Base):
     punch_id: Mapped[int | None] = mapped_column(BigId)
     # The raw punch that failed normalisation (JSON), replayed when the item is reprocessed.
     attempt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Who sent it: the terminal's device code, or the phone's MQTT topic.
+    origin: Mapped[str | None] = mapped_column(String(300))
+    # How many bad inputs the row stands for: above 1 it keeps the rest of a flood as one.
+    input_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Bytes of raw input the row stands for, when `raw` had to be cut to fit.
+    raw_size: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DirtyDay(Base):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
+
+from devices.boundedjson import JSONTooDeep, JSONTooLarge, loads_bounded
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -28,17 +28,14 @@ class PayloadError(ValueError):
 
 def load_object(payload: bytes) -> dict[str, Any]:
     """Decode a payload into a JSON object, or raise PayloadError saying why not."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise PayloadError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES} bytes")
     try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        # orjson refuses what Python's json reads (NaN, Infinity, integers over 64 bits):
-        # read those the old way, so they are refused by the field checks with a reason.
-        try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise PayloadError(f"payload is not JSON: {exc}") from exc
+        data = loads_bounded(payload, max_bytes=MAX_PAYLOAD_BYTES)
+    except JSONTooLarge as exc:
+        raise PayloadError(f"payload of {exc}") from exc
+    except JSONTooDeep as exc:
+        raise PayloadError(f"payload is not a JSON object within limits: {exc}") from exc
+    except ValueError as exc:  # UnicodeDecodeError is one
+        raise PayloadError(f"payload is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise PayloadError(f"payload is a JSON {type(data).__name__}, not an object")
     return data

@@ -60,3 +60,15 @@ def test_unexpected_error_is_a_bare_500(app: FastAPI, keys, caplog):
     assert "hunter2" not in answer.text and "Traceback" not in answer.text
     assert body["detail"] == "the server failed to handle this request"
     assert "hunter2" in caplog.text  # the server's own log keeps the cause
+
+
+def test_a_policy_document_nested_20000_deep_is_refused_as_invalid_json(admin):
+    # Python's json gave up with RecursionError and the answer said only "error parsing".
+    deep = '{"a":' * 20_000 + "1" + "}" * 20_000
+    for body in (deep, '{"name": "p", "kind": "fixed", "document": ' + deep + "}"):
+        answer = admin.post("/policies", content=body, headers={"content-type": "application/json"})
+        problem = shape(answer, 422)
+        assert problem["detail"] == "the body is not JSON within limits: nested too deep"
+        assert problem["errors"] == [{"field": "body", "message": problem["detail"]}]
+    plain = admin.post("/policies", content="{", headers={"content-type": "application/json"})
+    assert shape(plain, 422)["detail"].startswith("invalid")  # the same status as ordinary bad JSON

@@ -11,11 +11,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.boundedjson import MAX_DEPTH
 from devices.mobile.native import parse_native
 from devices.mobile.owntracks import Ignored, parse_owntracks
 from devices.mobile.wire import MAX_PAYLOAD_BYTES, PayloadError
 from devices.types import BadRecord, DevicePunch
 from devices.zk.push.records import (
+    MAX_LINE_CHARS,
     AttLine,
     parse_attlog,
     parse_command_results,
@@ -40,6 +42,42 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+
+# Depth and size at and past each limit: ours, orjson's (1024) and Python's recursion.
+depths = st.one_of(
+    st.sampled_from([MAX_DEPTH, MAX_DEPTH + 1, 1023, 1025, 20_000]), st.integers(0, 3000)
+)
+
+
+def _nest(depth: int, opener: str, inner: str = "1") -> str:
+    if opener == "[":
+        return "[" * depth + inner + "]" * depth
+    return '{"a":' * depth + inner + "}" * depth
+
+
+deep_json_text = st.builds(_nest, depths, st.sampled_from(["[", "{"]))
+deep_json = deep_json_text.map(str.encode)
+
+
+def _deep_value(depth: int) -> object:
+    value: object = 1
+    for level in range(depth):
+        value = [value] if level % 2 else {"a": value}
+    return value
+
+
+deep_values = depths.map(_deep_value)  # deep documents already decoded (TOML, an API body)
+sizes = st.sampled_from(
+    [MAX_PAYLOAD_BYTES - 1, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES + 1, 4 * MAX_PAYLOAD_BYTES]
+)
+
+
+def _padded(size: int) -> bytes:
+    head = b'{"schema_version": 1, "id": "x", "pad": "'
+    return head + b"x" * max(0, size - len(head) - 2) + b'"}'
+
+
+sized_payloads = sizes.map(_padded)
 
 
 def _sound(punch: DevicePunch) -> None:
@@ -88,6 +126,10 @@ push_line = st.one_of(
     ).map("\t".join),
     st.text(alphabet="=&\t ,:", max_size=20).map(lambda t: "USER PIN=1\tName=" + t),
     st.text(max_size=40).map(lambda t: "ID=1&Return=" + t + "&CMD=DATA"),
+    deep_json_text,
+    st.sampled_from([MAX_LINE_CHARS - 1, MAX_LINE_CHARS, MAX_LINE_CHARS + 1, 50_000]).map(
+        lambda n: "1001\t2026-03-02 09:00:00\t" + "x" * n
+    ),
 )
 push_body = st.lists(push_line, max_size=12).map("\n".join)
 
@@ -134,9 +176,21 @@ native_object = st.fixed_dictionaries(
 )
 
 
+def _wrapped(deep: bytes) -> bytes:
+    return b'{"schema_version": 1, "_type": "location", "device": ' + deep + b"}"
+
+
+hostile_payloads = st.one_of(deep_json, deep_json.map(_wrapped), sized_payloads)
+
+
 @FUZZ
 @given(
-    body=st.one_of(native_object.map(_payload), st.binary(max_size=200), json_values.map(_payload))
+    body=st.one_of(
+        native_object.map(_payload),
+        st.binary(max_size=200),
+        json_values.map(_payload),
+        hostile_payloads,
+    )
 )
 def test_native_payloads_parse_or_raise_payload_error(body):
     try:
@@ -169,7 +223,10 @@ owntracks_object = st.fixed_dictionaries(
 @FUZZ
 @given(
     body=st.one_of(
-        owntracks_object.map(_payload), st.binary(max_size=200), json_values.map(_payload)
+        owntracks_object.map(_payload),
+        st.binary(max_size=200),
+        json_values.map(_payload),
+        hostile_payloads,
     )
 )
 def test_owntracks_payloads_parse_ignore_or_raise_payload_error(body):
@@ -300,7 +357,7 @@ mutated = st.one_of(
         _mutate,
         st.sampled_from(SEEDS),
         paths,
-        st.one_of(clock, minutes, json_values),
+        st.one_of(clock, minutes, json_values, deep_values),
         st.booleans(),
     ),
 )
@@ -323,7 +380,10 @@ def test_mutated_real_policies_validate_or_raise_policy_error(case):
 @FUZZ
 @given(
     kind=st.sampled_from(["fixed", "flexitime", "nonsense"]),
-    doc=st.one_of(policy_doc, st.dictionaries(st.text(max_size=8), json_values, max_size=5)),
+    doc=st.one_of(
+        policy_doc,
+        st.dictionaries(st.text(max_size=8), st.one_of(json_values, deep_values), max_size=5),
+    ),
 )
 def test_policy_documents_validate_or_raise_policy_error(kind, doc):
     try:

@@ -125,3 +125,24 @@ def test_config_refuses_an_invalid_policy_document():
         parse_config(bad)
     good = {"policies": [{"name": "x", "kind": "fixed", "document": FIXED_DOC}]}
     assert parse_config(good).policies[0].name == "x"
+
+
+def _nested(depth: int) -> object:
+    value: object = "fixed"
+    for level in range(depth):
+        value = [value] if level % 2 else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("where", ["kind", "shift", "thresholds", "unknown"])
+def test_a_document_nested_20000_deep_is_refused_with_a_reason(where):
+    # The fuzzer found `kind` set to such a value: its repr in the message recursed.
+    document = {**FIXED_DOC, where: _nested(20_000)}
+    with pytest.raises(PolicyError, match="not a JSON object within limits"):
+        load_policy("deep", "fixed", document)
+
+
+def test_a_document_as_deep_as_allowed_is_judged_on_its_fields():
+    document = {**FIXED_DOC, "thresholds": _nested(30)}
+    with pytest.raises(PolicyError, match="thresholds"):
+        load_policy("deep", "fixed", document)

@@ -6,7 +6,10 @@ import re
 
 from sqlalchemy import select
 
+from collector.runtime import utcnow
+from collector.store.ingest import QuarantineItem, ingest_batch
 from collector.store.models import Punch
+from rules.vocabulary import SourceKind
 from tests.api.conftest import auth
 from tests.ui.conftest import MON, TUE, WED, csrf_of, sign_in
 
@@ -249,3 +252,24 @@ def test_bad_parameters_are_pages_not_crashes(client, keys, office):
     assert reversed_period.status_code == 422 and "before" in reversed_period.text
     assert client.get("/ui/lateness?department=NOPE").status_code == 404
     assert client.get("/ui/punches?cursor=garbage").status_code == 422
+
+
+def test_devices_page_shows_bad_input_per_terminal_and_for_phones(client, keys, office, store):
+    topic = "punchgate/v1/punch/1001"
+    bad = [
+        QuarantineItem(SourceKind.PUSH, "not a PIN, time, status… record", f"x{i}", "lobby", f"{i}")
+        for i in range(3)
+    ]
+    bad.append(
+        QuarantineItem(SourceKind.MOBILE, "payload is not JSON", "?", None, topic, origin=topic)
+    )
+    ingest_batch(store.engine, bad, now=utcnow(), policy=store.policy)  # the last 24 h
+    report = api(client, keys, "/reports/devices")["rows"]
+    assert {r["device_code"]: r["bad_input_24h"] for r in report if r["bad_input_24h"]} == {
+        "lobby": 3
+    }
+    page = sign_in(client, keys.viewer).get("/ui/devices")
+    assert "Bad input (24 h)" in page.text
+    assert re.search(r'data-device="lobby">(?:(?!</tr>).)*data-bad-input="3"', page.text, re.S)
+    phones = page.text[page.text.index('id="phones"') :]
+    assert 'data-bad-input="1"' in phones

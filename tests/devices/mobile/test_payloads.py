@@ -133,6 +133,10 @@ def test_native_accepts_epoch_and_offset_times():
         (native().replace(b"52.52", b"NaN"), "lat"),
         (native().replace(b"13.405", b"Infinity"), "lon"),
         (native(pad="x" * MAX_PAYLOAD_BYTES), "exceeds"),
+        # Nested past orjson's limit, where the json fallback raised RecursionError.
+        (b"[" * 20_000 + b"]" * 20_000, "not a JSON object within limits"),
+        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "not a JSON object within limits"),
+        (native(device="DEEP").replace(b'"DEEP"', b"[" * 2000 + b"]" * 2000), "within limits"),
     ],
 )
 def test_native_bad_payloads_raise_with_reason(payload, reason):
@@ -254,3 +258,10 @@ def test_receipt_json_is_the_receipt_models_json(
     assert receipt_json(status, ident, reason, site, distance, flags, refused) == (
         model.model_dump_json().encode()
     )
+
+
+def test_owntracks_nested_past_the_decoders_limits_is_refused_with_a_reason():
+    deep = b'{"_type": "location", "inregions": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    with pytest.raises(PayloadError) as info:
+        parse_owntracks(deep, topic="owntracks/ann/phone")
+    assert "not a JSON object within limits" in info.value.reason
