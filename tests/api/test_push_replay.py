@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.main import web_app
-from collector import quarantine
+from collector.quarantine import replay
 from collector.push import uploads
 from collector.store.models import Punch
 from devices.types import BadRecord
@@ -23,7 +23,7 @@ ATT = "/iclock/cdata?SN=SIM0001&table=ATTLOG&Stamp=7"
 @pytest.fixture
 def served(store, keys, monkeypatch):
     # The registry is process-wide: this test's registrations end with it.
-    monkeypatch.setattr(quarantine, "_REPARSERS", {})
+    monkeypatch.setattr(replay, "_REPARSERS", {})
     add_push_device(store)
     with TestClient(web_app(store), raise_server_exceptions=False) as client:  # as serve builds it
         yield client
