@@ -69,6 +69,8 @@ def _public(item: Quarantine) -> QuarantinePublic:
         punch_id=item.punch_id,
         replayable=item.attempt is not None,
         note=item.note,
+        input_count=item.input_count,
+        raw_size=item.raw_size,
     )
 
 
@@ -97,6 +99,7 @@ def count_quarantine(
     found = quarantine.counts(session, filters=filters)
     return QuarantineCounts(
         total=found.total,
+        inputs=found.inputs,
         last_id=found.last_id,
         by_reason=[ReasonCount(reason=r, count=n) for r, n in found.by_reason],
         by_source=[

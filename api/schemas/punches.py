@@ -167,6 +167,9 @@ class QuarantinePublic(BaseModel):
     punch_id: int | None
     replayable: bool
     note: str | None = None  # why HR dismissed it
+    # A flood's summary row stands for several bad inputs; raw is cut, raw_size is the whole.
+    input_count: int = 1
+    raw_size: int | None = None
 
 
 class ReprocessRequest(BaseModel):

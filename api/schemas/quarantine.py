@@ -72,6 +72,7 @@ class QuarantineCounts(BaseModel):
     """How many items match, the most frequent reasons and sources first."""
 
     total: int
+    inputs: int  # bad inputs the items stand for (a flood's summary row counts them all)
     last_id: int | None
     by_reason: list[ReasonCount]
     by_source: list[SourceCount]

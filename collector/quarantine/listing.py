@@ -92,6 +92,7 @@ class Counts:
     """How many items a filter matches, by reason and by source (kind and device)."""
 
     total: int
+    inputs: int  # the bad inputs those items stand for (flood summaries count several)
     last_id: int | None  # the newest matching item, for a bulk action to stop at
     by_reason: list[tuple[str, int]]
     by_source: list[tuple[str, str | None, int]]
@@ -100,8 +101,12 @@ class Counts:
 def counts(session: Session, *, filters: QuarantineFilter = QuarantineFilter()) -> Counts:
     """The filter's items counted, the most frequent reasons and sources first."""
     where = filters.conditions()
-    total, last_id = session.execute(
-        select(func.count(), func.max(Quarantine.id)).where(*where)
+    total, inputs, last_id = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Quarantine.input_count), 0),
+            func.max(Quarantine.id),
+        ).where(*where)
     ).one()
     n = func.count().label("n")
     q = Quarantine
@@ -117,6 +122,7 @@ def counts(session: Session, *, filters: QuarantineFilter = QuarantineFilter()) 
     )
     return Counts(
         total=int(total),
+        inputs=int(inputs),
         last_id=None if last_id is None else int(last_id),
         by_reason=[(str(r[0]), int(r[1])) for r in reasons],
         by_source=[(str(r[0]), r[1], int(r[2])) for r in sources],

@@ -75,6 +75,12 @@ def test_a_20_kb_upload_of_random_bytes_keeps_at_most_n_plus_one_rows_and_counts
         assert face["bad_input_24h"] == lines
         metrics = client.get("/metrics", headers=auth(keys.admin)).text
         assert 'punchgate_bad_input_total{source="push"}' in metrics
+        # The quarantine API shows the rows and the inputs they stand for.
+        counted = client.get("/quarantine/counts", headers=auth(keys.hr)).json()
+        assert (counted["total"], counted["inputs"]) == (len(rows), lines)
+        listed = client.get("/quarantine", params={"limit": 1000}, headers=auth(keys.hr)).json()
+        [summary] = [i for i in listed if i["input_count"] > 1]
+        assert (summary["input_count"], summary["raw_size"]) == (lines - N, rest.raw_size)
 
 
 def test_a_10_mb_body_stays_bounded_and_keeps_its_size(roomy):
