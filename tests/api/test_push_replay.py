@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.main import web_app
-from collector.quarantine import replay
 from collector.push import uploads
+from collector.quarantine import replay
 from collector.store.models import Punch
 from devices.types import BadRecord
 from devices.zk.push.records import parse_attlog
