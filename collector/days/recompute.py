@@ -283,7 +283,7 @@ def _row(
         emp,
         db_date(r.day, dialect),
         pid,
-        r.status.value,
+        r.status_code,
         r.provisional,
         _stamp(r.first_in_ts, dialect),
         _stamp(r.last_out_ts, dialect),
