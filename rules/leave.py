@@ -23,7 +23,7 @@ from rules.policy import Policy
 from rules.punch import Punch
 from rules.vocabulary import DayStatus
 
-__all__ = ["evaluate_with_leave", "leave_decisions", "leave_plan"]
+__all__ = ["day_share", "evaluate_with_leave", "leave_decisions", "leave_plan"]
 
 
 def evaluate_with_leave(
@@ -71,6 +71,17 @@ def leave_plan(policy: Policy, cal: Calendar, day: date, leaves: Sequence[DayLea
         target = 0 if effect is TargetEffect.REDUCE else full_target
         return replace(base, target_s=target, core=(), leave=lod)
     return _partial(policy, cal, day, base, entries)
+
+
+def day_share(policy: Policy, cal: Calendar, day: date, entry: DayLeave) -> float:
+    """How much of a day's quota an entry takes: 1 a working day, ½ a half, hours pro rata;
+    nothing on rest days and holidays."""
+    base = day_plan(policy, cal, day)
+    if base.kind is not DayKind.WORK or base.target_s <= 0:
+        return 0.0
+    if entry.part is LeavePart.FULL:
+        return 1.0
+    return _share(entry, base, cal) / base.target_s
 
 
 def _split(policy: Policy, cal: Calendar, day: date, base: DayPlan) -> tuple[float, float]:

@@ -113,6 +113,21 @@ class DayLeave:
         elif self.start_s is not None or self.end_s is not None:
             raise ValueError("only leave by the hour has clock times")
 
+    @classmethod
+    def of(
+        cls, code: str, part: str, start: str = "", end: str = "", ref: int | None = None
+    ) -> DayLeave:
+        """An entry from its stored text: type code, part, and "HH:MM" times for hours."""
+        from rules.schema import clock  # the one parser of HR's clock times
+
+        try:
+            kind = LeavePart(part)
+        except ValueError:
+            raise ValueError(f"unknown leave part {part!r}; known: full, am, pm, hours") from None
+        if kind is LeavePart.HOURS:
+            return cls(leave_type(code), kind, clock(start), clock(end), ref)
+        return cls(leave_type(code), kind, ref=ref)
+
 
 @dataclass(frozen=True, slots=True)
 class LeaveOnDay:

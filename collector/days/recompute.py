@@ -22,7 +22,8 @@ from sqlalchemy import Connection
 
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
 from collector.store.ingest import db_date, db_time
-from rules.evaluate import DayResult, Punch, evaluate_day
+from rules.evaluate import DayResult, Punch
+from rules.leave import evaluate_with_leave
 from rules.plan import DayPlan, day_plan
 from rules.vocabulary import PunchState, SourceKind
 
@@ -160,7 +161,7 @@ def recompute(
             horizon, lagging = _horizon(ctx, site_devices, window, now)
             if voids:
                 window += voids
-            r = evaluate_day(policy, day, window, cal, horizon)
+            r = evaluate_with_leave(policy, day, window, cal, horizon, ctx.leave_on(emp, day))
             provisional = r.provisional
             result.provisional += provisional
             extra = None

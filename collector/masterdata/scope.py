@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from collector.errors import NotFound, PermissionDenied
-from collector.store.models import Employee, PolicyAssignment, Punch
+from collector.store.models import Employee, Leave, PolicyAssignment, Punch
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,4 +101,13 @@ class Scope:
             self.department_id is None or self.admits(session.get(Employee, found.employee_id))
         ):
             raise NotFound(f"no assignment {assignment_id}")
+        return found
+
+    def leave(self, session: Session, leave_id: int) -> Leave:
+        """The leave entry `leave_id` if its employee is one this scope sees."""
+        found = session.get(Leave, leave_id)
+        if found is None or not (
+            self.department_id is None or self.admits(session.get(Employee, found.employee_id))
+        ):
+            raise NotFound(f"no leave {leave_id}")
         return found
