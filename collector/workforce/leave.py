@@ -56,6 +56,25 @@ class LeaveInput:
             raise InvalidInput("half-day and hourly leave covers one date", field="end_date")
         return entry, end
 
+    def row(self, employee_id: int, *, actor: str, now: datetime, source: str) -> Leave:
+        """A new, unsaved row for this entry; InvalidInput when the entry is impossible."""
+        _, end = self.checked()
+        hours = self.part == LeavePart.HOURS
+        return Leave(
+            employee_id=employee_id,
+            leave_type=self.leave_type,
+            start_date=self.start_date,
+            end_date=end,
+            part=self.part,
+            start_time=self.start_time if hours else "",
+            end_time=self.end_time if hours else "",
+            note=self.note,
+            source=source,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+
 
 def _field_of(message: str) -> str:
     if "type" in message:
@@ -73,21 +92,7 @@ def add_leave(
     source: str = "api",
 ) -> Leave:
     """Record a leave entry; overlapping entries are refused, the days marked for recompute."""
-    _, end = data.checked()
-    row = Leave(
-        employee_id=employee.id,
-        leave_type=data.leave_type,
-        start_date=data.start_date,
-        end_date=end,
-        part=data.part,
-        start_time=data.start_time if data.part == LeavePart.HOURS else "",
-        end_time=data.end_time if data.part == LeavePart.HOURS else "",
-        note=data.note,
-        source=source,
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
+    row = data.row(employee.id, actor=actor, now=now, source=source)
     _refuse_overlap(session, row)
     session.add(row)
     session.flush()
@@ -183,7 +188,7 @@ def describe(row: Leave) -> dict[str, Any]:
     }
 
 
-def _overlaps(a: Leave, b: Leave) -> bool:
+def overlaps(a: Leave, b: Leave) -> bool:
     """Two entries of one employee that claim the same time."""
     if a.end_date < b.start_date or b.end_date < a.start_date:
         return False
@@ -203,7 +208,7 @@ def _refuse_overlap(session: Session, row: Leave) -> None:
         )
     )
     for other in others:
-        if other is not row and other.id != row.id and _overlaps(row, other):
+        if other is not row and other.id != row.id and overlaps(row, other):
             raise Conflict(
                 f"overlaps leave #{other.id} ({other.leave_type}, {other.part}, "
                 f"{other.start_date}–{other.end_date})"

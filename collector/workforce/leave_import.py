@@ -22,7 +22,7 @@ from collector.importing.encodings import FileKind, file_kind, text_encoding
 from collector.importing.options import ImportError_
 from collector.importing.reading import LineError, Rows, text_rows, xlsx_rows
 from collector.store.models import Employee, Leave
-from collector.workforce.leave import LeaveInput, add_leave, update_leave
+from collector.workforce.leave import LeaveInput, add_leave, overlaps, update_leave
 from rules.leavetypes import LEAVE_TYPES
 
 # Field → header names it is recognised by (compared through header_key).
@@ -127,7 +127,8 @@ def _entry(cells: list[Any], layout: dict[str, int]) -> tuple[str, LeaveInput]:
 def import_leave(
     session: Session, path: Path, *, actor: str, now: datetime, **read: Any
 ) -> LeaveImportSummary:
-    """Check every row, then store them in the caller's transaction; refused files store none."""
+    """Check every row, then store them in the caller's transaction; a file with problems
+    stores nothing (the summary lists them all)."""
     rows = read_rows(path, **read)
     summary = LeaveImportSummary()
     layout: dict[str, int] | None = None
@@ -157,15 +158,45 @@ def import_leave(
     for number, code, _ in parsed:
         if code not in people:
             summary.problems.append(f"line {number}: no employee has code {code!r}")
+    if not summary.problems:
+        _check_overlaps(session, parsed, people, now, summary)
     if summary.problems:
+        summary.problems.sort(key=lambda p: int(p.split(":")[0].removeprefix("line ")))
         return summary
-    for number, code, data in parsed:
-        try:
-            with session.begin_nested():  # a refused row leaves the others' work in place
-                _store(session, people[code], data, actor, now, summary)
-        except DomainError as exc:
-            summary.problems.append(f"line {number}: {exc}")
+    for _, code, data in parsed:
+        _store(session, people[code], data, actor, now, summary)
     return summary
+
+
+def _check_overlaps(
+    session: Session,
+    parsed: list[tuple[int, str, LeaveInput]],
+    people: dict[str, Employee],
+    now: datetime,
+    summary: LeaveImportSummary,
+) -> None:
+    """Rows claiming time another row or stored leave (other than the one they replace) has."""
+    rows = [(n, d.row(people[c].id, actor="", now=now, source="import")) for n, c, d in parsed]
+    stored: dict[int, list[Leave]] = {}
+    for emp in {r.employee_id for _, r in rows}:
+        stored[emp] = list(session.scalars(select(Leave).where(Leave.employee_id == emp)))
+    seen: list[tuple[int, Leave]] = []
+    for number, row in rows:
+        for other in stored[row.employee_id]:
+            if _key(other) != _key(row) and overlaps(row, other):
+                summary.problems.append(
+                    f"line {number}: overlaps stored leave #{other.id} ({other.leave_type}, "
+                    f"{other.part}, {other.start_date}–{other.end_date})"
+                )
+        for line, other in seen:
+            if other.employee_id == row.employee_id and overlaps(row, other):
+                summary.problems.append(f"line {number}: overlaps line {line}")
+        seen.append((number, row))
+
+
+def _key(row: Leave) -> tuple[Any, ...]:
+    """What an imported row is matched on to replace a stored one."""
+    return (row.employee_id, row.start_date, row.leave_type, row.part, row.start_time)
 
 
 def _store(
