@@ -42,7 +42,7 @@ def test_leave_entered_by_hr_turns_an_absence_into_leave_and_back(client, keys, 
 
 
 def test_half_day_leave_moves_the_reference_start(client, keys, store, now):
-    emp, ids = setup_office(store, now)
+    emp, _ = setup_office(store, now)
     punches(store, now, (TUE, "14:20", 0), (TUE, "18:30", 1))
     r = add(client, keys.hr, emp, leave_type="annual", start_date=str(TUE), part="am")
     assert r.status_code == 201, r.text
