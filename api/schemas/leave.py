@@ -68,16 +68,7 @@ class LeaveTypePublic(BaseModel):
     @classmethod
     def of(cls, t: LeaveType) -> LeaveTypePublic:
         """The public form of a type."""
-        return cls(
-            code=t.code,
-            name=t.name,
-            name_zh=t.name_zh,
-            target=t.target.value,
-            counts_as_worked=t.counts_as_worked,
-            punches_expected=t.punches_expected,
-            paid=t.paid,
-            punch_anywhere=t.punch_anywhere,
-        )
+        return cls.model_validate(t, from_attributes=True)
 
 
 class QuotaWrite(BaseModel):
@@ -99,10 +90,4 @@ class QuotaPublic(BaseModel):
     @classmethod
     def of(cls, q: QuotaLine) -> QuotaPublic:
         """The public form of a quota line."""
-        return cls(
-            leave_type=q.leave_type,
-            year=q.year,
-            quota_days=q.quota_days,
-            taken_days=q.taken_days,
-            remaining_days=q.remaining_days,
-        )
+        return cls.model_validate(q, from_attributes=True)
