@@ -18,7 +18,7 @@ from rules.calendar import Calendar
 from rules.evaluate import DayResult, evaluate_day
 from rules.explain import Decision, hm
 from rules.leavetypes import DayLeave, LeaveOnDay, LeavePart, TargetEffect
-from rules.plan import DayKind, DayPlan, day_plan
+from rules.plan import PLAN_CACHE_MAX, DayKind, DayPlan, day_plan
 from rules.policy import Policy
 from rules.punch import Punch
 from rules.vocabulary import DayStatus
@@ -42,11 +42,25 @@ def evaluate_with_leave(
 
 
 def leave_plan(policy: Policy, cal: Calendar, day: date, leaves: Sequence[DayLeave]) -> DayPlan:
-    """The day's plan with the leave applied (the policy's plan when there is none)."""
-    base = day_plan(policy, cal, day)
+    """The day's plan with the leave applied (the policy's plan when there is none).
+
+    Cached beside the policy's day plans: the same leave on the same day is the same plan
+    for everyone who takes it.
+    """
     if not leaves:
-        return base
+        return day_plan(policy, cal, day)
     entries = tuple(leaves)
+    key = (cal, day, entries)
+    plan: DayPlan | None = policy.plans.get(key)
+    if plan is None:
+        if len(policy.plans) >= PLAN_CACHE_MAX:
+            policy.plans.clear()
+        plan = policy.plans[key] = _leave_plan(policy, cal, day, entries)
+    return plan
+
+
+def _leave_plan(policy: Policy, cal: Calendar, day: date, entries: tuple[DayLeave, ...]) -> DayPlan:
+    base = day_plan(policy, cal, day)
     full_target = base.target_s
     if base.kind is not DayKind.WORK:  # nothing to take leave from: recorded, not counted
         return replace(base, leave=LeaveOnDay(entries, False, None, 0, 0, 0, 0, False, False))
@@ -222,16 +236,15 @@ def settle(r: DayResult) -> DayResult:
     )
 
 
-def _what(x: DayLeave, r: DayResult) -> str:
+def _what(x: DayLeave) -> str:
     name = f"{x.type.name} ({x.type.name_zh})"
-    ref = f" [leave #{x.ref}]" if x.ref is not None else ""
     if x.part is LeavePart.HOURS:
         assert x.start_s is not None and x.end_s is not None
         span = f"{x.start_s // 3600:02d}:{x.start_s // 60 % 60:02d}"
         span += f"–{x.end_s // 3600:02d}:{x.end_s // 60 % 60:02d}"
-        return f"{name} {span}{ref}"
+        return f"{name} {span}"
     part = {LeavePart.FULL: "full day", LeavePart.AM: "morning", LeavePart.PM: "afternoon"}
-    return f"{name}, {part[x.part]}{ref}"
+    return f"{name}, {part[x.part]}"
 
 
 def leave_decisions(r: DayResult) -> list[Decision]:
@@ -239,7 +252,7 @@ def leave_decisions(r: DayResult) -> list[Decision]:
     lod = r.plan.leave
     if lod is None:
         return []
-    what = "; ".join(_what(x, r) for x in lod.entries)
+    what = "; ".join(_what(x) for x in lod.entries)
     code = lod.entries[0].type.code
     if not lod.counted:
         return [Decision("leave", "not_counted", f"{what}: not counted, not a working day")]

@@ -104,7 +104,6 @@ class DayLeave:
     part: LeavePart  # full day, a half, or hours
     start_s: int | None = None  # HOURS: from (seconds after local midnight)
     end_s: int | None = None  # HOURS: to (seconds after local midnight)
-    ref: int | None = None  # the stored entry's id, named in the explanation
 
     def __post_init__(self) -> None:
         if self.part is LeavePart.HOURS:
@@ -114,9 +113,7 @@ class DayLeave:
             raise ValueError("only leave by the hour has clock times")
 
     @classmethod
-    def of(
-        cls, code: str, part: str, start: str = "", end: str = "", ref: int | None = None
-    ) -> DayLeave:
+    def of(cls, code: str, part: str, start: str = "", end: str = "") -> DayLeave:
         """An entry from its stored text: type code, part, and "HH:MM" times for hours."""
         from rules.schema import clock  # the one parser of HR's clock times
 
@@ -125,8 +122,8 @@ class DayLeave:
         except ValueError:
             raise ValueError(f"unknown leave part {part!r}; known: full, am, pm, hours") from None
         if kind is LeavePart.HOURS:
-            return cls(leave_type(code), kind, clock(start), clock(end), ref)
-        return cls(leave_type(code), kind, ref=ref)
+            return cls(leave_type(code), kind, clock(start), clock(end))
+        return cls(leave_type(code), kind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,7 +156,7 @@ class Context:
         one = timedelta(days=1)
         for lid, eid, code, part, st, et, sd, ed in sorted(rows):
             try:
-                entry = DayLeave.of(code, part, st, et, lid)
+                entry = DayLeave.of(code, part, st, et)
             except ValueError as exc:  # validated on the way in; a hand-edited row may not be
                 log.error("leave %s is invalid and is skipped: %s", lid, exc)
                 continue

@@ -80,7 +80,7 @@ def build(name: str, first: date, length: int, leave: dict[str, Any], punch_anyw
     month = [first + timedelta(days=i) for i in range(length)]
     results, days, pid = [], [], 0
     for day in month:
-        entries = [DayLeave.of(*e, ref=i + 1) for i, e in enumerate(leave.get(day.isoformat(), []))]
+        entries = [DayLeave.of(*e) for e in leave.get(day.isoformat(), [])]
         plan = leave_plan(policy, CN, day, entries)
         punches: list[Punch] = []
         full = plan.leave is not None and plan.leave.full is not None and plan.leave.counted

@@ -35,7 +35,7 @@ def flexi(**changes):
 
 
 def lv(code: str, part: str = "full", start: str = "", end: str = "") -> DayLeave:
-    return DayLeave.of(code, part, start, end, ref=7)
+    return DayLeave.of(code, part, start, end)
 
 
 def run(policy, leaves, punches, day=TUE):
@@ -169,7 +169,7 @@ def test_hourly_leave_at_the_start_moves_the_start():
     r = run(office(), [lv("sick", "hours", "09:00", "11:00")], pairs(TUE, "11:10-18:00"))
     assert r.late_s == 10 * M
     assert r.target_s == 6 * H
-    assert "sick leave (病假) 09:00–11:00 [leave #7]: target reduced by 2 h to 6 h" in texts(r)
+    assert "sick leave (病假) 09:00–11:00: target reduced by 2 h to 6 h" in texts(r)
 
 
 def test_hourly_leave_in_the_middle_moves_neither_end():
