@@ -10,6 +10,7 @@ from collector.days import process_dirty
 from collector.store.models import AuditLog, Department, Employee
 from tests.api.conftest import auth
 from tests.collector.test_days import TUE, day_row, punches, setup_office
+from tests.ui.conftest import sign_in
 
 WED = date(2026, 11, 25)
 
@@ -170,3 +171,15 @@ def test_leave_types_are_listed_with_what_they_do(client, keys):
     assert set(by_code) == {
         "annual", "sick", "unpaid", "compensatory", "business_trip", "field_work", "other"
     }  # fmt: skip
+
+
+def test_the_employee_month_shows_a_leave_day_by_its_type(client, keys, store, now):
+    emp, _ = setup_office(store, now)
+    add(client, keys.hr, emp, leave_type="annual", start_date=str(TUE))
+    process_dirty(store.engine, now=now)
+    page = sign_in(client, keys.viewer).get(
+        f"/ui/employee?employee_id={emp}&month=2026-11&lang=zh"
+    )
+    assert page.status_code == 200
+    assert f'data-day="{TUE}" data-status="leave:annual"' in page.text
+    assert '<span class="badge s-leave">年假</span>' in page.text
