@@ -177,9 +177,7 @@ def test_the_employee_month_shows_a_leave_day_by_its_type(client, keys, store, n
     emp, _ = setup_office(store, now)
     add(client, keys.hr, emp, leave_type="annual", start_date=str(TUE))
     process_dirty(store.engine, now=now)
-    page = sign_in(client, keys.viewer).get(
-        f"/ui/employee?employee_id={emp}&month=2026-11&lang=zh"
-    )
+    page = sign_in(client, keys.viewer).get(f"/ui/employee?employee_id={emp}&month=2026-11&lang=zh")
     assert page.status_code == 200
     assert f'data-day="{TUE}" data-status="leave:annual"' in page.text
     assert '<span class="badge s-leave">年假</span>' in page.text
