@@ -351,7 +351,7 @@ class Leave(Base):
     start_time: Mapped[str] = mapped_column(String(5), default="")  # hours: "HH:MM", else ""
     end_time: Mapped[str] = mapped_column(String(5), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(16), default="api")  # api, import
+    source: Mapped[str] = mapped_column(String(16), default="hr")  # hr (entered), import
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()

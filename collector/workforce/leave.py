@@ -89,7 +89,7 @@ def add_leave(
     data: LeaveInput,
     actor: str,
     now: datetime,
-    source: str = "api",
+    source: str = "hr",
 ) -> Leave:
     """Record a leave entry; overlapping entries are refused, the days marked for recompute."""
     row = data.row(employee.id, actor=actor, now=now, source=source)
