@@ -68,8 +68,11 @@ def history(day: date, *, seed: int = 7, tz: str = "Europe/Berlin") -> list[RawP
 def add_leave_examples(session: Session, now: datetime) -> int:
     """A few leave entries around today (field work, a morning off, a week's annual leave)."""
     today = now.date()
+    weekday = today - timedelta(days=1)
+    while weekday.weekday() >= 5:  # the last weekday before today, so the day counts
+        weekday -= timedelta(days=1)
     wanted = [
-        ("1005", LeaveInput("field_work", today - timedelta(days=1), note="customer visits")),
+        ("1005", LeaveInput("field_work", weekday, note="customer visits")),
         ("1004", LeaveInput("compensatory", today, part="am", note="调休")),
         ("1003", LeaveInput("annual", today + timedelta(days=1), today + timedelta(days=5))),
         ("1008", LeaveInput("business_trip", today, today + timedelta(days=2), note="Shanghai")),
