@@ -27,6 +27,8 @@ from rules.leave import day_share
 from rules.leavetypes import LEAVE_TYPES, DayLeave, LeavePart
 
 MAX_SPAN_DAYS = 366  # one entry covers at most a year
+# What a change may alter (employee and source stay).
+EDITABLE = ("leave_type", "start_date", "end_date", "part", "start_time", "end_time", "note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +98,7 @@ def add_leave(
     _refuse_overlap(session, row)
     session.add(row)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="leave.add",
-        entity="leave",
-        entity_id=row.id,
-        now=now,
-        reason=data.note or None,
-        details=describe(row),
-    )
+    _audit(session, "leave.add", row, actor, now, data.note, describe(row))
     _mark(session, row.employee_id, row.start_date, row.end_date, now)
     return row
 
@@ -114,26 +107,16 @@ def update_leave(
     session: Session, *, leave: Leave, data: LeaveInput, actor: str, now: datetime
 ) -> Leave:
     """Change an entry in place; the days of the old and the new range are recomputed."""
-    _, end = data.checked()
+    new = data.row(leave.employee_id, actor=actor, now=now, source=leave.source)
     before = describe(leave)
     old = (leave.start_date, leave.end_date)
-    leave.leave_type, leave.start_date, leave.end_date = data.leave_type, data.start_date, end
-    leave.part, leave.note, leave.updated_at = data.part, data.note, now
-    hours = data.part == LeavePart.HOURS
-    leave.start_time = data.start_time if hours else ""
-    leave.end_time = data.end_time if hours else ""
+    for name in EDITABLE:
+        setattr(leave, name, getattr(new, name))
+    leave.updated_at = now
     _refuse_overlap(session, leave)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="leave.update",
-        entity="leave",
-        entity_id=leave.id,
-        now=now,
-        reason=data.note or None,
-        details={"before": before, "after": describe(leave)},
-    )
+    details = {"before": before, "after": describe(leave)}
+    _audit(session, "leave.update", leave, actor, now, data.note, details)
     _mark(session, leave.employee_id, old[0], old[1], now)
     _mark(session, leave.employee_id, leave.start_date, leave.end_date, now)
     return leave
@@ -141,16 +124,7 @@ def update_leave(
 
 def delete_leave(session: Session, *, leave: Leave, reason: str, actor: str, now: datetime) -> None:
     """Remove an entry (kept in the audit log); its days are recomputed."""
-    record(
-        session,
-        actor=actor,
-        action="leave.delete",
-        entity="leave",
-        entity_id=leave.id,
-        now=now,
-        reason=reason or None,
-        details=describe(leave),
-    )
+    _audit(session, "leave.delete", leave, actor, now, reason, describe(leave))
     _mark(session, leave.employee_id, leave.start_date, leave.end_date, now)
     session.delete(leave)
     session.flush()
@@ -173,6 +147,27 @@ def list_leave(
         query = query.where(Leave.employee_id == employee_id)
     query = scope.restrict(query, Leave.employee_id)
     return list(session.scalars(query.order_by(Leave.start_date, Leave.employee_id, Leave.id)))
+
+
+def _audit(
+    session: Session,
+    action: str,
+    row: Leave,
+    actor: str,
+    now: datetime,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity="leave",
+        entity_id=row.id,
+        now=now,
+        reason=reason or None,
+        details=details,
+    )
 
 
 def describe(row: Leave) -> dict[str, Any]:

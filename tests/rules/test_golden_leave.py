@@ -13,7 +13,6 @@ PUNCHGATE_UPDATE_GOLDEN=1 pytest tests/rules/test_golden_leave.py
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from dataclasses import asdict
@@ -29,7 +28,7 @@ from rules.leave import evaluate_with_leave, leave_plan
 from rules.leavetypes import DayLeave
 from rules.plan import DayKind
 from rules.vocabulary import PunchState
-from tests.rules.helpers import FIXED_DOC, LATER, doc
+from tests.rules.helpers import FIXED_DOC, LATER, check_golden, doc
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("PUNCHGATE_UPDATE_GOLDEN") == "1"
@@ -118,15 +117,7 @@ def build(name: str, first: date, length: int, leave: dict[str, Any], punch_anyw
 
 @pytest.mark.parametrize("person", PEOPLE, ids=[p[0] for p in PEOPLE])
 def test_golden_month_with_leave(person):
-    name = person[0]
-    got = json.loads(json.dumps(build(*person), ensure_ascii=False))
-    path = GOLDEN / f"{name}.json"
-    if UPDATE:
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    expected = json.loads(path.read_text(encoding="utf-8"))
-    for want, have in zip(expected["days"], got["days"], strict=True):
-        assert have == want, f"{name} {want['date']}"
-    assert got == expected
+    check_golden(GOLDEN / f"{person[0]}.json", build(*person), update=UPDATE)
 
 
 def test_the_spring_festival_month_counts_what_the_notice_says():
