@@ -219,7 +219,8 @@ def settle(r: DayResult) -> DayResult:
         if kind.counts_as_worked:
             worked = max(worked, lod.full_target_s)
             delta = worked - lod.full_target_s if settles else 0
-        return r._replace(
+        return _changed(
+            r,
             status=DayStatus.LEAVE,
             late_s=0,
             early_leave_s=0,
@@ -229,11 +230,23 @@ def settle(r: DayResult) -> DayResult:
             anomalies=anomalies,
         )
     delta = r.balance_delta_s - (lod.drawn_s if settles else 0)
-    return r._replace(
+    return _changed(
+        r,
         worked_s=r.worked_s + lod.credit_s,
         target_s=r.target_s + lod.credit_s + lod.drawn_s,
         balance_delta_s=delta,
     )
+
+
+_FIELD = {name: i for i, name in enumerate(DayResult._fields)}
+
+
+def _changed(r: DayResult, **changes: object) -> DayResult:
+    """`r._replace(**changes)` at a tenth of its cost (it rebuilds 27 fields by name)."""
+    values = list(r)
+    for name, value in changes.items():
+        values[_FIELD[name]] = value
+    return DayResult._make(values)
 
 
 def _what(x: DayLeave) -> str:
