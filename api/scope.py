@@ -15,7 +15,7 @@ from fastapi import Depends
 
 from api.auth import AdminKey, HrKey, ViewerKey
 from api.deps import RowId, SessionDep, TxDep
-from collector.store.models import Employee, PolicyAssignment
+from collector.store.models import Employee, Leave, PolicyAssignment
 
 
 def viewer_employee(employee_id: RowId, key: ViewerKey, session: SessionDep) -> Employee:
@@ -26,6 +26,16 @@ def viewer_employee(employee_id: RowId, key: ViewerKey, session: SessionDep) -> 
 def hr_employee(employee_id: RowId, key: HrKey, session: SessionDep) -> Employee:
     """The employee `employee_id` names, for a read by an hr key or better."""
     return key.scope.employee(session, employee_id)
+
+
+def hr_employee_tx(employee_id: RowId, key: HrKey, session: TxDep) -> Employee:
+    """The employee `employee_id` names, loaded in the route's transaction, for an hr key."""
+    return key.scope.employee(session, employee_id)
+
+
+def hr_leave(leave_id: RowId, key: HrKey, session: TxDep) -> Leave:
+    """The leave entry `leave_id` names, in the route's transaction, for an hr key."""
+    return key.scope.leave(session, leave_id)
 
 
 def admin_employee(employee_id: RowId, key: AdminKey, session: TxDep) -> Employee:
@@ -40,6 +50,15 @@ def admin_assignment(assignment_id: RowId, key: AdminKey, session: TxDep) -> Pol
 
 ViewerEmployee = Annotated[Employee, Depends(viewer_employee)]
 HrEmployee = Annotated[Employee, Depends(hr_employee)]
+HrEmployeeTx = Annotated[Employee, Depends(hr_employee_tx)]
+HrLeave = Annotated[Leave, Depends(hr_leave)]
 AdminEmployee = Annotated[Employee, Depends(admin_employee)]
 AdminAssignment = Annotated[PolicyAssignment, Depends(admin_assignment)]
-RESOLVERS = (viewer_employee, hr_employee, admin_employee, admin_assignment)
+RESOLVERS = (
+    viewer_employee,
+    hr_employee,
+    hr_employee_tx,
+    hr_leave,
+    admin_employee,
+    admin_assignment,
+)

@@ -1,4 +1,9 @@
-"""A site's calendar: its timezone and public holidays (through the `holidays` library)."""
+"""A site's calendar: its timezone, public holidays and official make-up working days.
+
+Both come from the `holidays` library: for China it lists the statutory days and the
+"Day off (substituted from …)" days the State Council moves onto weekdays, and keeps the
+weekends that are worked instead (调休补班) in `weekend_workdays`.
+"""
 
 from __future__ import annotations
 
@@ -27,14 +32,32 @@ class Calendar:
         """The public holiday's name on that date in this region, or None."""
         if self.country is None:
             return None
-        table = self._years.get(day.year)
-        if table is None:
-            table = holidays.country_holidays(
-                self.country, subdiv=self.subdivision, years=day.year, language="en_US"
-            )
-            self._years[day.year] = table
-        name = table.get(day)
+        name = self._table(day.year).get(day)
         return None if name is None else str(name)
+
+    def makeup_workday(self, day: date) -> tuple[str, int | None] | None:
+        """An official working day on a weekend (调休补班): its description and the weekday
+        (Mon=0) whose day off it makes up for, when the region's calendar names one."""
+        if self.country is None:
+            return None
+        table = self._table(day.year)
+        if day not in getattr(table, "weekend_workdays", ()):
+            return None
+        stamp = day.strftime("%m/%d/%Y")  # how `holidays` names the day it substitutes
+        for off, name in table.items():
+            if off.year == day.year and stamp in str(name):
+                return f"make-up working day for the day off on {off.isoformat()}", off.weekday()
+        return "official working day (make-up for a public holiday)", None
+
+    def _table(self, year: int) -> Any:
+        table = self._years.get(year)
+        if table is None:
+            assert self.country is not None
+            table = holidays.country_holidays(
+                self.country, subdiv=self.subdivision, years=year, language="en_US"
+            )
+            self._years[year] = table
+        return table
 
     def epoch(self, day: date, seconds: int) -> float:
         """Unix time of `seconds` after the local midnight that starts `day` (wall clock).

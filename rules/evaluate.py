@@ -71,6 +71,14 @@ class DayResult(NamedTuple):
         return None if self.last_out_ts is None else datetime.fromtimestamp(self.last_out_ts, UTC)
 
     @property
+    def status_code(self) -> str:
+        """The status as stored and reported: `leave:<type>` for a day on full-day leave."""
+        leave = self.plan.leave
+        if self.status is DayStatus.LEAVE and leave is not None and leave.full is not None:
+            return f"leave:{leave.full.type.code}"
+        return self.status.value
+
+    @property
     def core_missed_s(self) -> int:
         """Seconds of core hours without presence."""
         return round(sum(b - a for a, b in self.core_missed))
@@ -89,10 +97,20 @@ class DayResult(NamedTuple):
 
 
 def evaluate_day(
-    policy: Policy, day: date, punches: Iterable[Punch], calendar: Calendar, now: datetime
+    policy: Policy,
+    day: date,
+    punches: Iterable[Punch],
+    calendar: Calendar,
+    now: datetime,
+    plan: DayPlan | None = None,
 ) -> DayResult:
-    """Decide `day` from the punches (any order; others outside the day's window are ignored)."""
-    plan = day_plan(policy, calendar, day)
+    """Decide `day` from the punches (any order; others outside the day's window are ignored).
+
+    `plan` is what was planned for the day when it differs from the policy's (leave moves the
+    reference times; see `rules.leave`); by default the policy's cached plan.
+    """
+    if plan is None:
+        plan = day_plan(policy, calendar, day)
     if now.tzinfo is None:
         raise ValueError("now must be aware")
     now_ts = now.timestamp()

@@ -110,6 +110,13 @@ def explain(r: DayResult) -> list[Decision]:
                 f"half day ({plan.holiday}): target {hm(plan.target_s)}, thresholds halved",
             )
         )
+    if plan.makeup is not None and plan.kind is DayKind.WORK:
+        add(Decision("calendar", "makeup_workday", f"working day: {plan.makeup} (调休补班)"))
+    if plan.leave is not None:
+        from rules.leave import leave_decisions  # rules.leave builds on this module
+
+        out.extend(leave_decisions(r))
+    on_leave = plan.leave is not None and plan.leave.full is not None and plan.leave.counted
     if r.voided:
         add(Decision("pairing", "voided", f"{r.voided} punch(es) cancelled by a void record"))
     if r.collapsed:
@@ -180,7 +187,7 @@ def explain(r: DayResult) -> list[Decision]:
                     f"already meet table {_table(pol.breaks.deductions)}",
                 )
             )
-    if plan.kind is DayKind.WORK:
+    if plan.kind is DayKind.WORK and not on_leave:
         label = "shift start" if pol.kind is PolicyKind.FIXED else "latest start"
         if p.first_in_ts is not None:
             if p.late_s:
@@ -293,6 +300,8 @@ def explain(r: DayResult) -> list[Decision]:
 def _status(p: DayResult) -> Decision:
     plan = p.plan
     s = p.status
+    if s is DayStatus.LEAVE:
+        return Decision("status", p.status_code, p.status_code.replace("_", " "))
     if s is DayStatus.PROVISIONAL:
         closes = p.calendar.local(plan.win_end)
         return Decision("status", s.value, f"provisional: the punch window closes {_stamp(closes)}")

@@ -186,8 +186,14 @@ def decide(
     policy: FixPolicy,
     previous: PreviousFix | None = None,
     require_inside: bool = True,
+    anywhere: str | None = None,
 ) -> GeoDecision:
-    """Decide a fix against the sites; `require_inside=False` measures without rejecting."""
+    """Decide a fix against the sites; `require_inside=False` measures without rejecting.
+
+    `anywhere` names why the employee may punch away from every site today (a business
+    trip, field work): a fix outside the fences, or too inaccurate to place, is then
+    accepted, flagged, with that reason.
+    """
     flags, too_old = timing(fix, now=now, policy=policy)
     flags |= travel_flags(fix, previous, policy)
     if fix.mock:
@@ -222,8 +228,16 @@ def decide(
         reason = (
             f"accuracy {fix.accuracy_m:.0f} m above the site maximum {fence.max_accuracy_m:.0f} m"
         )
-        return GeoDecision(False, Tier.REJECTED, reason, fence.site_code, nearest.distance_m, flags)
-    reason = f"{nearest.distance_m - fence.radius_m:.0f} m outside the fence"
+        if anywhere is None:
+            return GeoDecision(
+                False, Tier.REJECTED, reason, fence.site_code, nearest.distance_m, flags
+            )
+    else:
+        reason = f"{nearest.distance_m - fence.radius_m:.0f} m outside the fence"
+    if anywhere is not None:
+        flags |= PunchFlag.OUTSIDE_FENCE
+        reason = f"{reason}; accepted: {anywhere}"
+        return GeoDecision(True, Tier.OUTSIDE, reason, fence.site_code, nearest.distance_m, flags)
     if fence.outside is Outside.REJECT:
         return GeoDecision(False, Tier.REJECTED, reason, fence.site_code, nearest.distance_m, flags)
     flags |= PunchFlag.OUTSIDE_FENCE

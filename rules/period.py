@@ -59,7 +59,7 @@ def evaluate_period(
     overtime: Counter[str] = Counter()
     worked = target = late = late_days = early = early_days = core = prov = change = 0
     for d in days:
-        statuses[d.status.value] += 1
+        statuses[d.status_code] += 1
         worked += d.worked_s
         target += d.target_s
         if d.late_s:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from rules.calendar import Calendar
 from rules.policy import DAY_S, Policy
+
+if TYPE_CHECKING:
+    from rules.leavetypes import LeaveOnDay
 
 PLAN_CACHE_MAX = 100_000  # plans kept per policy before the cache is cleared
 
@@ -49,6 +53,8 @@ class DayPlan:
     half_day_below_s: int
     midnight: float  # Unix time of the local midnight starting the day
     uniform: bool  # one UTC offset across the window: local clock = Unix time + offset
+    makeup: str | None = None  # a rest weekday worked by decree or company rule (调休补班)
+    leave: LeaveOnDay | None = None  # the leave that shaped this plan (rules.leave)
 
 
 def day_plan(policy: Policy, calendar: Calendar, day: date) -> DayPlan:
@@ -69,10 +75,15 @@ def _make_plan(policy: Policy, cal: Calendar, day: date) -> DayPlan:
     if holiday is None and rules.public_holidays:
         holiday = cal.public_holiday(day)
     half_name = dict(rules.half_days).get(day)
+    makeup = None
     if holiday is not None:
         kind = DayKind.HOLIDAY
     elif weekday in rules.rest_weekdays:
         kind = DayKind.REST
+        found = _makeup(policy, cal, day)
+        if found is not None:
+            # Worked like the weekday it makes up for (its target and core hours).
+            kind, (makeup, weekday) = DayKind.WORK, found
     else:
         kind = DayKind.WORK
     half = kind is DayKind.WORK and half_name is not None
@@ -135,4 +146,22 @@ def _make_plan(policy: Policy, cal: Calendar, day: date) -> DayPlan:
         midnight=midnight,
         uniform=cal.local(win_start).utcoffset() == cal.local(win_end).utcoffset()
         and day_length == DAY_S,
+        makeup=makeup,
     )
+
+
+def _makeup(policy: Policy, cal: Calendar, day: date) -> tuple[str, int] | None:
+    """A rest weekday that is worked: the company's own entry, or the region's make-up day;
+    with the weekday it is worked as (the one it makes up for, else the first working one)."""
+    rules = policy.calendar
+    name = dict(rules.company_workdays).get(day)
+    like: int | None = None
+    if name is None and rules.public_holidays:
+        found = cal.makeup_workday(day)
+        if found is not None:
+            name, like = found
+    if name is None:
+        return None
+    if like is None or like in rules.rest_weekdays:
+        like = next((i for i in range(7) if i not in rules.rest_weekdays), 0)
+    return name, like

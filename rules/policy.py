@@ -141,6 +141,16 @@ class CalendarRules:
     public_holidays: bool  # the site's public holidays are days off
     company_holidays: tuple[tuple[date, str], ...]  # extra days off with their names
     half_days: tuple[tuple[date, str], ...]  # days with half the target (e.g. 24 Dec)
+    # the company's own extra working days on rest weekdays, with their names
+    company_workdays: tuple[tuple[date, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HalfDayLeave:
+    """Where a day splits for half-day leave (None: halfway between start and end)."""
+
+    am_end_s: int | None = None  # after an afternoon leave the day ends here (early leave from it)
+    pm_start_s: int | None = None  # after a morning leave the day starts here (lateness from it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +168,7 @@ class Policy:
     balance: Balance  # the flexitime account and its carry-over limits
     pairing: Pairing  # how punches pair into worked time
     calendar: CalendarRules  # rest days and holidays
+    half_day_leave: HalfDayLeave = HalfDayLeave()  # where half-day leave splits the day
     # Day plans already worked out for (calendar, day); filled by evaluation, not data.
     plans: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 

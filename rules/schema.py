@@ -22,6 +22,7 @@ from rules.policy import (
     CalendarRules,
     FixedShift,
     Flexitime,
+    HalfDayLeave,
     Overtime,
     OvertimeBasis,
     Pairing,
@@ -163,6 +164,7 @@ class CalendarDoc(_Doc):
     public_holidays: bool = True
     company_holidays: list[DatedDoc] = Field(default_factory=list)
     half_days: list[DatedDoc] = Field(default_factory=list)
+    company_workdays: list[DatedDoc] = Field(default_factory=list)  # extra working days
 
     @field_validator("rest_days")
     @classmethod
@@ -170,6 +172,15 @@ class CalendarDoc(_Doc):
         if len(set(v)) == 7:
             raise ValueError("every weekday is a rest day: no day could ever be worked")
         return v
+
+
+class HalfDayLeaveDoc(_Doc):
+    """Where half-day leave splits the day (default: halfway between start and end)."""
+
+    am_end: str | None = None
+    pm_start: str | None = None
+
+    _clock = field_validator("am_end", "pm_start")(lambda v: v if v is None else (clock(v), v)[1])
 
 
 class PolicyDoc(_Doc):
@@ -185,6 +196,7 @@ class PolicyDoc(_Doc):
     balance: BalanceDoc = BalanceDoc()
     pairing: PairingDoc = PairingDoc()
     calendar: CalendarDoc = CalendarDoc()
+    half_day_leave: HalfDayLeaveDoc = HalfDayLeaveDoc()
 
     @model_validator(mode="after")
     def _combinations(self) -> Self:
@@ -285,6 +297,13 @@ def _problems(doc: PolicyDoc) -> list[str]:
     names = [d.date for d in doc.calendar.company_holidays]
     if set(names) & {d.date for d in doc.calendar.half_days}:
         out.append("a date is both a company holiday and a half day")
+    if set(names) & {d.date for d in doc.calendar.company_workdays}:
+        out.append("a date is both a company holiday and a company working day")
+    hd = doc.half_day_leave
+    if hd.am_end is not None and hd.pm_start is not None and clock(hd.am_end) > clock(hd.pm_start):
+        out.append(
+            f"half-day leave: morning end {hd.am_end} is after afternoon start {hd.pm_start}"
+        )
     return out
 
 
@@ -436,5 +455,16 @@ def build_policy(name: str, doc: PolicyDoc) -> Policy:
                 (d.date, d.name or "company holiday") for d in c.company_holidays
             ),
             half_days=tuple((d.date, d.name or "half day") for d in c.half_days),
+            company_workdays=tuple(
+                (d.date, d.name or "company working day") for d in c.company_workdays
+            ),
+        ),
+        half_day_leave=HalfDayLeave(
+            am_end_s=None
+            if doc.half_day_leave.am_end is None
+            else clock(doc.half_day_leave.am_end),
+            pm_start_s=None
+            if doc.half_day_leave.pm_start is None
+            else clock(doc.half_day_leave.pm_start),
         ),
     )

@@ -98,6 +98,7 @@ class DayStatus(enum.StrEnum):
     INCOMPLETE = "incomplete"  # an odd number of punches: a best-effort figure, flagged
     HOLIDAY = "holiday"
     REST_DAY = "rest_day"
+    LEAVE = "leave"  # a full day of leave or absence; stored as `leave:<type>`
     PROVISIONAL = "provisional"  # its punch window is open or a device has not reported past it
 
 

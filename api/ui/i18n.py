@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from rules.leavetypes import LEAVE_TYPES
+
 LANG_COOKIE = "punchgate_lang"
 LANGUAGES = ("en", "zh")
 
@@ -392,6 +394,9 @@ ZH.update(
         "cycle_biweekly": "双周",
     }
 )
+# A day on leave is stored as leave:<type>; its badge names the type.
+EN.update({f"s_leave:{t.code}": t.name for t in LEAVE_TYPES.values()})
+ZH.update({f"s_leave:{t.code}": t.name_zh for t in LEAVE_TYPES.values()})
 CATALOGUES = {"en": EN, "zh": ZH}
 
 

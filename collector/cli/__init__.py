@@ -18,6 +18,7 @@ from collector.cli import (
     emulate,
     emulate_push,
     importing,
+    leave,
     mqtt,
     period,
     push,
@@ -45,6 +46,7 @@ app.add_typer(period.app, name="period")
 app.add_typer(mqtt.app, name="mqtt")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(leave.app, name="leave")
 app.command("import")(importing.import_command)
 app.add_typer(emulate.app, name="emulate")
 emulate.app.command("push")(emulate_push.push_command)

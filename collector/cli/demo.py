@@ -15,7 +15,7 @@ from collector.demo.access import demo_key
 from collector.demo.days import days_worker, policy_start, seed_attendance
 from collector.demo.mobile import mobile_workers
 from collector.demo.push import push_workers
-from collector.demo.seed import add_employees, history
+from collector.demo.seed import add_employees, add_leave_examples, history
 from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import Store, open_store, utcnow
 from collector.service import Service, WebApp
@@ -78,6 +78,7 @@ def _seed(store: Store) -> str:
     with store.sessions.begin() as session:
         add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
         token = demo_key(session, now)
+        add_leave_examples(session, now)
     yesterday = now.date() - timedelta(days=1)
     seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
     seed_attendance(store, now)

@@ -12,12 +12,13 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from rules.calendar import Calendar, site_calendar
+from rules.leavetypes import DayLeave
 from rules.policy import Policy
 from rules.schema import PolicyError, load_policy
 
@@ -100,6 +101,8 @@ class Context:
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     site_devices: dict[int | None, list[DeviceInfo]] = field(default_factory=dict)
     _calendars: dict[tuple[str, str | None, str | None], Calendar] = field(default_factory=dict)
+    # (employee, date) → the leave entries on that date
+    leaves: dict[tuple[int, date], tuple[DayLeave, ...]] = field(default_factory=dict)
 
     def load(self, conn: Connection, employee_ids: Iterable[int]) -> None:
         """Read employees, their assignments, the policies, sites and devices."""
@@ -108,8 +111,10 @@ class Context:
         self.employees.clear()
         self.starts.clear()
         self.spans.clear()
+        self.leaves.clear()
         rows: list[tuple[Any, ...]] = []
         assigns: list[tuple[Any, ...]] = []
+        leave_rows: list[tuple[Any, ...]] = []
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i : i + CHUNK]
             marks = ", ".join([m] * len(chunk))
@@ -125,6 +130,12 @@ class Context:
                 f" FROM policy_assignments WHERE employee_id IN ({marks})",
                 chunk,
             )
+            leave_rows += query(
+                conn,
+                "SELECT id, employee_id, leave_type, part, start_time, end_time, start_date,"
+                f" end_date FROM leaves WHERE employee_id IN ({marks})",
+                chunk,
+            )
         for eid, site_id, af, at, deleted in rows:
             gone = as_utc(deleted)
             self.employees[eid] = EmployeeInfo(
@@ -137,8 +148,27 @@ class Context:
         for eid, frm, to, pid in sorted(assigns, key=lambda r: (r[0], as_date(r[1]))):
             self.starts.setdefault(eid, []).append(as_date(frm))
             self.spans.setdefault(eid, []).append((None if to is None else as_date(to), pid))
+        self._load_leaves(leave_rows)
         self._load_policies(conn)
         self._load_sites_and_devices(conn)
+
+    def _load_leaves(self, rows: list[tuple[Any, ...]]) -> None:
+        one = timedelta(days=1)
+        for lid, eid, code, part, st, et, sd, ed in sorted(rows):
+            try:
+                entry = DayLeave.of(code, part, st, et)
+            except ValueError as exc:  # validated on the way in; a hand-edited row may not be
+                log.error("leave %s is invalid and is skipped: %s", lid, exc)
+                continue
+            day, end = as_date(sd), as_date(ed)
+            while day <= end:
+                key = (eid, day)
+                self.leaves[key] = (*self.leaves.get(key, ()), entry)
+                day += one
+
+    def leave_on(self, employee_id: int, day: date) -> tuple[DayLeave, ...]:
+        """The employee's leave entries on that date (none: an empty tuple)."""
+        return self.leaves.get((employee_id, day), ())
 
     def _load_policies(self, conn: Connection) -> None:
         for pid, name, kind, document, updated in query(

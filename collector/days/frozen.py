@@ -100,7 +100,7 @@ def nothing() -> dict[str, Any]:
 
 def _of_result(r: DayResult) -> dict[str, Any]:
     seconds = (r.worked_s, r.break_s, r.late_s, r.early_leave_s, r.balance_delta_s, r.target_s)
-    return figures_of(r.status.value, seconds, {str(k): v for k, v in r.overtime.items()})
+    return figures_of(r.status_code, seconds, {str(k): v for k, v in r.overtime.items()})
 
 
 def apply(figures: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:

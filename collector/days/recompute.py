@@ -23,7 +23,8 @@ from sqlalchemy import Connection
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
 from collector.days.frozen import Held, effective_ids, load_frozen, record_adjustments
 from collector.store.ingest import db_date, db_time
-from rules.evaluate import DayResult, Punch, evaluate_day
+from rules.evaluate import DayResult, Punch
+from rules.leave import evaluate_with_leave
 from rules.plan import DayPlan, day_plan
 from rules.vocabulary import PunchState, SourceKind
 
@@ -167,7 +168,7 @@ def recompute(
             horizon, lagging = _horizon(ctx, site_devices, window, now)
             if voids:
                 window += voids
-            r = evaluate_day(policy, day, window, cal, horizon)
+            r = evaluate_with_leave(policy, day, window, cal, horizon, ctx.leave_on(emp, day))
             if windows is not None:
                 windows[(emp, day)] = effective_ids(window)
             if frozen and (emp, day) in frozen:
@@ -296,7 +297,7 @@ def _row(
         emp,
         db_date(r.day, dialect),
         pid,
-        r.status.value,
+        r.status_code,
         r.provisional,
         _stamp(r.first_in_ts, dialect),
         _stamp(r.last_out_ts, dialect),

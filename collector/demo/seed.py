@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.config import EmployeeConfig, PunchgateConfig, apply_config
 from collector.normalize import RawPunch
+from collector.store.models import Employee, Leave
+from collector.workforce.leave import LeaveInput, add_leave
 from rules.vocabulary import SourceKind
 
 FIRST = ["Anna", "Ben", "Chen", "Dara", "Emil", "Fatma", "Goran", "Hui", "Ines", "Jonas"]
@@ -60,3 +63,27 @@ def history(day: date, *, seed: int = 7, tz: str = "Europe/Berlin") -> list[RawP
                 )
             )
     return out
+
+
+def add_leave_examples(session: Session, now: datetime) -> int:
+    """A few leave entries around today (field work, a morning off, a week's annual leave)."""
+    today = now.date()
+    weekday = today - timedelta(days=1)
+    while weekday.weekday() >= 5:  # the last weekday before today, so the day counts
+        weekday -= timedelta(days=1)
+    wanted = [
+        ("1005", LeaveInput("field_work", weekday, note="customer visits")),
+        ("1004", LeaveInput("compensatory", today, part="am", note="调休")),
+        ("1003", LeaveInput("annual", today + timedelta(days=1), today + timedelta(days=5))),
+        ("1008", LeaveInput("business_trip", today, today + timedelta(days=2), note="Shanghai")),
+    ]
+    people = {e.code: e for e in session.scalars(select(Employee))}
+    taken = {emp for (emp,) in session.execute(select(Leave.employee_id).distinct())}
+    added = 0
+    for code, data in wanted:
+        emp = people.get(code)
+        if emp is None or emp.id in taken:  # none for the unknown, once for the rest
+            continue
+        add_leave(session, employee=emp, data=data, actor="demo", now=now)
+        added += 1
+    return added

@@ -10,13 +10,15 @@ through the methods below; none compares department ids itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from collector.errors import NotFound, PermissionDenied
-from collector.store.models import Employee, PolicyAssignment, Punch
+from collector.store.models import Employee, Leave, PolicyAssignment, Punch
+
+_Owned = TypeVar("_Owned", PolicyAssignment, Leave)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +98,17 @@ class Scope:
 
     def assignment(self, session: Session, assignment_id: int) -> PolicyAssignment:
         """The policy assignment `assignment_id` if its employee is one this scope sees."""
-        found = session.get(PolicyAssignment, assignment_id)
+        return self._owned(session, PolicyAssignment, assignment_id, "assignment")
+
+    def leave(self, session: Session, leave_id: int) -> Leave:
+        """The leave entry `leave_id` if its employee is one this scope sees."""
+        return self._owned(session, Leave, leave_id, "leave")
+
+    def _owned(self, session: Session, model: type[_Owned], row_id: int, what: str) -> _Owned:
+        """A row that belongs to an employee, if this scope sees that employee."""
+        found = session.get(model, row_id)
         if found is None or not (
             self.department_id is None or self.admits(session.get(Employee, found.employee_id))
         ):
-            raise NotFound(f"no assignment {assignment_id}")
+            raise NotFound(f"no {what} {row_id}")
         return found

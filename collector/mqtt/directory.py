@@ -16,13 +16,16 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Engine, select
 
 from collector.mqtt.fences import SiteFence, site_fence
-from collector.store.models import Employee, Punch, Site
+from collector.store.models import Employee, Leave, Punch, Site
 from rules.geofence import PreviousFix
+from rules.leavetypes import LEAVE_TYPES
 from rules.vocabulary import SourceKind
 
 log = logging.getLogger(__name__)
 
 MISS_RELOAD_S = 2.0  # at most one reload per this many seconds when codes are unknown
+# Leave types on which phone punches are accepted anywhere (business trip, field work).
+ANYWHERE = {t.code: t for t in LEAVE_TYPES.values() if t.punch_anywhere}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class Directory:
         self._bad_sites: set[str] = set()
         self.last_fix: dict[str, PreviousFix | None] = {}
         self.first_inside: dict[tuple[str, str, date], datetime] = {}
+        # (code, local date) → why punches are accepted anywhere that day; cleared on refresh
+        self.away: dict[tuple[str, date], str | None] = {}
 
     def refresh(self, *, force: bool = False) -> None:
         """Reload employees and sites when stale (or when forced)."""
@@ -95,6 +100,7 @@ class Directory:
             if isinstance(user, str) and user:
                 owntracks[user] = code
         self.owntracks = owntracks
+        self.away.clear()  # leave entered since is seen from now on
         self._loaded = clock
 
     def _reload_on_miss(self) -> None:
@@ -151,6 +157,27 @@ class Directory:
         if code not in self.last_fix:
             self.last_fix[code] = found
         return found
+
+    def away_reason(self, conn: Connection, code: str, day: date) -> str | None:
+        """Why the employee may punch away from every site on that local date, if they may:
+        a business trip or field work recorded for the day."""
+        key = (code, day)
+        if key in self.away:
+            return self.away[key]
+        found = conn.execute(
+            select(Leave.leave_type)
+            .join(Employee, Employee.id == Leave.employee_id)
+            .where(
+                Employee.code == code,
+                Leave.start_date <= day,
+                Leave.end_date >= day,
+                Leave.leave_type.in_(ANYWHERE),
+            )
+            .limit(1)
+        ).scalar()
+        reason = None if found is None else f"{ANYWHERE[found].name} on {day.isoformat()}"
+        self.away[key] = reason
+        return reason
 
     def remember_fix(self, code: str, fix: PreviousFix) -> None:
         """Note a fix about to be stored as the employee's latest, if it is."""

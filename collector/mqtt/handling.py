@@ -119,6 +119,19 @@ class Decider:
         fix = Fix(punch.lat, punch.lon, punch.acc, punch.ts, punch.mock, punch.bssid)
         previous = self.directory.previous_fix(conn, code, fix.taken_at)
         verdict = decide(fix, self._fences(), now=now, policy=self.policy, previous=previous)
+        if not verdict.accepted and verdict.site_code is not None:
+            # Refused for where it was: on a trip or field-work day, anywhere will do.
+            day = fix.taken_at.astimezone(zone(person.timezone)).date()
+            away = self.directory.away_reason(conn, code, day)
+            if away is not None:
+                verdict = decide(
+                    fix,
+                    self._fences(),
+                    now=now,
+                    policy=self.policy,
+                    previous=previous,
+                    anywhere=away,
+                )
         device = punch.device[:64] if punch.device else None
         if not verdict.accepted:
             return Handled(

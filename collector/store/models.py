@@ -247,7 +247,7 @@ class AttendanceDay(Base):
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     local_date: Mapped[date] = mapped_column(Date)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))  # a DayStatus, or leave:<type>
     provisional: Mapped[bool] = mapped_column(Boolean, default=True)
     first_in: Mapped[datetime | None] = mapped_column()
     last_out: Mapped[datetime | None] = mapped_column()
@@ -412,3 +412,39 @@ class DayAdjustment(Base):
     created_at: Mapped[datetime] = mapped_column()
     cause: Mapped[str] = mapped_column(Text)
     delta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Leave(Base):
+    """One leave or absence entry HR recorded: a type, a date range and how much of each day."""
+
+    __tablename__ = "leaves"
+    __table_args__ = (
+        # What an import matches on: importing the same file twice changes nothing.
+        UniqueConstraint("employee_id", "start_date", "leave_type", "part", "start_time"),
+        Index("ix_leaves_employee_dates", "employee_id", "start_date", "end_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    leave_type: Mapped[str] = mapped_column(String(32))  # a code of rules.leavetypes
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)  # inclusive; equal to start_date unless full
+    part: Mapped[str] = mapped_column(String(8))  # full, am, pm, hours
+    start_time: Mapped[str] = mapped_column(String(5), default="")  # hours: "HH:MM", else ""
+    end_time: Mapped[str] = mapped_column(String(5), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="hr")  # hr (entered), import
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class LeaveQuota(Base):
+    """How many days of a leave type an employee may take in a calendar year."""
+
+    __tablename__ = "leave_quotas"
+    __table_args__ = (UniqueConstraint("employee_id", "leave_type", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    leave_type: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    days: Mapped[float] = mapped_column(Float)

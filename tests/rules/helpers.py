@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -100,3 +102,14 @@ def pairs(day: date, *spans: str) -> list[Punch]:
         a, b = span.split("-")
         out += [punch(day, a, "in"), punch(day, b, "out")]
     return out
+
+
+def check_golden(path: Path, got: dict[str, Any], *, update: bool) -> None:
+    """Compare a month with its golden file day by day (rewrite it first when `update`)."""
+    got = json.loads(json.dumps(got, ensure_ascii=False))
+    if update:
+        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    for want, have in zip(expected["days"], got["days"], strict=True):
+        assert have == want, f"{path.stem} {want['date']}"
+    assert got == expected

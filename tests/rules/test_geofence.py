@@ -239,3 +239,16 @@ def test_no_fences_accepts_flagged():
     verdict = decide(fix(*HQ), [], now=NOW, policy=POLICY)
     assert verdict.accepted and verdict.site_code is None
     assert verdict.flags == PunchFlag.OUTSIDE_FENCE
+
+
+def test_on_a_trip_day_outside_and_inaccurate_fixes_are_accepted_with_the_reason():
+    reject = Fence("rej", lat=HQ[0], lon=HQ[1], radius_m=100, outside=Outside.REJECT)
+    trip = "business trip on 2026-11-27"
+    far = decide(fix(*north(*HQ, 400)), [reject], now=NOW, policy=POLICY, anywhere=trip)
+    assert far.accepted and far.decision is Tier.OUTSIDE
+    assert far.flags == PunchFlag.OUTSIDE_FENCE
+    assert far.reason == f"300 m outside the fence; accepted: {trip}"
+    fuzzy = decide(fix(*HQ, acc=250), [CIRCLE], now=NOW, policy=POLICY, anywhere=trip)
+    assert fuzzy.accepted and fuzzy.reason.endswith(f"; accepted: {trip}")
+    inside = decide(fix(*HQ), [reject], now=NOW, policy=POLICY, anywhere=trip)
+    assert inside.decision is Tier.INSIDE and inside.reason == "inside the fence"

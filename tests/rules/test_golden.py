@@ -8,7 +8,6 @@ PUNCHGATE_UPDATE_GOLDEN=1 pytest tests/rules/test_golden.py
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from dataclasses import asdict
@@ -20,7 +19,17 @@ import pytest
 
 from rules import Punch, evaluate_day, evaluate_period, load_policy
 from rules.vocabulary import PunchState
-from tests.rules.helpers import BERLIN, CAL, FIXED_DOC, FLEX_DOC, LATER, NIGHT_DOC, at, doc
+from tests.rules.helpers import (
+    BERLIN,
+    CAL,
+    FIXED_DOC,
+    FLEX_DOC,
+    LATER,
+    NIGHT_DOC,
+    at,
+    check_golden,
+    doc,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("PUNCHGATE_UPDATE_GOLDEN") == "1"
@@ -129,12 +138,4 @@ def build(name: str, kind: str, document: dict[str, Any], mean, sd, stay, forget
 
 @pytest.mark.parametrize("person", PEOPLE, ids=[p[0] for p in PEOPLE])
 def test_golden_month(person):
-    name = person[0]
-    got = json.loads(json.dumps(build(*person), ensure_ascii=False))
-    path = GOLDEN / f"{name}.json"
-    if UPDATE:
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    expected = json.loads(path.read_text(encoding="utf-8"))
-    for want, have in zip(expected["days"], got["days"], strict=True):
-        assert have == want, f"{name} {want['date']}"
-    assert got == expected
+    check_golden(GOLDEN / f"{person[0]}.json", build(*person), update=UPDATE)

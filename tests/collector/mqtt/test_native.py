@@ -11,7 +11,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
 from collector.metrics import MQTT_ACK_LATENCY
-from collector.store.models import Punch, Quarantine
+from collector.store.models import Employee, Leave, Punch, Quarantine
 from devices.mobile.wire import MAX_PAYLOAD_BYTES
 from rules.vocabulary import PunchFlag
 from tests import helpers
@@ -234,3 +234,32 @@ def test_spoofing_flags_use_the_previous_fix_from_the_store(
         late = s.scalars(select(Punch).where(Punch.source_ref == "n:d")).one()
     assert late.occurred_at == now - timedelta(hours=1)
     assert late.flags == PunchFlag.LATE_DELIVERY
+
+
+def test_on_a_business_trip_day_a_punch_far_from_every_fence_is_accepted(
+    run_consumer, phone, topics, seeded, now
+):
+    with seeded.sessions.begin() as s:
+        emp = s.scalar(select(Employee).where(Employee.code == "1002"))
+        s.add(
+            Leave(
+                employee_id=emp.id,
+                leave_type="business_trip",
+                start_date=now.date(),
+                end_date=now.date(),
+                part="full",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    run_consumer()
+    # 1 km from the depot, whose fence rejects outside punches: refused for 1003, not for 1002.
+    phone.publish(topics.punch("1002"), punch(now, "trip", lat=52.409, lon=13.20))
+    phone.publish(topics.punch("1003"), punch(now, "home", lat=52.409, lon=13.20))
+    wait_for(lambda: len(phone.receipts()) == 2)
+    got = {r["id"]: r for r in phone.receipts()}
+    assert got["trip"]["status"] == "accepted" and got["trip"]["flags"] == ["outside_fence"]
+    assert got["home"]["status"] == "rejected"
+    with seeded.sessions() as s:
+        stored = s.scalar(select(Punch).where(Punch.source_ref == "n:trip"))
+    assert stored is not None and stored.flags == PunchFlag.OUTSIDE_FENCE

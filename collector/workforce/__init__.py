@@ -1,0 +1,1 @@
+"""The workforce calendar's storage: leave entries, yearly quotas, and their import."""
