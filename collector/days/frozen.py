@@ -161,7 +161,7 @@ def record_adjustments(
                 db_date(h.day, dialect),
                 f.period_id,
                 db_time(now, dialect),
-                _cause(f, h),
+                _cause(f, h, delta),
                 json.dumps(delta),
             )
         )
@@ -180,9 +180,12 @@ def record_adjustments(
     return len(rows)
 
 
-def _cause(f: Frozen, h: Held) -> str:
+def _cause(f: Frozen, h: Held, delta: dict[str, Any]) -> str:
     """What changed since the close, in HR's words."""
     parts = []
+    if "status" in delta:
+        old, new = delta["status"]
+        parts.append(f"the day is now {new} (was {old or 'not computed'})")
     added = sorted(h.punch_ids - f.punch_ids)
     removed = sorted(f.punch_ids - h.punch_ids)
     if added:
@@ -193,8 +196,8 @@ def _cause(f: Frozen, h: Held) -> str:
         )
     if f.policy_id != h.policy_id:
         parts.append(f"policy changed from {f.policy_id} to {h.policy_id}")
-    if not parts:
-        parts.append("the policy, calendar or employee data changed since the close")
+    if len(parts) == int("status" in delta):
+        parts.append("the policy, calendar, leave or employee data changed since the close")
     return "; ".join(parts)
 
 

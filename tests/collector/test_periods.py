@@ -251,3 +251,28 @@ def test_the_period_commands_close_export_and_reopen(store, now, db_url, tmp_pat
     assert text.decode("utf-8-sig").splitlines()[1].startswith("1001,")
     reopened = run_cli("period", "reopen", "1", "--reason", "sent too early", env=env)
     assert reopened.returncode == 0 and "7 days live again" in reopened.stderr
+
+
+def test_leave_in_a_closed_period_is_paid_as_leave_and_a_late_entry_is_an_adjustment(store, now):
+    from collector.store.models import Employee
+    from collector.workforce.leave import LeaveInput, add_leave
+
+    office_weeks(store, now)
+    with store.sessions.begin() as s:
+        emp = s.scalars(select(Employee)).one()
+        add_leave(s, employee=emp, data=LeaveInput("annual", WEEK1), actor="hr", now=now)
+    process_dirty(store.engine, now=now)
+    first, _ = close(store, now, WEEK1)
+    with store.engine.connect() as conn:
+        [paid] = payroll_figures(conn, first)
+    assert (paid["leave_days"], paid["absent_days"]) == (1, 0)
+    # A sick day entered after the close, for the Tuesday worked in the closed week.
+    with store.sessions.begin() as s:
+        emp = s.scalars(select(Employee)).one()
+        tue = WEEK1 + timedelta(days=1)
+        add_leave(s, employee=emp, data=LeaveInput("sick", tue), actor="hr", now=now)
+    process_dirty(store.engine, now=now)
+    with store.sessions() as s:
+        [adj] = s.scalars(select(DayAdjustment)).all()
+    assert adj.delta["status"] == ["present", "leave:sick"]
+    assert adj.cause.startswith("the day is now leave:sick (was present)")
