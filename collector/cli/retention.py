@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from collector.cli.common import console, setup_logging
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.retention import scrub_locations
-from collector.runtime import open_store, utcnow
+from collector.runtime import utcnow
 from collector.settings import get_settings
 
 app = typer.Typer(help="Location data retention.", no_args_is_help=True)
@@ -19,7 +19,7 @@ def run_command(
     """Replace coordinates older than the retention period by the site and distance band."""
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         result = scrub_locations(
             store.engine, now=utcnow(), days=days or settings.location_retention_days

@@ -24,6 +24,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from devices.mobile.topics import Topics
 
 EARTH_M_PER_DEG = 111_320.0
+PROTOCOLS = {"5": MQTTProtocolVersion.MQTTv5, "3.1.1": MQTTProtocolVersion.MQTTv311}
+
+
+class BrokerRefused(ConnectionError):
+    """The broker did not accept a connection in any protocol version tried."""
 
 
 @dataclass
@@ -89,23 +94,27 @@ class PhoneSimulator:
         self.owntracks, self.spoofing, self.home_km = owntracks, spoofing, home_km
         # Every native punch generated, for soak accounting: (employee code, ts, message id).
         self.ledger: list[tuple[str, datetime, str]] = []
-        self._sent: set[int] = set()  # message ids published at QoS 1…
-        self._acked: set[int] = set()  # …and those the broker acknowledged (PUBACK)
+        self.acked = 0  # messages the broker acknowledged (PUBACK with a success code)
+        self.refused = 0  # messages the broker answered with a failure code (MQTT 5)
         self.phones = [self._phone(i, code) for i, code in enumerate(codes)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.client = mqtt.Client(
+        self._where = (host, port)
+        self._username = username
+        self.protocol = protocol
+        self.client = self._client(protocol)
+
+    def _client(self, protocol: str) -> mqtt.Client:
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"phone-sim-{uuid.uuid4().hex[:8]}",
-            protocol=MQTTProtocolVersion.MQTTv5
-            if protocol == "5"
-            else MQTTProtocolVersion.MQTTv311,
+            protocol=PROTOCOLS[protocol],
         )
-        if username:
-            self.client.username_pw_set(username)
-        self.client.max_inflight_messages_set(100)
-        self._where = (host, port)
-        self.client.on_publish = self._on_publish
+        if self._username:
+            client.username_pw_set(self._username)
+        client.max_inflight_messages_set(100)
+        client.on_publish = self._on_publish
+        return client
 
     def _phone(self, i: int, code: str) -> SimPhone:
         bearing = self.rng.uniform(0, 2 * math.pi)
@@ -123,10 +132,43 @@ class PhoneSimulator:
         spoof = spoof if self.spoofing else None
         return SimPhone(code, user, home, spoof, pos=home)
 
+    def connect(self, timeout: float = 5.0) -> str:
+        """Connect and wait for the broker's CONNACK; returns the protocol version it accepted.
+
+        A broker that speaks only MQTT 3.1.1 (amqtt, the embedded one) drops an MQTT 5
+        CONNECT without an answer, so an unanswered MQTT 5 attempt is retried as 3.1.1.
+        """
+        tried = [self.protocol] + (["3.1.1"] if self.protocol == "5" else [])
+        for protocol in tried:
+            if protocol != self.protocol:
+                self.client, self.protocol = self._client(protocol), protocol
+            accepted = threading.Event()
+
+            def on_connect(_c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+                if not rc.is_failure:
+                    accepted.set()
+
+            self.client.on_connect = on_connect
+            try:
+                self.client.connect(*self._where)
+            except OSError as exc:
+                raise BrokerRefused(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
+            self.client.loop_start()
+            if accepted.wait(timeout):
+                return protocol
+            self.client.disconnect()
+            self.client.loop_stop()
+        versions = " or ".join(f"MQTT {p}" for p in tried)
+        raise BrokerRefused(f"the MQTT broker at {self.where} did not accept {versions}")
+
+    @property
+    def where(self) -> str:
+        """host:port of the broker."""
+        return f"{self._where[0]}:{self._where[1]}"
+
     def start(self) -> None:
         """Connect and publish in a background thread."""
-        self.client.connect(*self._where)
-        self.client.loop_start()
+        self.connect()
         self._thread = threading.Thread(target=self._run, name="phone-simulator", daemon=True)
         self._thread.start()
 
@@ -158,33 +200,46 @@ class PhoneSimulator:
             phone.offline_ticks = 0
 
     def unacked(self) -> int:
-        """Messages published at QoS 1 the broker has not acknowledged yet."""
-        return len(self._sent - self._acked)
+        """Messages published at QoS 1 the broker has not answered yet."""
+        return self.published - self.acked - self.refused
 
-    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
-        self._acked.add(mid)
+    def _on_publish(self, _c: mqtt.Client, _u: Any, _mid: int, rc: Any, _p: Any) -> None:
+        # Only paho's network thread calls this, so the counters have one writer.
+        if rc.is_failure:
+            self.refused += 1
+        else:
+            self.acked += 1
 
     def _publish(self, topic: str, body: bytes) -> None:
         # Queued by paho even while disconnected, and sent once the connection is back.
-        self._sent.add(self.client.publish(topic, body, qos=1).mid)
+        self.client.publish(topic, body, qos=1)
         self.published += 1
 
-    def run_for(self, seconds: float) -> None:
-        """Publish for `seconds` in the calling thread."""
-        self.client.connect(*self._where)
-        self.client.loop_start()
+    def run_for(self, seconds: float, *, drain_s: float = 10.0) -> None:
+        """Publish for `seconds` in the calling thread, then wait up to `drain_s` for acks."""
+        self.connect()
         self._stop.clear()
-        threading.Timer(seconds, self._stop.set).start()
-        self._run()
-        self.client.disconnect()
-        self.client.loop_stop()
+        timer = threading.Timer(seconds, self._stop.set)
+        timer.start()
+        try:
+            self._run()
+        finally:
+            timer.cancel()
+            deadline = time.monotonic() + drain_s
+            while self.unacked() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.client.disconnect()
+            self.client.loop_stop()
 
     def _run(self) -> None:
+        # `rate` counts messages, not steps: a step that sends two (a location and a punch,
+        # or a burst held back offline) waits as long as two would.
         interval = 1.0 / self.rate if self.rate > 0 else 1.0
         next_at = time.monotonic()
         while not self._stop.is_set():
+            before = self.published
             self.tick(self.rng.choice(self.phones), datetime.now(UTC))
-            next_at += interval
+            next_at += interval * max(1, self.published - before)
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def tick(self, phone: SimPhone, now: datetime) -> None:
