@@ -37,6 +37,7 @@ def phones_command(
         codes=[str(first_code + i) for i in range(count)],
         site=(lat, lon, radius),
         rate=rate,
+        pace="message",
         protocol=settings.mqtt_protocol,
         username=str(where["username"] or "simulator"),
         region=region,

@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -62,8 +62,27 @@ def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.hypot(dx, dy)
 
 
+class _Connack:
+    """The broker's answer to one CONNECT: accepted, or refused or hung up on."""
+
+    def __init__(self) -> None:
+        self.answered, self.accepted = threading.Event(), threading.Event()
+
+    def on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if not rc.is_failure:
+            self.accepted.set()
+        self.answered.set()
+
+    def on_disconnect(self, *_args: Any) -> None:
+        self.answered.set()
+
+
 class PhoneSimulator:
-    """Publishes realistic phone traffic at `rate` messages a second until stopped."""
+    """Publishes realistic phone traffic until stopped.
+
+    `rate` counts phone steps a second (`pace="step"`: a step may send nothing, or a burst),
+    or messages a second (`pace="message"`: steps that send nothing take no time).
+    """
 
     name = "phone-simulator"
 
@@ -76,6 +95,7 @@ class PhoneSimulator:
         codes: list[str],
         site: tuple[float, float, float],
         rate: float = 5.0,
+        pace: Literal["step", "message"] = "step",
         protocol: str = "3.1.1",
         username: str | None = "simulator",
         region: str = "hq",
@@ -87,7 +107,7 @@ class PhoneSimulator:
         self.topics = topics
         self.site = (site[0], site[1])
         self.radius = site[2]
-        self.rate = rate
+        self.rate, self.pace = rate, pace
         self.region = region
         self.rng = random.Random(seed)
         self.published = 0
@@ -132,7 +152,7 @@ class PhoneSimulator:
         spoof = spoof if self.spoofing else None
         return SimPhone(code, user, home, spoof, pos=home)
 
-    def connect(self, timeout: float = 5.0) -> str:
+    def connect(self, timeout: float = 3.0) -> str:
         """Connect and wait for the broker's CONNACK; returns the protocol version it accepted.
 
         A broker that speaks only MQTT 3.1.1 (amqtt, the embedded one) drops an MQTT 5
@@ -142,19 +162,17 @@ class PhoneSimulator:
         for protocol in tried:
             if protocol != self.protocol:
                 self.client, self.protocol = self._client(protocol), protocol
-            accepted = threading.Event()
-
-            def on_connect(_c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-                if not rc.is_failure:
-                    accepted.set()
-
-            self.client.on_connect = on_connect
+            connack = _Connack()
+            self.client.on_connect = connack.on_connect
+            self.client.on_disconnect = connack.on_disconnect
             try:
                 self.client.connect(*self._where)
             except OSError as exc:
                 raise BrokerRefused(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
             self.client.loop_start()
-            if accepted.wait(timeout):
+            connack.answered.wait(timeout)
+            if connack.accepted.is_set():
+                self.client.on_disconnect = None
                 return protocol
             self.client.disconnect()
             self.client.loop_stop()
@@ -232,14 +250,24 @@ class PhoneSimulator:
             self.client.loop_stop()
 
     def _run(self) -> None:
-        # `rate` counts messages, not steps: a step that sends two (a location and a punch,
-        # or a burst held back offline) waits as long as two would.
         interval = 1.0 / self.rate if self.rate > 0 else 1.0
         next_at = time.monotonic()
+        silent = 0  # steps in a row that sent nothing
         while not self._stop.is_set():
             before = self.published
             self.tick(self.rng.choice(self.phones), datetime.now(UTC))
-            next_at += interval * max(1, self.published - before)
+            sent = self.published - before
+            if self.pace == "step":
+                next_at += interval
+            else:
+                # A step that sends two (a location and a punch, or a burst held back
+                # offline) waits as long as two messages; a whole round of phones that
+                # sent nothing waits one, so quiet phones do not spin the loop.
+                silent = 0 if sent else silent + 1
+                if sent == 0 and silent < len(self.phones):
+                    continue
+                next_at += interval * max(1, sent)
+                silent = 0
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def tick(self, phone: SimPhone, now: datetime) -> None:
