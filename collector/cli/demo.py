@@ -133,9 +133,9 @@ def banner(
         "From a second terminal:",
         "  # import two weeks of an old ZKTeco system's export",
         f"  {env} {pg} import {shlex.quote(str(SAMPLE_EXPORT))} --timezone Europe/Berlin",
-        f"  # the phones of employees {first_free}–1020 for a minute",
+        f"  # the phones of employees {first_free}–1020 for half a minute",
         f"  {pg} simulate phones --url {sim_url} --first-code {first_free} --count 10 "
-        "--rate 5 --duration 60",
+        "--rate 5 --duration 30",
         "  # read what is new on the emulated front door now",
         f"  {env} {pg} sync door-fp",
     ]
