@@ -19,7 +19,7 @@ from collector.demo.access import demo_key
 from collector.demo.days import SeededHistory, days_worker, policy_start, seed_attendance
 from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
 from collector.demo.push import push_workers
-from collector.demo.seed import add_employees
+from collector.demo.seed import Walkers, add_employees, demo_employees
 from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import Store, open_store, utcnow
 from collector.service import Service, WebApp
@@ -66,9 +66,10 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         try:
             employees, token, seeded = _seed(store)
             phones = mobile_workers(store)
+            walkers = Walkers([e.code for e in demo_employees()])  # one office, three doors
             workers = [
-                *demo_terminal_workers(store),
-                *push_workers(port),
+                *demo_terminal_workers(store, walkers),
+                *push_workers(port, walkers),
                 *phones.workers,
                 days_worker(store),
             ]

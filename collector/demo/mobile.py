@@ -1,10 +1,13 @@
 """The demo's phones: the consumer (with an embedded broker unless one is configured) and
-simulated phones of employees 1001–1010 commuting to site hq."""
+simulated phones of employees 1001–1010 commuting to site hq in office hours."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from collector.demo.seed import office_open
 from collector.mqtt.broker import EmbeddedBroker
 from collector.mqtt.consumer import MqttConsumer
 from collector.mqtt.options import MqttOptions, options_from_settings
@@ -53,5 +56,6 @@ def mobile_workers(store: Store, phones: int = DEMO_PHONES) -> DemoPhones:
         protocol=options.protocol,
         username=options.username or "simulator",
         region="hq",
+        active=lambda: office_open(datetime.now(ZoneInfo("Europe/Berlin"))),
     )
     return DemoPhones([*workers, MqttConsumer(store, options), sim], options, embedded)

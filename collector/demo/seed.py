@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
@@ -51,6 +52,35 @@ def add_employees(
 def working_day(day: date) -> bool:
     """Monday to Friday and not a public holiday in Berlin: the days the demo office works."""
     return day.weekday() < 5 and BERLIN.public_holiday(day) is None
+
+
+def office_open(local: datetime) -> bool:
+    """Whether people come and go at the office at this local time."""
+    return working_day(local.date()) and OPENS <= local.time() < CLOSES
+
+
+class Walkers:
+    """The people walking past the demo's doors: each one's punches alternate in and out."""
+
+    def __init__(self, codes: list[str], seed: int = 7) -> None:
+        self.codes = codes
+        self.rng = random.Random(seed)
+        self.inside: dict[str, bool] = {}
+        self._lock = threading.Lock()  # the doors' threads share one office
+
+    def saw(self, code: str, state: int) -> None:
+        """Someone punched `state` (0 in, 1 out) already, e.g. earlier today."""
+        with self._lock:
+            self.inside[code] = state == 0
+
+    def next_punch(self, local: datetime) -> tuple[str, int] | None:
+        """Who punches now and with which state; None outside office hours."""
+        if not office_open(local):
+            return None
+        with self._lock:
+            code = self.rng.choice(self.codes)
+            self.inside[code] = not self.inside.get(code, False)
+            return code, 0 if self.inside[code] else 1
 
 
 def door_day(day: date, *, seed: int = 7) -> list[tuple[str, datetime, datetime]]:

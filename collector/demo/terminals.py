@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import update
 
-from collector.demo.seed import CLOSES, OPENS, demo_employees, door_day, working_day
+from collector.demo.seed import Walkers, demo_employees, door_day
 from collector.poller.worker import TerminalPollerWorker
 from collector.runtime import Store
 from collector.service import Worker
@@ -51,16 +51,16 @@ def _verify(terminal: Terminal) -> int:
 class DemoTerminals:
     """Runs the emulated doors with today's punches so far, then people walking past them.
 
-    Doors only see people on working days between OPENS and CLOSES, and each person's
-    punches alternate in and out, as at a real office door.
+    Doors only see people during office hours, and each person's punches alternate in and
+    out, as at a real office door.
     """
 
     store: Store
+    walkers: Walkers
     every_s: float = 5.0
     name: str = "demo-terminals"
     host: EmulatorHost = field(default_factory=EmulatorHost)
     terminals: list[Terminal] = field(default_factory=list)
-    inside: dict[str, bool] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -95,18 +95,15 @@ class DemoTerminals:
             for when, state in ((arrive, 0), (leave, 1)):
                 if when <= now:
                     door.punch(code, state=state, verify=_verify(door), when=when)
-                    self.inside[code] = state == 0
+                    self.walkers.saw(code, state)
 
     def _run(self) -> None:
         rng = random.Random(7)
         while not self._stop.wait(rng.uniform(0.5, 1.5) * self.every_s):
             door = rng.choice(self.terminals)
-            now = door.now()
-            if not working_day(now.date()) or not OPENS <= now.time() < CLOSES:
-                continue
-            code = rng.choice(door.users).user_id
-            self.inside[code] = not self.inside.get(code, False)
-            door.punch(code, state=0 if self.inside[code] else 1, verify=_verify(door))
+            punch = self.walkers.next_punch(door.now())
+            if punch is not None:
+                door.punch(punch[0], state=punch[1], verify=_verify(door))
 
     def stop(self) -> None:
         """Stop punching and close the ports."""
@@ -116,6 +113,6 @@ class DemoTerminals:
         self.host.stop()
 
 
-def demo_terminal_workers(store: Store) -> list[Worker]:
+def demo_terminal_workers(store: Store, walkers: Walkers) -> list[Worker]:
     """The emulated doors first, then the poller reading them."""
-    return [DemoTerminals(store), TerminalPollerWorker(store)]
+    return [DemoTerminals(store, walkers), TerminalPollerWorker(store)]

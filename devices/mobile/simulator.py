@@ -14,6 +14,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -103,11 +104,13 @@ class PhoneSimulator:
         owntracks: bool = True,
         spoofing: bool = True,
         home_km: tuple[float, float] = (1.0, 4.0),
+        active: Callable[[], bool] | None = None,
     ) -> None:
         self.topics = topics
         self.site = (site[0], site[1])
         self.radius = site[2]
         self.rate, self.pace = rate, pace
+        self.active = active  # when given, phones move only while it says so (office hours)
         self.region = region
         self.rng = random.Random(seed)
         self.published = 0
@@ -254,6 +257,10 @@ class PhoneSimulator:
         next_at = time.monotonic()
         silent = 0  # steps in a row that sent nothing
         while not self._stop.is_set():
+            if self.active is not None and not self.active():
+                self._stop.wait(interval)
+                next_at = time.monotonic()
+                continue
             before = self.published
             self.tick(self.rng.choice(self.phones), datetime.now(UTC))
             sent = self.published - before
