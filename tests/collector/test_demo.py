@@ -74,7 +74,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with log.open("w") as out:
         args = [*PUNCHGATE, "demo", "--port", str(port), "--data-dir", str(where / "data")]
         proc = subprocess.Popen(
-            [*args, "--duration", "300"], env=CLEAN_ENV, stdout=out, stderr=subprocess.STDOUT
+            [*args, "--duration", "600"], env=CLEAN_ENV, stdout=out, stderr=subprocess.STDOUT
         )
     try:
 
