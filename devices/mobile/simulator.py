@@ -173,7 +173,8 @@ class PhoneSimulator:
             except OSError as exc:
                 raise BrokerRefused(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
             self.client.loop_start()
-            connack.answered.wait(timeout)
+            # A probe gives up soon; the last version tried waits as a busy broker may need.
+            connack.answered.wait(timeout if protocol != tried[-1] else max(timeout, 15.0))
             if connack.accepted.is_set():
                 self.client.on_disconnect = None
                 return protocol
