@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -221,3 +222,25 @@ def test_a_port_in_use_is_refused_before_anything_is_printed_or_made(tmp_path: P
     assert "--port" in done.stderr  # says how to pick another
     assert "admin key" not in done.stderr + done.stdout and "pg_" not in done.stderr
     assert not data.exists()
+
+
+def test_ctrl_c_stops_the_demo_in_order_without_tracebacks(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "demo.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*PUNCHGATE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+            env=CLEAN_ENV,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, as a terminal's foreground job
+        )
+    try:
+        # Every worker is up, the MQTT ingest child process among them.
+        assert wait_for(lambda: "started attendance-days" in log.read_text(), timeout=120)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
