@@ -125,7 +125,7 @@ def banner(
         f"  API        {api}   (health: {api}/health)",
         f"  HR pages   {api}/ui/today   (sign in with the admin key)",
         f"  admin key  {token}",
-        f"             curl -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",
+        f"             curl -s -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",
         f"  MQTT       {mqtt}   ({broker}; the demo's phones: employees 1001–{first_free - 1})",
         f"  database   {safe_url(db)}",
         f"  seeded     {employees} employees; {seeded.inserted} punches at the front door "
