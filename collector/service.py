@@ -75,17 +75,21 @@ class Service:
 
     @contextlib.contextmanager
     def _stop_on_sigterm(self) -> Iterator[None]:
-        # uvicorn handles SIGTERM while it serves, then restores the handler it found and
-        # raises the signal again. Under the default handler that killed the process before
-        # the workers stopped and the caller closed the store; here it asks for a stop.
+        # uvicorn handles SIGTERM and SIGINT (Ctrl-C) while it serves, then restores the
+        # handlers it found and raises the signal again. Under the default handlers that
+        # killed the process (SIGTERM) or printed a KeyboardInterrupt traceback (SIGINT)
+        # before the workers stopped and the caller closed the store; here each asks for
+        # a stop.
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: self.stop())
+        stops = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.signal(sig, lambda _signum, _frame: self.stop()) for sig in stops}
         try:
             yield
         finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
     def _watch_started(self) -> None:
         while self._server is not None and not self._server.started:

@@ -6,9 +6,9 @@ import typer
 
 from collector.apikeys import Role, create_key, list_keys, revoke_key
 from collector.audit import record
-from collector.cli.common import console
+from collector.cli.common import console, open_existing_store
 from collector.errors import DomainError
-from collector.runtime import open_store, utcnow
+from collector.runtime import utcnow
 from collector.settings import get_settings
 
 app = typer.Typer(help="API keys for the HTTP API.", no_args_is_help=True)
@@ -22,7 +22,7 @@ def create_command(
     department: str | None = typer.Option(None, help="Limit the key to this department code."),
 ) -> None:
     """Create a key and print its token (shown this once; only a hash is stored)."""
-    store = open_store(get_settings(), apply=False)
+    store = open_existing_store(get_settings(), apply=False)
     try:
         with store.sessions.begin() as session:
             now = utcnow()
@@ -48,7 +48,7 @@ def create_command(
 @app.command("list")
 def list_command() -> None:
     """List keys (never their secrets)."""
-    store = open_store(get_settings(), apply=False)
+    store = open_existing_store(get_settings(), apply=False)
     try:
         with store.sessions() as session:
             for key in list_keys(session):
@@ -62,7 +62,7 @@ def list_command() -> None:
 @app.command("revoke")
 def revoke_command(key_id: int = typer.Argument(..., help="The key's id (see list).")) -> None:
     """Revoke a key at once."""
-    store = open_store(get_settings(), apply=False)
+    store = open_existing_store(get_settings(), apply=False)
     try:
         with store.sessions.begin() as session:
             now = utcnow()

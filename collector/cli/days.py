@@ -11,11 +11,11 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from collector.cli.common import console, setup_logging
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.days import close_days, process_dirty, recompute_range
 from collector.days.statement import as_json as statement_json
 from collector.days.statement import period_statement
-from collector.runtime import open_store, utcnow
+from collector.runtime import utcnow
 from collector.settings import get_settings
 from collector.store.models import Employee
 from rules.explain import hm
@@ -45,7 +45,7 @@ def recompute_command(
         raise typer.BadParameter("--to is before --from")
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         ids = None
         if employee:
@@ -89,7 +89,7 @@ def process_command(
     """Consume the dirty-day queue once (what the service's worker does periodically)."""
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         now = utcnow()
         marked = (
@@ -113,7 +113,7 @@ def show_command(
     start, end = _day(date_from), _day(date_to)
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         with store.engine.connect() as conn:
             emp = conn.execute(select(Employee.id).where(Employee.code == employee)).scalar()

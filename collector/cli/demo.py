@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import socket
+import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import typer
+from rich.markup import escape
+from sqlalchemy.engine import make_url
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
 from collector.demo.access import demo_key
-from collector.demo.days import days_worker, policy_start, seed_attendance
-from collector.demo.mobile import mobile_workers
+from collector.demo.days import SeededHistory, days_worker, policy_start, seed_attendance
+from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
 from collector.demo.push import push_workers
-from collector.demo.seed import add_employees, add_leave_examples, history
+from collector.demo.seed import Walkers, add_employees, add_leave_examples, demo_employees
 from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import Store, open_store, utcnow
 from collector.service import Service, WebApp
-from collector.settings import get_settings
-from collector.store.ingest import ingest_batch
+from collector.settings import Settings, get_settings, safe_url
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "demo" / "demo.toml"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+DEMO_CONFIG = DEMO_DIR / "demo.toml"
+SAMPLE_EXPORT = DEMO_DIR / "samples" / "old_system_export.csv"  # two weeks from a ZKTeco system
 
 
 def demo_command(web: WebApp) -> Callable[..., None]:
@@ -37,6 +42,16 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         ),
     ) -> None:
         """Run the whole service locally on a SQLite file with demo data."""
+        # Before anything is created or printed: a key shown for a server that then fails
+        # to start would only mislead.
+        taken = _port_taken(port)
+        if taken is not None:
+            console.print(
+                f"[red]port {port} on 127.0.0.1 is already in use ({escape(taken)}).[/]\n"
+                f"Stop what holds it, or run the demo on another port: "
+                f"punchgate demo --port {port + 1}"
+            )
+            raise typer.Exit(2)
         if reset and data_dir.exists():
             shutil.rmtree(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -49,22 +64,17 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         # its own master data instead of applying a configuration file.
         store = open_store(settings, apply=False)
         try:
-            token = _seed(store)
-            console.print(
-                f"[bold]punchgate demo[/] on http://127.0.0.1:{port}"
-                "  (health: /health, punches: /punches)"
-            )
-            console.print(f"API key (admin): Authorization: Bearer {token}")
-            console.print(
-                f"HR pages: http://127.0.0.1:{port}/ui/today  (sign in with the key above)"
-            )
-            console.print("press Ctrl-C to stop")
+            employees, token, seeded = _seed(store)
+            phones = mobile_workers(store)
+            walkers = Walkers([e.code for e in demo_employees()])  # one office, three doors
             workers = [
-                *demo_terminal_workers(store),
-                *push_workers(port),
-                *mobile_workers(store),
+                *demo_terminal_workers(store, walkers),
+                *push_workers(port, walkers),
+                *phones.workers,
                 days_worker(store),
             ]
+            for line in banner(settings, port, token, phones, employees, seeded):
+                console.print(line, markup=False, highlight=False)
             Service(web(store), workers).run(host="127.0.0.1", port=port, duration=duration)
         finally:
             store.close()
@@ -72,18 +82,75 @@ def demo_command(web: WebApp) -> Callable[..., None]:
     return demo
 
 
-def _seed(store: Store) -> str:
-    """Employees, an admin key and history; returns the key's token."""
+def _port_taken(port: int) -> str | None:
+    """Why 127.0.0.1:`port` cannot be served on, or None when it can."""
+    with socket.socket() as probe:
+        # As uvicorn binds: address reuse lets a port in TIME_WAIT pass, not a listener.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _seed(store: Store) -> tuple[int, str, SeededHistory]:
+    """Employees, an admin key and history: how many employees, the key's token, the history."""
     now = utcnow()
     with store.sessions.begin() as session:
-        add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
+        employees = add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
         token = demo_key(session, now)
         add_leave_examples(session, now)
-    yesterday = now.date() - timedelta(days=1)
-    seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
-    seed_attendance(store, now)
-    console.print(
-        f"demo database {store.settings.database_url_safe()}: {seeded.inserted} punches seeded "
-        f"({seeded.duplicates} already there)"
-    )
-    return token
+    return employees, token, seed_attendance(store, now)
+
+
+def banner(
+    settings: Settings,
+    port: int,
+    token: str,
+    phones: DemoPhones,
+    employees: int,
+    seeded: SeededHistory,
+) -> list[str]:
+    """What a second terminal needs to use the running demo, as lines to print."""
+    api = f"http://127.0.0.1:{port}"
+    db = _printable_db_url(settings.database_url)
+    pg = shlex.quote(_punchgate())
+    env = f"PUNCHGATE_DATABASE_URL={shlex.quote(db)}"
+    mqtt = phones.url
+    broker = "embedded broker, MQTT 3.1.1, any user name" if phones.embedded else "configured"
+    sim_url = mqtt.replace("mqtt://", "mqtt://simulator@") if phones.embedded else mqtt
+    first_free = 1001 + DEMO_PHONES
+    return [
+        "punchgate demo is starting (Ctrl-C stops it)",
+        f"  API        {api}   (health: {api}/health)",
+        f"  HR pages   {api}/ui/today   (sign in with the admin key)",
+        f"  admin key  {token}",
+        f"             curl -s -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",
+        f"  MQTT       {mqtt}   ({broker}; the demo's phones: employees 1001–{first_free - 1})",
+        f"  database   {safe_url(db)}",
+        f"  seeded     {employees} employees; {seeded.inserted} punches at the front door "
+        f"over {seeded.working_days} working days {seeded.first:%d %b}–{seeded.last:%d %b}"
+        + (f" ({seeded.duplicates} already there)" if seeded.duplicates else ""),
+        "From a second terminal:",
+        "  # import two weeks of an old ZKTeco system's export",
+        f"  {env} {pg} import {shlex.quote(str(SAMPLE_EXPORT))} --timezone Europe/Berlin",
+        f"  # the phones of employees {first_free}–1020 for half a minute",
+        f"  {pg} simulate phones --url {sim_url} --first-code {first_free} --count 10 "
+        "--rate 5 --duration 30",
+        "  # read what is new on the emulated front door now",
+        f"  {env} {pg} sync door-fp",
+    ]
+
+
+def _punchgate() -> str:
+    """The punchgate command as a second terminal can run it: this environment's own."""
+    # Not resolved: a virtual environment's python is a symlink out of it.
+    here = shutil.which("punchgate", path=str(Path(sys.executable).absolute().parent))
+    return here or "punchgate"
+
+
+def _printable_db_url(url: str) -> str:
+    """The URL a second terminal must use; a password is masked, to be filled in by hand."""
+    parsed = make_url(url)
+    return safe_url(url) if parsed.password else url

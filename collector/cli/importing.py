@@ -11,9 +11,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from sqlalchemy import select
 
-from collector.cli.common import console, setup_logging
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.importing import ColumnMap, ImportError_, ImportOptions, import_file, prepare_import
-from collector.runtime import open_store, utcnow
+from collector.runtime import utcnow
 from collector.settings import get_settings
 from collector.store.models import Device
 
@@ -50,7 +50,7 @@ def import_command(
     """Import punches; re-importing the same file inserts nothing. Exits 1 if rows were rejected."""
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     options = ImportOptions(
         columns=ColumnMap(
             employee=col_employee,

@@ -8,11 +8,10 @@ import threading
 
 import typer
 
-from collector.cli.common import console, setup_logging
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.mqtt.broker import EmbeddedBroker
 from collector.mqtt.consumer import MqttConsumer
 from collector.mqtt.options import MqttConfigError, options_from_settings
-from collector.runtime import open_store
 from collector.settings import get_settings
 
 app = typer.Typer(help="Phones punching over MQTT.", no_args_is_help=True)
@@ -37,7 +36,7 @@ def consume_command(
     except MqttConfigError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
-    store = open_store(settings)
+    store = open_existing_store(settings)
     consumer = MqttConsumer(store, options)
     consumer.start()
     console.print(f"consuming phone punches from {options.where} as {options.client_id}")

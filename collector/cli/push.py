@@ -7,10 +7,10 @@ from dataclasses import asdict
 
 import typer
 
-from collector.cli.common import console
+from collector.cli.common import console, open_existing_store
 from collector.push.commands import KINDS, CommandError, list_commands, queue_command
 from collector.push.terminals import PushError, approve
-from collector.runtime import open_store, utcnow
+from collector.runtime import utcnow
 from collector.settings import get_settings
 
 app = typer.Typer(help="Push-mode terminals (iclock).", no_args_is_help=True)
@@ -24,7 +24,7 @@ def command_command(
     by: str = typer.Option("cli", help="Who asks (kept with the command)."),
 ) -> None:
     """Queue a command for a push terminal; it is handed out at the terminal's next poll."""
-    store = open_store(get_settings(), apply=False)
+    store = open_existing_store(get_settings(), apply=False)
     try:
         with store.sessions.begin() as session:
             views = queue_command(
@@ -46,7 +46,7 @@ def commands_command(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """List commands and their results, newest first (one JSON object a line)."""
-    store = open_store(get_settings(), apply=False)
+    store = open_existing_store(get_settings(), apply=False)
     try:
         with store.sessions() as session:
             views = list_commands(session, device_code=device, status=status, limit=limit)
@@ -63,7 +63,7 @@ def approve_command(
     timezone: str | None = typer.Option(None, help="The zone the terminal's clock runs in."),
 ) -> None:
     """Enable a terminal that called in with an unknown serial (pending approval)."""
-    store = open_store(get_settings(), apply=False)
+    store = open_existing_store(get_settings(), apply=False)
     try:
         device = approve(store, serial=serial, code=code, timezone=timezone)
     except PushError as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from collector.cli.common import console, setup_logging
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.retention import purge_dismissed, scrub_locations
-from collector.runtime import open_store, utcnow
+from collector.runtime import utcnow
 from collector.settings import get_settings
 
 app = typer.Typer(help="Data retention.", no_args_is_help=True)
@@ -22,7 +22,7 @@ def run_command(
     """Replace old coordinates by the site and distance band; delete old dismissed items."""
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     now = utcnow()
     try:
         result = scrub_locations(

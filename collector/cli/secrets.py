@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from collector.cli.common import console, setup_logging
-from collector.runtime import open_store
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.sealing import SecretKeyError, generate_key, reseal_plain
 from collector.settings import get_settings
 
@@ -28,7 +27,7 @@ def reseal_command(
     """Seal every comm key still stored in plain text (the service also does it at start)."""
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings, apply=False)
+    store = open_existing_store(settings, apply=False)
     try:
         with store.sessions.begin() as session:
             count = reseal_plain(session, store.box, rotate=rotate)

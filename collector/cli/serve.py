@@ -47,7 +47,11 @@ def serve_command(web: WebApp) -> Callable[..., None]:
             ]
             service = Service(web(store), workers)
             bind_host, bind_port = host or settings.api_host, port or settings.api_port
-            console.print(f"punchgate serving on http://{bind_host}:{bind_port}")
+            # Serving creates and migrates a missing database: say which one it is.
+            console.print(
+                f"punchgate serving on http://{bind_host}:{bind_port}"
+                f" (database {settings.database_url_safe()})"
+            )
             service.run(host=bind_host, port=bind_port)
         finally:
             store.close()

@@ -7,7 +7,7 @@ import typer
 from collector.cli.common import console
 from collector.mqtt.options import parse_url
 from collector.settings import get_settings
-from devices.mobile.simulator import PhoneSimulator
+from devices.mobile.simulator import BrokerRefused, PhoneSimulator
 from devices.mobile.topics import Topics
 
 app = typer.Typer(help="Simulated devices.", no_args_is_help=True)
@@ -37,10 +37,25 @@ def phones_command(
         codes=[str(first_code + i) for i in range(count)],
         site=(lat, lon, radius),
         rate=rate,
+        pace="message",
         protocol=settings.mqtt_protocol,
         username=str(where["username"] or "simulator"),
         region=region,
     )
-    console.print(f"simulating {count} phones at {rate}/s for {duration:.0f}s")
-    sim.run_for(duration)
-    console.print(f"published {sim.published} messages")
+    console.print(f"simulating {count} phones at {rate} messages/s for {duration:.0f}s")
+    try:
+        sim.run_for(duration)
+    except BrokerRefused as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"published {sim.published} messages over MQTT {sim.protocol} to {sim.where}: "
+        f"{sim.acked} acknowledged by the broker"
+    )
+    if sim.acked < sim.published:
+        # A message the broker did not acknowledge may never reach the service.
+        console.print(
+            f"[red]{sim.published - sim.acked} messages were not acknowledged "
+            f"({sim.refused} refused, {sim.unacked()} unanswered)[/]"
+        )
+        raise typer.Exit(1)

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import or_, select
 
-from collector.cli.common import console, setup_logging
+from collector.cli.common import console, open_existing_store, setup_logging
 from collector.normalize import NormalizeError, zone
 from collector.poller.sync import SyncOutcome, sync_terminal
 from collector.poller.terminals import (
@@ -18,7 +18,7 @@ from collector.poller.terminals import (
     load_terminals,
     mark_status,
 )
-from collector.runtime import Store, open_store
+from collector.runtime import Store
 from collector.settings import get_settings
 from collector.store.models import Device
 from devices.zk.driver import ZKSession
@@ -42,7 +42,7 @@ def sync_command(
     """Read what is new on one terminal and store it."""
     settings = get_settings()
     setup_logging(settings)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         terminal = _terminal(store, device, host, port, udp, comm_key, timezone)
         outcome = _run(store, terminal, quiet=as_json)

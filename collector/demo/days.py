@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 
 from collector.days import DaysWorker, process_dirty
-from collector.demo.seed import history
+from collector.demo.seed import history, working_day
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest_batch
 from collector.store.models import Device
@@ -15,27 +16,40 @@ from collector.store.models import Device
 HISTORY_DAYS = 14
 
 
+@dataclass(frozen=True)
+class SeededHistory:
+    """What seeding stored: punches new and already there, over which working days."""
+
+    inserted: int
+    duplicates: int
+    working_days: int
+    first: date
+    last: date
+
+
 def policy_start(now: datetime) -> date:
     """The day the demo's policy assignments start: the first day of seeded history."""
     return now.date() - timedelta(days=HISTORY_DAYS)
 
 
-def seed_attendance(store: Store, now: datetime) -> int:
+def seed_attendance(store: Store, now: datetime) -> SeededHistory:
     """Working days of history at the front door, then attendance days computed from it."""
     punches = []
-    day = policy_start(now)
-    while day < now.date():
-        if day.weekday() < 5:
+    first, last = policy_start(now), now.date() - timedelta(days=1)
+    day, worked = first, 0
+    while day <= last:
+        if working_day(day):
             punches += history(day)
+            worked += 1
         day += timedelta(days=1)
-    seeded = ingest_batch(store.engine, punches, now=now, policy=store.policy).inserted
+    seeded = ingest_batch(store.engine, punches, now=now, policy=store.policy)
     # The history is a complete import: the demo's doors have nothing older left to report.
     with store.engine.begin() as conn:
         conn.execute(
             update(Device).where(Device.reported_until.is_(None)).values(reported_until=now)
         )
     process_dirty(store.engine, now=now)
-    return seeded
+    return SeededHistory(seeded.inserted, seeded.duplicates, worked, first, last)
 
 
 def days_worker(store: Store) -> DaysWorker:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 import threading
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -157,6 +158,9 @@ def child_main(
     from collector.mqtt.pipeline import Pipeline
     from collector.runtime import open_store
 
+    # Ctrl-C reaches every process of the terminal's group; the consumer stops this child
+    # in order (None down the pipe), so the child must not die of it mid-batch first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(settings)
     settings = settings.model_copy(update={"db_pool_size": 2, "db_max_overflow": 2})
     store = open_store(settings, migrate=False, apply=False)

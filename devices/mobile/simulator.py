@@ -14,9 +14,10 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -24,6 +25,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from devices.mobile.topics import Topics
 
 EARTH_M_PER_DEG = 111_320.0
+PROTOCOLS = {"5": MQTTProtocolVersion.MQTTv5, "3.1.1": MQTTProtocolVersion.MQTTv311}
+
+
+class BrokerRefused(ConnectionError):
+    """The broker did not accept a connection in any protocol version tried."""
 
 
 @dataclass
@@ -57,8 +63,27 @@ def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.hypot(dx, dy)
 
 
+class _Connack:
+    """The broker's answer to one CONNECT: accepted, or refused or hung up on."""
+
+    def __init__(self) -> None:
+        self.answered, self.accepted = threading.Event(), threading.Event()
+
+    def on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if not rc.is_failure:
+            self.accepted.set()
+        self.answered.set()
+
+    def on_disconnect(self, *_args: Any) -> None:
+        self.answered.set()
+
+
 class PhoneSimulator:
-    """Publishes realistic phone traffic at `rate` messages a second until stopped."""
+    """Publishes realistic phone traffic until stopped.
+
+    `rate` counts phone steps a second (`pace="step"`: a step may send nothing, or a burst),
+    or messages a second (`pace="message"`: steps that send nothing take no time).
+    """
 
     name = "phone-simulator"
 
@@ -71,6 +96,7 @@ class PhoneSimulator:
         codes: list[str],
         site: tuple[float, float, float],
         rate: float = 5.0,
+        pace: Literal["step", "message"] = "step",
         protocol: str = "3.1.1",
         username: str | None = "simulator",
         region: str = "hq",
@@ -78,34 +104,40 @@ class PhoneSimulator:
         owntracks: bool = True,
         spoofing: bool = True,
         home_km: tuple[float, float] = (1.0, 4.0),
+        active: Callable[[], bool] | None = None,
     ) -> None:
         self.topics = topics
         self.site = (site[0], site[1])
         self.radius = site[2]
-        self.rate = rate
+        self.rate, self.pace = rate, pace
+        self.active = active  # when given, phones move only while it says so (office hours)
         self.region = region
         self.rng = random.Random(seed)
         self.published = 0
         self.owntracks, self.spoofing, self.home_km = owntracks, spoofing, home_km
         # Every native punch generated, for soak accounting: (employee code, ts, message id).
         self.ledger: list[tuple[str, datetime, str]] = []
-        self._sent: set[int] = set()  # message ids published at QoS 1…
-        self._acked: set[int] = set()  # …and those the broker acknowledged (PUBACK)
+        self.acked = 0  # messages the broker acknowledged (PUBACK with a success code)
+        self.refused = 0  # messages the broker answered with a failure code (MQTT 5)
         self.phones = [self._phone(i, code) for i, code in enumerate(codes)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.client = mqtt.Client(
+        self._where = (host, port)
+        self._username = username
+        self.protocol = protocol
+        self.client = self._client(protocol)
+
+    def _client(self, protocol: str) -> mqtt.Client:
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"phone-sim-{uuid.uuid4().hex[:8]}",
-            protocol=MQTTProtocolVersion.MQTTv5
-            if protocol == "5"
-            else MQTTProtocolVersion.MQTTv311,
+            protocol=PROTOCOLS[protocol],
         )
-        if username:
-            self.client.username_pw_set(username)
-        self.client.max_inflight_messages_set(100)
-        self._where = (host, port)
-        self.client.on_publish = self._on_publish
+        if self._username:
+            client.username_pw_set(self._username)
+        client.max_inflight_messages_set(100)
+        client.on_publish = self._on_publish
+        return client
 
     def _phone(self, i: int, code: str) -> SimPhone:
         bearing = self.rng.uniform(0, 2 * math.pi)
@@ -123,10 +155,42 @@ class PhoneSimulator:
         spoof = spoof if self.spoofing else None
         return SimPhone(code, user, home, spoof, pos=home)
 
+    def connect(self, timeout: float = 3.0) -> str:
+        """Connect and wait for the broker's CONNACK; returns the protocol version it accepted.
+
+        A broker that speaks only MQTT 3.1.1 (amqtt, the embedded one) drops an MQTT 5
+        CONNECT without an answer, so an unanswered MQTT 5 attempt is retried as 3.1.1.
+        """
+        tried = [self.protocol] + (["3.1.1"] if self.protocol == "5" else [])
+        for protocol in tried:
+            if protocol != self.protocol:
+                self.client, self.protocol = self._client(protocol), protocol
+            connack = _Connack()
+            self.client.on_connect = connack.on_connect
+            self.client.on_disconnect = connack.on_disconnect
+            try:
+                self.client.connect(*self._where)
+            except OSError as exc:
+                raise BrokerRefused(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
+            self.client.loop_start()
+            # A probe gives up soon; the last version tried waits as a busy broker may need.
+            connack.answered.wait(timeout if protocol != tried[-1] else max(timeout, 15.0))
+            if connack.accepted.is_set():
+                self.client.on_disconnect = None
+                return protocol
+            self.client.disconnect()
+            self.client.loop_stop()
+        versions = " or ".join(f"MQTT {p}" for p in tried)
+        raise BrokerRefused(f"the MQTT broker at {self.where} did not accept {versions}")
+
+    @property
+    def where(self) -> str:
+        """host:port of the broker."""
+        return f"{self._where[0]}:{self._where[1]}"
+
     def start(self) -> None:
         """Connect and publish in a background thread."""
-        self.client.connect(*self._where)
-        self.client.loop_start()
+        self.connect()
         self._thread = threading.Thread(target=self._run, name="phone-simulator", daemon=True)
         self._thread.start()
 
@@ -158,33 +222,60 @@ class PhoneSimulator:
             phone.offline_ticks = 0
 
     def unacked(self) -> int:
-        """Messages published at QoS 1 the broker has not acknowledged yet."""
-        return len(self._sent - self._acked)
+        """Messages published at QoS 1 the broker has not answered yet."""
+        return self.published - self.acked - self.refused
 
-    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
-        self._acked.add(mid)
+    def _on_publish(self, _c: mqtt.Client, _u: Any, _mid: int, rc: Any, _p: Any) -> None:
+        # Only paho's network thread calls this, so the counters have one writer.
+        if rc.is_failure:
+            self.refused += 1
+        else:
+            self.acked += 1
 
     def _publish(self, topic: str, body: bytes) -> None:
         # Queued by paho even while disconnected, and sent once the connection is back.
-        self._sent.add(self.client.publish(topic, body, qos=1).mid)
+        self.client.publish(topic, body, qos=1)
         self.published += 1
 
-    def run_for(self, seconds: float) -> None:
-        """Publish for `seconds` in the calling thread."""
-        self.client.connect(*self._where)
-        self.client.loop_start()
+    def run_for(self, seconds: float, *, drain_s: float = 10.0) -> None:
+        """Publish for `seconds` in the calling thread, then wait up to `drain_s` for acks."""
+        self.connect()
         self._stop.clear()
-        threading.Timer(seconds, self._stop.set).start()
-        self._run()
-        self.client.disconnect()
-        self.client.loop_stop()
+        timer = threading.Timer(seconds, self._stop.set)
+        timer.start()
+        try:
+            self._run()
+        finally:
+            timer.cancel()
+            deadline = time.monotonic() + drain_s
+            while self.unacked() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.client.disconnect()
+            self.client.loop_stop()
 
     def _run(self) -> None:
         interval = 1.0 / self.rate if self.rate > 0 else 1.0
         next_at = time.monotonic()
+        silent = 0  # steps in a row that sent nothing
         while not self._stop.is_set():
+            if self.active is not None and not self.active():
+                self._stop.wait(interval)
+                next_at = time.monotonic()
+                continue
+            before = self.published
             self.tick(self.rng.choice(self.phones), datetime.now(UTC))
-            next_at += interval
+            sent = self.published - before
+            if self.pace == "step":
+                next_at += interval
+            else:
+                # A step that sends two (a location and a punch, or a burst held back
+                # offline) waits as long as two messages; a whole round of phones that
+                # sent nothing waits one, so quiet phones do not spin the loop.
+                silent = 0 if sent else silent + 1
+                if sent == 0 and silent < len(self.phones):
+                    continue
+                next_at += interval * max(1, sent)
+                silent = 0
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def tick(self, phone: SimPhone, now: datetime) -> None:

@@ -73,6 +73,7 @@ def test_serve_opens_the_store_once(tmp_path: Path) -> None:
     # SIGTERM (systemd's stop) ends it the orderly way: workers stopped, the store closed.
     assert proc.returncode == 0, out
     assert out.count("configuration applied") == 1, out
+    assert f"(database sqlite:///{tmp_path / 'serve.sqlite3'})" in out  # says which one
     # Alembic announces each run it makes ("Context impl SQLiteImpl.").
     assert out.count("Context impl") == 1, out
     # The MQTT ingest child opens a pool of its own in its own process; this one has one.

@@ -1,16 +1,17 @@
-"""The command line, run as a user would: import, db upgrade, demo."""
+"""The command line, run as a user would: import, db upgrade, a database with no schema."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
+import sqlite3
 
-import httpx
 import pytest
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.helpers import PUNCHGATE, free_port, run_cli, wait_for
+from collector.cli.demo import SAMPLE_EXPORT
+from collector.store.db import make_engine
+from tests.helpers import run_cli
 
 
 def test_import_command_summary_exit_codes_and_reimport(db_url, tmp_path):
@@ -54,36 +55,56 @@ def test_db_upgrade_never_prints_the_password(pg_url):
     assert "Traceback" not in out.stderr
 
 
-def test_demo_starts_and_answers_health(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")}
-    proc = subprocess.Popen(
-        [
-            *PUNCHGATE,
-            "demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--duration",
-            "60",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("import", "{sample}", "--timezone", "Europe/Berlin"),
+        ("sync", "door-fp"),
+        ("days", "recompute", "--from", "2026-11-02", "--to", "2026-11-03"),
+        ("apikey", "list"),
+    ],
+)
+def test_a_command_refuses_a_database_with_no_schema(tmp_path, command):
+    sample = str(SAMPLE_EXPORT)
+    args = [a.format(sample=sample) for a in command]
+    missing = tmp_path / "typo.sqlite3"
+    out = run_cli(*args, env={"PUNCHGATE_DATABASE_URL": f"sqlite:///{missing}"})
+    assert out.returncode == 2, out.stderr
+    assert f"sqlite:///{missing}" in out.stderr and "does not exist" in out.stderr
+    assert "punchgate db upgrade" in out.stderr  # the command to run
+    assert not missing.exists()  # no empty database left behind
+
+    empty = tmp_path / "empty.sqlite3"
+    sqlite3.connect(empty).close()  # a file, but not a punchgate database
+    out = run_cli(*args, env={"PUNCHGATE_DATABASE_URL": f"sqlite:///{empty}"})
+    assert out.returncode == 2 and "no punchgate tables" in out.stderr, out.stderr
+
+    made = run_cli("db", "upgrade", env={"PUNCHGATE_DATABASE_URL": f"sqlite:///{missing}"})
+    assert made.returncode == 0, made.stderr
+    out = run_cli(*args, env={"PUNCHGATE_DATABASE_URL": f"sqlite:///{missing}"})
+    assert "no punchgate database" not in out.stderr
+
+
+@pytest.mark.postgres
+def test_a_command_refuses_a_postgresql_database_with_no_schema(pg_url):
+    base = make_url(pg_url)
+    name = f"{base.database}_unmigrated"
+    admin = make_engine(
+        base.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
     )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        assert wait_for(healthy, timeout=60), "demo did not answer /health"
-        punches = httpx.get(f"http://127.0.0.1:{port}/punches", timeout=5).json()
-        assert len(punches) > 0
+        url = base.set(database=name).render_as_string(False)
+        out = run_cli("apikey", "list", env={"PUNCHGATE_DATABASE_URL": url})
+        assert out.returncode == 2 and "no punchgate tables" in out.stderr, out.stderr
+        assert name in out.stderr
+        probe = make_engine(url)
+        with probe.connect() as conn:  # left as it was: not migrated behind the user's back
+            assert not inspect(conn).has_table("alembic_version")
+        probe.dispose()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

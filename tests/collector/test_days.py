@@ -334,7 +334,7 @@ def test_demo_assigns_both_policies_and_shows_lateness_and_balances(store, now):
 
     with store.sessions.begin() as s:
         add_employees(s, load_config(DEMO_CONFIG), now, policy_start(now))
-    assert seed_attendance(store, now) > 0
+    assert seed_attendance(store, now).inserted > 0
     with store.sessions() as s:
         rows = s.scalars(select(AttendanceDay)).all()
         kinds = {p.id: p.kind for p in s.scalars(select(Policy))}

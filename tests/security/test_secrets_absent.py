@@ -125,6 +125,9 @@ def test_secrets_stay_out_of_logs_errors_and_responses(
     # 6. CLI commands whose database or broker URL carries a password, at DEBUG.
     db = tmp_path / "cli.sqlite3"
     base = {"PUNCHGATE_LOG_LEVEL": "DEBUG", "PUNCHGATE_SECRET_KEY": TEST_SECRET_KEY}
+    # The commands below refuse a database with no schema, so make this one first.
+    made = run_cli("db", "upgrade", env=base | {"PUNCHGATE_DATABASE_URL": f"sqlite:///{db}"})
+    assert made.returncode == 0, made.stderr
     runs = [
         run_cli(
             "db",

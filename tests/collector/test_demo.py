@@ -1,0 +1,246 @@
+"""`punchgate demo` as a new user meets it: the banner, the lines it prints, its data."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
+
+from collector.store.models import Device, Employee, Punch
+from rules.calendar import site_calendar
+from tests.helpers import PUNCHGATE, free_port, wait_for
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")}
+
+
+@dataclass
+class Demo:
+    """A running demo and what its banner said."""
+
+    port: int
+    banner: str
+    log: Path
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def key(self) -> str:
+        found = re.search(r"admin key\s+(\S+)", self.banner)
+        assert found, self.banner
+        return found.group(1)
+
+    @property
+    def database(self) -> str:
+        found = re.search(r"database\s+(\S+)", self.banner)
+        assert found, self.banner
+        return found.group(1)
+
+    def line(self, word: str) -> str:
+        """The ready-to-paste line that runs `punchgate WORD`."""
+        lines = self.banner.split("From a second terminal:", 1)[1].splitlines()
+        found = [s.strip() for s in lines if f" {word} " in s and not s.strip().startswith("#")]
+        assert len(found) == 1, self.banner
+        return found[0]
+
+    def engine(self) -> Engine:
+        return create_engine(self.database)
+
+    def get(self, path: str, **params: str | int) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        return httpx.get(f"{self.api}{path}", params=params, headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`punchgate demo` in a subprocess, on its own port and data directory."""
+    where = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    log = where / "demo.log"
+    with log.open("w") as out:
+        args = [*PUNCHGATE, "demo", "--port", str(port), "--data-dir", str(where / "data")]
+        proc = subprocess.Popen(
+            [*args, "--duration", "600"], env=CLEAN_ENV, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return proc.poll() is not None  # stop waiting for a demo that died
+
+        assert wait_for(healthy, timeout=90), log.read_text()
+        assert proc.poll() is None, log.read_text()
+        banner = log.read_text().split("\n20", 1)[0]  # up to the first log line's timestamp
+        yield Demo(port, banner, log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run_printed(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a banner line in a shell, from another directory, as a second terminal would."""
+    return subprocess.run(
+        line, shell=True, cwd=cwd, env=CLEAN_ENV, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_banner_names_everything_a_second_terminal_needs(demo: Demo) -> None:
+    assert f"http://127.0.0.1:{demo.port}/ui/today" in demo.banner
+    assert demo.get("/punches", limit=1).status_code == 200  # the key printed is a real key
+    mqtt = re.search(r"MQTT\s+mqtt://127\.0\.0\.1:(\d+)", demo.banner)
+    assert mqtt, demo.banner
+    with socket.create_connection(("127.0.0.1", int(mqtt.group(1))), timeout=5):
+        pass  # the embedded broker listens where the banner says
+    # This environment's own punchgate, so the lines work without activating it.
+    venv_punchgate = str(Path(sys.executable).parent / "punchgate")
+    for word in ("import", "simulate", "sync"):
+        assert f"{venv_punchgate} {word}" in demo.line(word)
+
+
+def test_printed_import_line_imports_the_sample_export(demo: Demo, tmp_path: Path) -> None:
+    line = demo.line("import")
+    sample = re.search(r"import (\S+)", line)
+    assert sample and Path(sample.group(1)).is_file()
+    done = run_printed(line, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "0 quarantined" in done.stderr
+    rows = len(Path(sample.group(1)).read_text().splitlines()) - 1
+    # The export's punches, read back through the API, each in the Berlin office's hours.
+    page = demo.get(
+        "/punches",
+        source_kind="import",
+        since="2026-11-02T00:00:00+01:00",
+        until="2026-11-14T00:00:00+01:00",
+        limit=1000,
+    ).json()
+    imported = [p for p in page["items"] if p["device_code"] is None]
+    assert len(imported) == rows
+    hours = {datetime.fromisoformat(p["occurred_at"]).astimezone(BERLIN).hour for p in imported}
+    assert min(hours) >= 7 and max(hours) < 20
+    again = run_printed(line, tmp_path)  # as printed, twice: nothing is stored twice
+    assert again.returncode == 0 and f"0 inserted, {rows} already stored" in again.stderr
+
+
+def test_printed_simulate_line_delivers_phone_punches(demo: Demo, tmp_path: Path) -> None:
+    line = demo.line("simulate")
+    done = run_printed(line, tmp_path)
+    assert done.returncode == 0, done.stderr
+    counts = re.search(r"published (\d+) messages .*: (\d+) acknowledged", done.stderr)
+    assert counts, done.stderr
+    published, acked = int(counts.group(1)), int(counts.group(2))
+    assert published == acked > 0
+    first = int(re.search(r"--first-code (\d+)", line).group(1))  # type: ignore[union-attr]
+
+    def ours() -> list[str]:
+        page = demo.get("/punches", source_kind="mobile", limit=1000, order="desc").json()
+        return [p["employee_code"] for p in page["items"] if int(p["employee_code"]) >= first]
+
+    # The demo's own phones are employees below `first`: these punches came from the line.
+    assert wait_for(lambda: len(ours()) > 0, timeout=30), done.stderr
+
+
+def test_printed_sync_line_reads_the_emulated_front_door(demo: Demo, tmp_path: Path) -> None:
+    started = datetime.now(UTC)
+    done = run_printed(demo.line("sync"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"door-fp: \d+ new records .* on the terminal", done.stderr), done.stderr
+    engine = demo.engine()
+    with engine.connect() as conn:
+        synced = conn.scalar(select(Device.last_sync_at).where(Device.code == "door-fp"))
+    engine.dispose()
+    assert synced is not None and synced >= started
+
+
+def test_banner_count_matches_the_seeded_history_and_it_looks_real(demo: Demo) -> None:
+    seeded = re.search(r"(\d+) employees; (\d+) punches .* over (\d+) working days", demo.banner)
+    assert seeded, demo.banner
+    people, punches, days = (int(g) for g in seeded.groups())
+    engine = demo.engine()
+    with engine.connect() as conn:
+        names = list(conn.scalars(select(Employee.name)))
+        history = list(
+            conn.scalars(
+                select(Punch.occurred_at).where(
+                    Punch.source_kind == "import", Punch.device_code == "door-fp"
+                )
+            )
+        )
+        # The doors' live punches (pulled and pushed terminals) keep office hours too.
+        doors = list(
+            conn.scalars(
+                select(Punch.occurred_at).where(Punch.source_kind.in_(("terminal", "push")))
+            )
+        )
+        stored_days = conn.scalar(
+            select(func.count(func.distinct(func.date(Punch.occurred_at)))).where(
+                Punch.source_kind == "import", Punch.device_code == "door-fp"
+            )
+        )
+    engine.dispose()
+    assert len(names) == people == len(set(names)) == 20
+    assert len(history) == punches > 0
+    assert stored_days == days
+    berlin = site_calendar("Europe/Berlin", "DE", "BE")
+    for when in history + doors:
+        local = when.astimezone(BERLIN)
+        assert time(7, 0) <= local.time() <= time(20, 0), local
+        assert local.weekday() < 5 and berlin.public_holiday(local.date()) is None, local
+
+
+def test_a_port_in_use_is_refused_before_anything_is_printed_or_made(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        data = tmp_path / "data"
+        done = subprocess.run(
+            [*PUNCHGATE, "demo", "--port", str(port), "--data-dir", str(data)],
+            env=CLEAN_ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"port {port}" in done.stderr and "already in use" in done.stderr
+    assert "--port" in done.stderr  # says how to pick another
+    assert "admin key" not in done.stderr + done.stdout and "pg_" not in done.stderr
+    assert not data.exists()
+
+
+def test_ctrl_c_stops_the_demo_in_order_without_tracebacks(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "demo.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*PUNCHGATE, "demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+            env=CLEAN_ENV,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, as a terminal's foreground job
+        )
+    try:
+        # Every worker is up, the MQTT ingest child process among them.
+        assert wait_for(lambda: "started attendance-days" in log.read_text(), timeout=120)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
