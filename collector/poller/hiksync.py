@@ -52,7 +52,7 @@ def hik_batch(
         out.append(
             RawPunch(
                 employee_code=event.employee_no,
-                timestamp=event.time,  # aware: the terminal's offset
+                timestamp=event.time,  # aware; a naive one gets the device's zone in normalize
                 source_kind=SourceKind.TERMINAL,
                 tz=device.timezone,
                 device_code=device.code,

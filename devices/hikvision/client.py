@@ -4,7 +4,8 @@ httpx carries HTTP and Digest auth. Its exceptions, HTTP error statuses and ISAP
 `ResponseStatus` bodies are turned into `devices.errors` at one boundary (`_request`):
 
 httpx.TimeoutException            → DeviceTimeout
-httpx.TransportError (connect…)   → DeviceUnreachable
+httpx.TransportError (connect…)   → DeviceUnreachable (also a link dropped before the reply)
+httpx.RemoteProtocolError         → DeviceProtocolError (a reply that is not HTTP)
 401 after the Digest exchange     → DeviceAuthError
 ISAPI error status (403, 400…)    → DeviceRefused (with subStatusCode, e.g. notSupport)
 unreadable body                   → DeviceProtocolError
@@ -98,9 +99,12 @@ class ISAPIClient:
         """The terminal's clock, aware with the terminal's offset (`/ISAPI/System/time`)."""
         root = self._xml(self._request("GET", TIME_PATH))
         try:
-            return parse_time(_text(root, "localTime"))
+            clock = parse_time(_text(root, "localTime"))
         except ValueError as exc:
             raise DeviceProtocolError(f"unreadable clock: {exc}") from None
+        if clock.tzinfo is None:
+            raise DeviceProtocolError("the clock has no offset")
+        return clock
 
     def search(
         self, start: datetime, end: datetime, *, begin_serial: int | None = None
@@ -145,6 +149,8 @@ class ISAPIClient:
         except httpx.TimeoutException as exc:
             raise DeviceTimeout("timed out waiting for the device") from exc
         except httpx.RemoteProtocolError as exc:
+            if "disconnected" in str(exc).lower():  # the link died before the reply
+                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
             raise DeviceProtocolError(f"garbled reply: {exc}") from exc
         except httpx.TransportError as exc:
             raise DeviceUnreachable(f"network error: {exc}") from exc

@@ -19,6 +19,7 @@ import random
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,7 @@ class HikTerminal:
     events: list[dict[str, Any]] = field(default_factory=list)
     next_serial: int = 1
     searches: int = 0  # search replies served, for faults and tests
+    conditions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))
     pages_served: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -147,16 +149,23 @@ class HikTerminal:
         major, minor = int(cond.get("major", 0)), int(cond.get("minor", 0))
         start = parse_time(cond["startTime"]) if cond.get("startTime") else None
         end = parse_time(cond["endTime"]) if cond.get("endTime") else None
+        self.conditions.append(cond)
         begin = None if self.faults.ignore_begin_serial else cond.get("beginSerialNo")
         last = None if self.faults.ignore_begin_serial else cond.get("endSerialNo")
+
+        def inside(event: dict[str, Any]) -> bool:
+            when = self._when(event)
+            return when is None or (
+                (start is None or when >= start) and (end is None or when <= end)
+            )
+
         with self.lock:
             matches = [
                 e
                 for e in self.events
                 if (not major or e["major"] == major)
                 and (not minor or e["minor"] == minor)
-                and (start is None or parse_time(e["time"]) >= start)
-                and (end is None or parse_time(e["time"]) <= end)
+                and inside(e)
                 and (begin is None or e["serialNo"] >= int(begin))
                 and (last is None or e["serialNo"] <= int(last))
             ]
@@ -174,6 +183,14 @@ class HikTerminal:
         if page:
             reply["InfoList"] = page  # absent when nothing matched, as on the device
         return {"AcsEvent": reply}
+
+    def _when(self, event: dict[str, Any]) -> datetime | None:
+        # An injected event with a broken time matches every window, as garbage would.
+        try:
+            stamp = parse_time(event.get("time"))
+        except ValueError:
+            return None
+        return stamp.replace(tzinfo=self.zone) if stamp.tzinfo is None else stamp
 
     def device_info_xml(self) -> str:
         """`/ISAPI/System/deviceInfo`."""

@@ -64,7 +64,7 @@ class AcsEvent:
     serial: int
     major: int
     minor: int
-    time: datetime  # aware: the terminal's own offset
+    time: datetime  # aware with the terminal's offset; naive from firmwares that send none
     employee_no: str
     attendance_status: str | None
     verify_mode: str | None  # currentVerifyMode: the terminal's accepted modes
@@ -102,13 +102,13 @@ class WireError(ValueError):
 
 
 def parse_time(text: Any) -> datetime:
-    """An ISAPI time (ISO 8601, with an offset or Z); a time without offset raises."""
+    """An ISAPI time (ISO 8601): aware with its offset or Z, naive when the firmware sent none."""
     if not isinstance(text, str) or not text:
         raise ValueError(f"no time: {text!r}")
-    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if stamp.tzinfo is None:
-        raise ValueError(f"time without offset: {text!r}")
-    return stamp
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"unreadable time: {text!r}") from None
 
 
 def parse_event(item: Any) -> AcsEvent:
