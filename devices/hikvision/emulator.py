@@ -135,6 +135,11 @@ class HikTerminal:
             if rng.random() < 0.5:
                 self.add_event(when + timedelta(seconds=1), minor=rng.choice(NOISE_MINORS))
 
+    def punch_now(self, rng: random.Random) -> dict[str, Any]:
+        """A face punch by a random enrolled person at the terminal's current time."""
+        employee = str(1001 + rng.randrange(50))
+        return self.add_event(self.now(), minor=75, employee=employee, status=rng.choice(STATUSES))
+
     def clear_log(self, *, restart_serial: bool = False) -> None:
         """Erase the log (a technician's "clear events"); optionally the counter restarts."""
         with self.lock:

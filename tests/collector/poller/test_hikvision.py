@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from collector.cli import app
 from collector.config import apply_config, parse_config
 from collector.poller.device import TerminalPoller
 from collector.poller.hikdevices import load_hik_devices
 from collector.poller.worker import TerminalPollerWorker
 from collector.store.models import Punch
+from devices.hikvision.client import ISAPIClient, ISAPITarget
 from devices.hikvision.emulator import HikEmulator, HikTerminal
 from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.conftest import TEST_SECRET_KEY
 
 
 @pytest.fixture
@@ -221,3 +229,53 @@ def test_the_worker_polls_hik_and_zk_devices_together(zk_store, hik):
     finally:
         worker.stop()
     assert [o.device for o in outcomes if o] == ["w1"] and punch_count(zk_store, "w1") > 0
+
+
+def test_sync_command_reads_a_configured_hik_device(zk_store, hik, monkeypatch):
+    terminal = hik("cli", events=60)
+    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
+    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)  # opens the sealed password
+    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
+    runner = CliRunner()
+    first = runner.invoke(app, ["sync", "cli", "--json"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    assert summary["inserted"] == punches_expected(terminal) and summary["ignored"] > 0
+    terminal.faults.wrong_password = True
+    refused = runner.invoke(app, ["sync", "cli"])
+    assert refused.exit_code == 2 and "refused" in refused.output
+    assert device_row(zk_store, "cli").status == "unauthorized"
+
+
+def test_emulate_hikvision_command_serves_the_client():
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "punchgate"),
+            "emulate",
+            "hikvision",
+            "--port",
+            "0",
+            "--events",
+            "40",
+            "--password",
+            "s3cret",
+            "--timezone",
+            "Asia/Shanghai",
+            "--duration",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        (port,) = json.loads(proc.stdout.readline())["ports"]
+        with ISAPIClient(ISAPITarget("127.0.0.1", port, password="s3cret")) as client:
+            clock = client.clock()
+            pages = list(client.search(datetime(2000, 1, 1, tzinfo=clock.tzinfo), clock))
+        assert clock.utcoffset() == timedelta(hours=8)
+        punches = [e for p in pages for e in p.events if e.ignore_reason() is None]
+        assert len(punches) == 40
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
