@@ -40,9 +40,14 @@ OVERLAP = timedelta(days=1)  # window before the last event for firmwares withou
 
 
 def hik_batch(
-    events: list[AcsEvent], device: HikDevice, flags: int, ignored: Counter[str]
+    events: list[AcsEvent],
+    device: HikDevice,
+    flags: int,
+    ignored: Counter[str],
+    *,
+    source: SourceKind = SourceKind.TERMINAL,
 ) -> list[RawPunch | QuarantineItem]:
-    """Punch events as raw punches; the others are counted in `ignored` by reason."""
+    """Punch events as raw punches (pulled or pushed); the others counted in `ignored`."""
     out: list[RawPunch | QuarantineItem] = []
     for event in events:
         reason = event.ignore_reason()
@@ -53,7 +58,7 @@ def hik_batch(
             RawPunch(
                 employee_code=event.employee_no,
                 timestamp=event.time,  # aware; a naive one gets the device's zone in normalize
-                source_kind=SourceKind.TERMINAL,
+                source_kind=source,
                 tz=device.timezone,
                 device_code=device.code,
                 verify=event.credential,
