@@ -19,7 +19,7 @@ import random
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +65,9 @@ class HikTerminal:
     next_serial: int = 1
     searches: int = 0  # search replies served, for faults and tests
     conditions: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))
+    _results: OrderedDict[str, list[dict[str, Any]]] = field(
+        default_factory=OrderedDict, repr=False
+    )
     pages_served: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -164,18 +167,29 @@ class HikTerminal:
                 (start is None or when >= start) and (end is None or when <= end)
             )
 
+        # The firmware keeps a search's result under its searchID while it is paged: later
+        # pages come from that snapshot, not from a new scan of the log.
+        key = json.dumps(
+            {k: v for k, v in cond.items() if k not in ("searchResultPosition", "maxResults")},
+            sort_keys=True,
+        )
         with self.lock:
-            matches = [
-                e
-                for e in self.events
-                if (not major or e["major"] == major)
-                and (not minor or e["minor"] == minor)
-                and inside(e)
-                and (begin is None or e["serialNo"] >= int(begin))
-                and (last is None or e["serialNo"] <= int(last))
-            ]
-        if cond.get("timeReverseOrder"):
-            matches.reverse()
+            matches = self._results.get(key)
+            if matches is None:
+                matches = [
+                    e
+                    for e in self.events
+                    if (not major or e["major"] == major)
+                    and (not minor or e["minor"] == minor)
+                    and (begin is None or e["serialNo"] >= int(begin))
+                    and (last is None or e["serialNo"] <= int(last))
+                    and inside(e)
+                ]
+                if cond.get("timeReverseOrder"):
+                    matches.reverse()
+                self._results[key] = matches
+                while len(self._results) > 4:  # a few searches at a time, as on the device
+                    self._results.popitem(last=False)
         page = matches[position : position + limit]
         done = position + len(page) >= len(matches)
         status = "NO MATCH" if not matches else ("OK" if done else "MORE")
@@ -283,6 +297,7 @@ def _parse_auth(text: str) -> dict[str, str]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the terminals' web server does
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server_version = "webs"
     terminal: HikTerminal
     digest: _Digest
