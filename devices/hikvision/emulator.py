@@ -1,7 +1,7 @@
 """An emulated Hikvision access-control terminal (DS-K1T…) serving ISAPI on loopback.
 
 It answers what the pull client and independent ISAPI clients ask: `GET
-/ISAPI/System/deviceInfo` and `/ISAPI/System/time` (XML), and `POST
+/ISAPI/System/deviceInfo`, `/ISAPI/System/status` and `/ISAPI/System/time` (XML), and `POST
 /ISAPI/AccessControl/AcsEvent?format=json` with the firmware's paging (maxResults capped at
 30, `responseStatusStrg` MORE / OK / NO MATCH, `beginSerialNo`/`endSerialNo` bounds),
 behind HTTP Digest auth (qop=auth, MD5). Events carry one serial counter shared by
@@ -223,6 +223,14 @@ class HikTerminal:
             "<deviceType>ACS</deviceType></DeviceInfo>"
         )
 
+    def status_xml(self) -> str:
+        """`/ISAPI/System/status` (clients probe it to choose Basic or Digest)."""
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<DeviceStatus version="2.0" xmlns="{NS}">'
+            f"<currentDeviceTime>{self.now().isoformat(timespec='seconds')}</currentDeviceTime>"
+            "<deviceUpTime>86400</deviceUpTime></DeviceStatus>"
+        )
+
     def time_xml(self) -> str:
         """`/ISAPI/System/time`: local time with offset, zone in POSIX form (sign inverted)."""
         now = self.now()
@@ -329,6 +337,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if self.command == "GET" and path == "/ISAPI/System/deviceInfo":
             self._send(200, terminal.device_info_xml().encode(), "application/xml")
+        elif self.command == "GET" and path == "/ISAPI/System/status":
+            self._send(200, terminal.status_xml().encode(), "application/xml")
         elif self.command == "GET" and path == "/ISAPI/System/time":
             self._send(200, terminal.time_xml().encode(), "application/xml")
         elif self.command == "POST" and path == "/ISAPI/AccessControl/AcsEvent":
