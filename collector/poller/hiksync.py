@@ -10,7 +10,9 @@ The search asks for `beginSerialNo` = cursor + 1 over all time. A firmware that 
 `beginSerialNo` shows itself by sending events at or below the cursor; from then on the
 window starts an overlap before the last event read, so each poll does not read the whole
 log. A serial counter found below the cursor (log cleared, counter restarted) re-reads the
-log from its start; the ingest recognises what is already stored.
+log from its start; the ingest recognises what is already stored. A device with a
+`push_url` option has that URL checked in the terminal's `httpHosts` at every poll and set
+again when it is missing.
 """
 
 from __future__ import annotations
@@ -172,6 +174,11 @@ def sync_hik(
         bool(state.get("ignores_begin_serial", False)),
     )
     reason = "incremental" if cursor else "first read"
+    push_url = device.options.get("push_url")
+    if push_url and str(push_url) not in client.http_hosts():
+        # Some firmwares forget their httpHosts on a reboot and stop posting silently.
+        client.set_http_host(str(push_url))
+        reason += "; push host registered"
     reader.read()
     if reader.cursor == cursor and cursor and _counter_restarted(client, clock, cursor):
         reason = "serial counter restarted or log cleared: read again from the start"

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -35,6 +36,8 @@ from devices.types import DeviceInfo
 SEARCH_PATH = "/ISAPI/AccessControl/AcsEvent?format=json"
 INFO_PATH = "/ISAPI/System/deviceInfo"
 TIME_PATH = "/ISAPI/System/time"
+HOSTS_PATH = "/ISAPI/Event/notification/httpHosts"
+XMLNS = "http://www.hikvision.com/ver20/XMLSchema"
 PAGE_SIZE = 30  # what DS-K1T firmwares cap maxResults at
 
 
@@ -128,6 +131,32 @@ class ISAPIClient:
             if held == 0:
                 raise DeviceProtocolError("event search said MORE but sent no events")
             position += held
+
+    def http_hosts(self) -> list[str]:
+        """The URLs the terminal posts its events to (`/ISAPI/Event/notification/httpHosts`)."""
+        root = self._xml(self._request("GET", HOSTS_PATH))
+        urls = []
+        for item in root:
+            ip, port, path = (_text(item, k) for k in ("ipAddress", "portNo", "url"))
+            host = ip or _text(item, "hostName")
+            if host:
+                urls.append(f"http://{host}:{port or 80}{path or '/'}")
+        return urls
+
+    def set_http_host(self, url: str) -> None:
+        """Make `url` (http://ip:port/path) the one host the terminal posts its events to."""
+        parts = httpx.URL(url)
+        path = parts.raw_path.decode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><HttpHostNotificationList version="2.0" '
+            f'xmlns="{XMLNS}"><HttpHostNotification><id>1</id><url>{escape(path)}</url>'
+            "<protocolType>HTTP</protocolType><parameterFormatType>JSON</parameterFormatType>"
+            f"<addressingFormatType>ipaddress</addressingFormatType><ipAddress>{parts.host}"
+            f"</ipAddress><portNo>{parts.port or 80}</portNo>"
+            "<httpAuthenticationMethod>none</httpAuthenticationMethod>"
+            "</HttpHostNotification></HttpHostNotificationList>"
+        )
+        self._request("PUT", HOSTS_PATH, content=body.encode())
 
     def newest_serial(self, start: datetime, end: datetime) -> int | None:
         """The serial of the newest event in a window (one event, newest first), or None."""

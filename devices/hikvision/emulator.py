@@ -28,6 +28,7 @@ from urllib.request import parse_http_list, parse_keqv_list
 from zoneinfo import ZoneInfo
 
 from devices.hikvision.events import MAJOR_EVENT, parse_time
+from devices.hikvision.pusher import HttpHost, Pusher, hosts_xml, parse_hosts
 
 REALM = "DS-K1T671MF"
 NS = "http://www.hikvision.com/ver20/XMLSchema"
@@ -47,6 +48,7 @@ class HikFaults:
     garble_search: int | None = None  # the Nth search reply (1-based) is not JSON
     drop_after_pages: int | None = None  # close the connection instead of page N+1
     ignore_begin_serial: bool = False  # older firmware: beginSerialNo has no effect
+    forget_hosts_on_reboot: bool = False  # reported: pushing stops until re-registered
 
 
 @dataclass
@@ -68,6 +70,8 @@ class HikTerminal:
     _results: OrderedDict[str, list[dict[str, Any]]] = field(
         default_factory=OrderedDict, repr=False
     )
+    http_hosts: list[HttpHost] = field(default_factory=list)  # where it posts (push)
+    pusher: Pusher | None = field(default=None, repr=False)  # set by the emulator
     pages_served: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -121,7 +125,11 @@ class HikTerminal:
                 event["doorNo"] = 1
             self.events.append(event)
             self.next_serial += 1
-            return event
+            hosts = list(self.http_hosts)
+        if self.pusher is not None:
+            for host in hosts:
+                self.pusher.post(host, event)
+        return event
 
     def fill(self, count: int, *, seed: int = 42, start: datetime | None = None) -> None:
         """`count` punches over past working days, each followed by door events (noise)."""
@@ -142,6 +150,12 @@ class HikTerminal:
         """A face punch by a random enrolled person at the terminal's current time."""
         employee = str(1001 + rng.randrange(50))
         return self.add_event(self.now(), minor=75, employee=employee, status=rng.choice(STATUSES))
+
+    def reboot(self) -> None:
+        """A power cycle; with the fault on, the firmware forgets its httpHosts."""
+        if self.faults.forget_hosts_on_reboot:
+            with self.lock:
+                self.http_hosts.clear()
 
     def clear_log(self, *, restart_serial: bool = False) -> None:
         """Erase the log (a technician's "clear events"); optionally the counter restarts."""
@@ -341,10 +355,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, terminal.status_xml().encode(), "application/xml")
         elif self.command == "GET" and path == "/ISAPI/System/time":
             self._send(200, terminal.time_xml().encode(), "application/xml")
+        elif path == "/ISAPI/Event/notification/httpHosts" and self.command in ("GET", "PUT"):
+            self._hosts(body, path)
         elif self.command == "POST" and path == "/ISAPI/AccessControl/AcsEvent":
             self._search(body, path)
         else:
             self._json(404, status_body(4, "Invalid Operation", "notSupport", path))
+
+    def _hosts(self, body: bytes, path: str) -> None:
+        terminal = self.terminal
+        if self.command == "PUT":
+            try:
+                hosts = parse_hosts(body)
+            except ValueError as exc:
+                self._json(400, status_body(6, "Invalid Content", "badXmlContent", path, str(exc)))
+                return
+            with terminal.lock:
+                terminal.http_hosts[:] = hosts
+            self._json(200, status_body(1, "OK", "ok", path))
+            return
+        with terminal.lock:
+            text = hosts_xml(list(terminal.http_hosts))
+        self._send(200, text.encode(), "application/xml")
 
     def _search(self, body: bytes, path: str) -> None:
         terminal = self.terminal
@@ -392,8 +424,9 @@ class _Handler(BaseHTTPRequestHandler):
 class HikEmulator:
     """Serves one `HikTerminal` on 127.0.0.1 in a background thread; a context manager."""
 
-    def __init__(self, terminal: HikTerminal, port: int = 0) -> None:
+    def __init__(self, terminal: HikTerminal, port: int = 0, *, multipart: bool = False) -> None:
         handler = type("HikHandler", (_Handler,), {"terminal": terminal, "digest": _Digest()})
+        self.multipart = multipart  # post notifications as multipart with a picture
         self.terminal = terminal
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
@@ -410,10 +443,14 @@ class HikEmulator:
         self.stop()
 
     def start(self) -> None:
-        """Start serving."""
+        """Start serving (and posting events to the terminal's httpHosts)."""
+        self.terminal.pusher = Pusher(multipart=self.multipart)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and posting, and close the socket."""
         self.server.shutdown()
         self.server.server_close()
+        if self.terminal.pusher is not None:
+            self.terminal.pusher.close()
+            self.terminal.pusher = None

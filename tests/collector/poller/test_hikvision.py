@@ -5,84 +5,29 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from collector.cli import app
-from collector.config import apply_config, parse_config
-from collector.poller.device import TerminalPoller
-from collector.poller.hikdevices import load_hik_devices
 from collector.poller.worker import TerminalPollerWorker
 from collector.store.models import Punch
 from devices.hikvision.client import ISAPIClient, ISAPITarget
-from devices.hikvision.emulator import HikEmulator, HikTerminal
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.conftest import (
+    device_row,
+    hik_poller,
+    punch_count,
+    punches_expected,
+    quarantine_rows,
+)
 from tests.conftest import TEST_SECRET_KEY
-
-
-@pytest.fixture
-def hik(zk_store, now) -> Iterator[Callable[..., HikTerminal]]:
-    """Start an emulated Hikvision terminal and declare it as a `hik` device."""
-    running: list[HikEmulator] = []
-
-    def add(
-        code: str,
-        *,
-        events: int = 0,
-        timezone: str = "UTC",
-        device_zone: str | None = None,
-        password: str = "hik12345",
-        options: dict[str, Any] | None = None,
-    ) -> HikTerminal:
-        terminal = HikTerminal(timezone=timezone, serial_number=f"SN-{code}")
-        if events:
-            terminal.fill(events, seed=len(code))
-        emulator = HikEmulator(terminal)
-        emulator.start()
-        running.append(emulator)
-        device = {
-            "code": code,
-            "kind": "hik",
-            "host": "127.0.0.1",
-            "port": emulator.port,
-            "timezone": device_zone or timezone,
-            "comm_key": password,
-            "options": {"username": "admin", "timeout_s": 5, **(options or {})},
-        }
-        with zk_store.sessions.begin() as session:
-            apply_config(session, parse_config({"devices": [device]}), now=now, box=zk_store.box)
-        return terminal
-
-    yield add
-    for emulator in running:
-        emulator.stop()
-
-
-def poller_for(store, code: str) -> TerminalPoller:
-    (device,) = load_hik_devices(store.engine, [code], box=store.box)
-    return TerminalPoller(store, device)
-
-
-def punches_expected(terminal: HikTerminal) -> int:
-    """Distinct (person, second) passed authentications in the terminal's log."""
-    return len(
-        {
-            (e["employeeNoString"], e["time"])
-            for e in terminal.events
-            if e["major"] == 5 and e["minor"] in (1, 38, 75) and e.get("employeeNoString")
-        }
-    )
 
 
 def test_first_sync_stores_punches_ignores_door_events_with_counts_then_nothing_new(zk_store, hik):
     terminal = hik("hq", events=200)
-    poller = poller_for(zk_store, "hq")
+    poller = hik_poller(zk_store, "hq")
     first = poller.poll()
     assert first is not None and first.reason == "first read"
     doors = sum(1 for e in terminal.events if not e.get("employeeNoString"))
@@ -107,7 +52,7 @@ def test_first_sync_stores_punches_ignores_door_events_with_counts_then_nothing_
 
 def test_a_crash_between_pages_resumes_from_the_committed_cursor(zk_store, hik):
     terminal = hik("door", events=300)
-    poller = poller_for(zk_store, "door")
+    poller = hik_poller(zk_store, "door")
     terminal.faults.drop_after_pages = 3  # the link dies when the 4th page is asked for
     assert poller.poll() is None  # a device error: recorded, not raised
     row = device_row(zk_store, "door")
@@ -129,7 +74,7 @@ def test_a_crash_between_pages_resumes_from_the_committed_cursor(zk_store, hik):
 def test_firmware_ignoring_begin_serial_reads_nothing_twice(zk_store, hik):
     terminal = hik("old", events=100)
     terminal.faults.ignore_begin_serial = True
-    poller = poller_for(zk_store, "old")
+    poller = hik_poller(zk_store, "old")
     first = poller.poll()
     assert first is not None and first.inserted == punches_expected(terminal)
     second = poller.poll()
@@ -145,7 +90,7 @@ def test_firmware_ignoring_begin_serial_reads_nothing_twice(zk_store, hik):
 
 def test_a_restarted_serial_counter_is_read_again_from_the_start(zk_store, hik):
     terminal = hik("reset", events=50)
-    poller = poller_for(zk_store, "reset")
+    poller = hik_poller(zk_store, "reset")
     assert poller.poll() is not None
     before = punch_count(zk_store, "reset")
     terminal.clear_log(restart_serial=True)
@@ -158,7 +103,7 @@ def test_a_restarted_serial_counter_is_read_again_from_the_start(zk_store, hik):
 
 def test_refused_credentials_mark_the_device_unauthorized_without_crashing(zk_store, hik):
     terminal = hik("locked", events=10, password="not-the-password")
-    poller = poller_for(zk_store, "locked")
+    poller = hik_poller(zk_store, "locked")
     assert poller.poll() is None
     row = device_row(zk_store, "locked")
     assert row.status == "unauthorized" and "refused" in (row.last_error or "")
@@ -168,7 +113,7 @@ def test_refused_credentials_mark_the_device_unauthorized_without_crashing(zk_st
 def test_push_only_model_is_reported_not_crashed(zk_store, hik):
     terminal = hik("pushy", events=10)
     terminal.faults.push_only = True
-    assert poller_for(zk_store, "pushy").poll() is None
+    assert hik_poller(zk_store, "pushy").poll() is None
     assert "notSupport" in (device_row(zk_store, "pushy").last_error or "")
 
 
@@ -187,7 +132,7 @@ def test_times_keep_their_offset_and_states_and_credentials_are_mapped(zk_store,
     ]
     for local, minor, status, _, _ in cases:
         terminal.add_event(datetime.fromisoformat(local), minor=minor, employee="7", status=status)
-    outcome = poller_for(zk_store, "sh").poll()
+    outcome = hik_poller(zk_store, "sh").poll()
     assert outcome is not None and outcome.inserted == len(cases)
     with zk_store.sessions() as s:
         rows = list(s.scalars(select(Punch).where(Punch.device_code == "sh").order_by(Punch.id)))
@@ -205,7 +150,7 @@ def test_an_unreadable_event_is_quarantined_once_and_a_naive_time_gets_the_devic
     naive = terminal.add_event(datetime(2026, 11, 26, 17, 0), minor=75, employee="5")
     naive["time"] = "2026-11-26T17:00:00"  # an older firmware: no offset
     terminal.events.append({"major": 5, "minor": 75, "serialNo": 3, "time": "yesterday"})
-    poller = poller_for(zk_store, "odd")
+    poller = hik_poller(zk_store, "odd")
     outcome = poller.poll()
     assert outcome is not None and (outcome.inserted, outcome.quarantined) == (2, 1)
     (item,) = [q for q in quarantine_rows(zk_store) if q.device_code == "odd"]
