@@ -21,6 +21,7 @@ def hikvision_command(
     password: str = typer.Option("hik12345", help="Digest password."),
     timezone: str = typer.Option("UTC", help="Zone the terminals' clocks show."),
     live_every: float = typer.Option(0.0, min=0, help="A new punch every N seconds (0: none)."),
+    multipart: bool = typer.Option(False, help="Push notifications as multipart with a picture."),
     latency_ms: float = typer.Option(0.0, min=0, help="Fault: delay before every reply."),
     wrong_password: bool = typer.Option(False, help="Fault: refuse every login."),
     push_only: bool = typer.Option(False, help="Fault: event search not supported."),
@@ -50,7 +51,7 @@ def hikvision_command(
                 ),
             )
             terminal.fill(events, seed=seed + i)
-            emulator = HikEmulator(terminal, port + i if port else 0)
+            emulator = HikEmulator(terminal, port + i if port else 0, multipart=multipart)
             emulator.start()
             emulators.append(emulator)
         ports = [e.port for e in emulators]
