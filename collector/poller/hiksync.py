@@ -1,10 +1,12 @@
 """One sync of one Hikvision terminal: identity, clock, and the events after the cursor.
 
 The cursor is the last event `serialNo` read, kept in the device's `sync_state` and moved in
-the same transaction as the punches of each page, so a sync that dies between pages resumes
-after the last committed page: nothing is lost and (with the idempotent ingest) nothing is
-stored twice. Only passed authentications (`devices.hikvision.events.PASS_MINORS`) become
-punches; door and failed-verification events move the cursor and are counted by reason.
+the same transaction as the punches of the pages it covers (about a thousand events a
+commit, and whatever was read when the terminal stops answering), so a sync that dies
+between pages resumes after the last committed page: nothing is lost and (with the
+idempotent ingest) nothing is stored twice. Only passed authentications
+(`devices.hikvision.events.PASS_MINORS`) become punches; door and failed-verification
+events move the cursor and are counted by reason.
 
 The search asks for `beginSerialNo` = cursor + 1 over all time. A firmware that ignores
 `beginSerialNo` shows itself by sending events at or below the cursor; from then on the
@@ -32,6 +34,7 @@ from collector.poller.terminals import mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
 from collector.store.ingest import QuarantineItem, ingest
 from collector.store.models import Device
+from devices.errors import DeviceError
 from devices.hikvision.client import ISAPIClient
 from devices.hikvision.events import AcsEvent, AcsPage
 from devices.types import DeviceInfo
@@ -39,6 +42,7 @@ from rules.vocabulary import PunchFlag, SourceKind
 
 EPOCH = datetime(2000, 1, 1)  # noqa: DTZ001 - given the terminal's offset before use
 OVERLAP = timedelta(days=1)  # window before the last event for firmwares without beginSerialNo
+COMMIT_EVENTS = 1000  # events read per commit (a page is 30): bounds what a crash re-reads
 
 
 def hik_batch(
@@ -94,7 +98,7 @@ def _bad_items(page: AcsPage, device: HikDevice) -> list[QuarantineItem]:
 
 @dataclass
 class _Reader:
-    """The paged read of one sync, committing each page with the cursor it reaches."""
+    """The paged read of one sync, committing batches of pages with the cursor they reach."""
 
     store: Store
     device: HikDevice
@@ -107,29 +111,46 @@ class _Reader:
     counts: Counter[str] = field(default_factory=Counter)
     ignored: Counter[str] = field(default_factory=Counter)
     total: int = 0
+    pending: list[RawPunch | QuarantineItem] = field(default_factory=list)
+    pending_read: int = 0
 
     def read(self) -> None:
-        """Search after the cursor to the end and store page by page."""
+        """Search after the cursor to the end; commit every `commit_events` events and at the end.
+
+        A failure while reading commits what was read before it, so the next sync resumes
+        there; a crash loses only the uncommitted pages, which the next sync reads again.
+        """
         start = EPOCH.replace(tzinfo=self.clock.tzinfo)
         if self.ignores_begin and self.cursor and self.last_time:
             start = datetime.fromisoformat(self.last_time) - OVERLAP
         end = self.clock + timedelta(days=1)
-        for page in self.client.search(start, end, begin_serial=self.cursor + 1):
-            self.total = max(self.total, page.total)
-            self._store(page)
+        every = int(self.device.options.get("commit_events", COMMIT_EVENTS))
+        try:
+            for page in self.client.search(start, end, begin_serial=self.cursor + 1):
+                self.total = max(self.total, page.total)
+                self._take(page)
+                if self.pending_read >= every:
+                    self._commit()
+        except DeviceError:
+            self._commit()
+            raise
+        self._commit()
 
-    def _store(self, page: AcsPage) -> None:
+    def _take(self, page: AcsPage) -> None:
         fresh = [e for e in page.events if e.serial > self.cursor]
         if len(fresh) < len(page.events):
             self.ignores_begin = True  # the firmware sent what beginSerialNo excluded
-        batch = hik_batch(fresh, self.device, self.flags, self.ignored)
-        batch += _bad_items(page, self.device)
+        self.pending += hik_batch(fresh, self.device, self.flags, self.ignored)
+        self.pending += _bad_items(page, self.device)
+        self.pending_read += len(fresh)
         if fresh:
             newest = max(fresh, key=lambda e: e.serial)
             self.cursor, self.last_time = newest.serial, newest.time.isoformat()
+
+    def _commit(self) -> None:
         now = utcnow()
         with self.store.engine.begin() as conn:
-            result = ingest(conn, batch, now=now, policy=self.store.policy)
+            result = ingest(conn, self.pending, now=now, policy=self.store.policy)
             conn.execute(
                 update(Device)
                 .where(Device.code == self.device.code)
@@ -144,17 +165,18 @@ class _Reader:
                 )
             )
         self.counts.update(
-            read=len(fresh),
+            read=self.pending_read,
             inserted=result.inserted,
             duplicates=result.duplicates,
             quarantined=result.quarantined,
         )
+        self.pending, self.pending_read = [], 0
 
 
 def sync_hik(
     store: Store, device: HikDevice, client: ISAPIClient, *, full_info: bool = True
 ) -> SyncOutcome:
-    """Read the events after the cursor, committing each page with the cursor it reaches."""
+    """Read the events after the cursor, committing batches of pages with their cursor."""
     info = client.device_info() if full_info else None
     before = utcnow()
     clock = client.clock()
