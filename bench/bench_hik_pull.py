@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -86,13 +87,15 @@ def main() -> None:
         "options": {"timeout_s": 30},
     }
     bare_s: list[float] = []
+    bare_cpu: list[float] = []
     ours_s: list[float] = []
     ours_cpu: list[float] = []
     try:
         for _ in range(args.rounds):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             events = bare_read(port)
             bare_s.append(time.perf_counter() - started)
+            bare_cpu.append(time.process_time() - cpu)
 
             store, folder = scratch_store([device])
             (hik,) = load_hik_devices(store.engine, ["hik"], box=store.box)
@@ -117,9 +120,12 @@ def main() -> None:
             "pages": -(-events // 30),
             "rounds": args.rounds,
             "bare_read_s": round(min(bare_s), 3),
+            "bare_read_cpu_s": round(min(bare_cpu), 3),
             "ours_pull_into_sqlite_s": round(min(ours_s), 3),
             "ours_pull_cpu_s": round(min(ours_cpu), 3),
             "ratio_ours_to_bare": ratio,
+            "ratio_ours_to_bare_cpu": round(min(ours_cpu) / min(bare_cpu), 3),
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "targets": [
                 target(
                     f"Hikvision pull, {events:,} events into SQLite, vs bare HTTP read (× time)",
