@@ -15,13 +15,8 @@ from collector.cli import app
 from collector.poller.worker import TerminalPollerWorker
 from collector.store.models import Punch
 from devices.hikvision.client import ISAPIClient, ISAPITarget
-from tests.collector.poller.conftest import (
-    device_row,
-    hik_poller,
-    punch_count,
-    punches_expected,
-    quarantine_rows,
-)
+from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.hikvision.conftest import hik_poller, punches_expected
 from tests.conftest import TEST_SECRET_KEY
 
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from collector.store.models import Punch
-from tests.collector.poller.conftest import hik_poller, punch_count, punches_expected
+from tests.collector.poller.conftest import punch_count
+from tests.collector.poller.hikvision.conftest import hik_poller, punches_expected
 from tests.push_support import live_server
 
 
