@@ -15,6 +15,7 @@ from api.routes import (
     devices,
     employees,
     health,
+    hikvision,
     iclock,
     keys,
     leave,
@@ -92,6 +93,7 @@ def create_app(
     for module in (
         health,
         iclock,
+        hikvision,
         operations,
         org,
         employees,

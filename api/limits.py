@@ -11,8 +11,8 @@ from api.problems import problem
 from collector.push.ratelimit import RateLimiter
 from collector.runtime import Store
 
-# /iclock has its own, larger limit (PUNCHGATE_PUSH_MAX_BODY_BYTES) and its own replies.
-EXEMPT_PREFIXES = ("/iclock",)
+# /iclock and /hik have their own, larger limit (PUNCHGATE_PUSH_MAX_BODY_BYTES) and replies.
+EXEMPT_PREFIXES = ("/iclock", "/hik/")
 
 
 class _TooLarge(HTTPException):

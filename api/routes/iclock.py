@@ -81,13 +81,18 @@ async def _answer(call: Callable[[], Any]) -> PlainTextResponse:
     except PushError as exc:
         return _error(exc)
     except SQLAlchemyError as exc:
-        log.warning("iclock: store unavailable (%s); the terminal will retry", type(exc).__name__)
-        return PlainTextResponse(
-            "ERROR: store unavailable",
-            status_code=503,
-            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
-        )
+        return store_unavailable("iclock", exc)
     return PlainTextResponse(str(text))
+
+
+def store_unavailable(what: str, exc: SQLAlchemyError) -> PlainTextResponse:
+    """503 with Retry-After: the terminal keeps its records and sends them again."""
+    log.warning("%s: store unavailable (%s); the terminal will retry", what, type(exc).__name__)
+    return PlainTextResponse(
+        "ERROR: store unavailable",
+        status_code=503,
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
 
 
 async def _guarded(

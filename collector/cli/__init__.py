@@ -16,6 +16,7 @@ from collector.cli import (
     db,
     demo,
     emulate,
+    emulate_hik,
     emulate_push,
     importing,
     leave,
@@ -50,6 +51,7 @@ app.add_typer(leave.app, name="leave")
 app.command("import")(importing.import_command)
 app.add_typer(emulate.app, name="emulate")
 emulate.app.command("push")(emulate_push.push_command)
+emulate.app.command("hikvision")(emulate_hik.hikvision_command)
 app.command("sync")(sync.sync_command)
 
 

@@ -1,4 +1,4 @@
-"""`punchgate sync`: pull one terminal's new records once, with a progress bar."""
+"""`punchgate sync`: pull one terminal's (ZK or Hikvision) new records once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from sqlalchemy import or_, select
 
 from collector.cli.common import console, open_existing_store, setup_logging
 from collector.normalize import NormalizeError, zone
+from collector.poller.hikdevices import HikDevice, load_hik_devices
+from collector.poller.hiksync import sync_hik
 from collector.poller.sync import SyncOutcome, sync_terminal
 from collector.poller.terminals import (
     STATUS_OFFLINE,
@@ -21,6 +23,7 @@ from collector.poller.terminals import (
 from collector.runtime import Store
 from collector.settings import get_settings
 from collector.store.models import Device
+from devices.hikvision.client import ISAPIClient
 from devices.zk.driver import ZKSession
 from devices.zk.errors import DeviceAuthError, DeviceError
 
@@ -57,7 +60,8 @@ def sync_command(
         console.print(
             f"{outcome.device}: {outcome.read} new records ({outcome.reason}), "
             f"{outcome.inserted} stored, {outcome.duplicates} already stored, "
-            f"{outcome.quarantined} quarantined; {outcome.total} on the terminal; "
+            f"{outcome.quarantined} quarantined, {outcome.ignored} not punches; "
+            f"{outcome.total} on the terminal; "
             f"clock skew {outcome.clock_skew_s:+.0f} s"
         )
 
@@ -70,7 +74,7 @@ def _terminal(
     udp: bool,
     comm_key: int,
     timezone: str | None,
-) -> Terminal:
+) -> Terminal | HikDevice:
     if host:
         if timezone is None:
             timezone = _configured_zone(store, host, port)
@@ -89,9 +93,10 @@ def _terminal(
         )
     if not device:
         raise typer.BadParameter("name a configured terminal or give --host")
-    found = load_terminals(store.engine, [device], box=store.box)
+    found: list[Terminal | HikDevice] = [*load_terminals(store.engine, [device], box=store.box)]
+    found += load_hik_devices(store.engine, [device], box=store.box)
     if not found:
-        raise typer.BadParameter(f"no enabled zk terminal {device!r} in the store")
+        raise typer.BadParameter(f"no enabled zk or hik terminal {device!r} in the store")
     return found[0]
 
 
@@ -116,7 +121,7 @@ def _configured_zone(store: Store, host: str, port: int) -> str:
     )
 
 
-def _run(store: Store, terminal: Terminal, *, quiet: bool) -> SyncOutcome:
+def _run(store: Store, terminal: Terminal | HikDevice, *, quiet: bool) -> SyncOutcome:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -130,6 +135,9 @@ def _run(store: Store, terminal: Terminal, *, quiet: bool) -> SyncOutcome:
             bar.update(task, completed=done, total=total)
 
         try:
+            if isinstance(terminal, HikDevice):
+                with ISAPIClient(terminal.target(store.settings)) as client:
+                    return sync_hik(store, terminal, client)
             with ZKSession(terminal.target(store.settings)) as session:
                 return sync_terminal(store, terminal, session, progress=progress)
         except DeviceError as exc:

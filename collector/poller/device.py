@@ -1,4 +1,4 @@
-"""One poller per terminal: it owns the terminal's interval, backoff, availability and session."""
+"""One poller per terminal (ZK or Hikvision): its interval, backoff, availability, session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import threading
 import time
 
 from collector.metrics import POLL_DURATION, POLL_FAILURES
+from collector.poller.hikdevices import HikDevice
+from collector.poller.hiksync import sync_hik
 from collector.poller.sync import SyncOutcome, sync_terminal, to_batch
 from collector.poller.terminals import (
     STATUS_OFFLINE,
@@ -18,8 +20,9 @@ from collector.poller.terminals import (
 )
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest
+from devices.errors import DeviceAuthError, DeviceError
+from devices.hikvision.client import ISAPIClient
 from devices.zk.driver import ZKSession
-from devices.zk.errors import DeviceAuthError, DeviceError
 from rules.vocabulary import PunchFlag
 
 log = logging.getLogger(__name__)
@@ -28,7 +31,9 @@ log = logging.getLogger(__name__)
 class TerminalPoller:
     """Polls one terminal; logs once when it goes down and once when it comes back."""
 
-    def __init__(self, store: Store, terminal: Terminal, *, rng: random.Random | None = None):
+    def __init__(
+        self, store: Store, terminal: Terminal | HikDevice, *, rng: random.Random | None = None
+    ):
         self.store = store
         self.terminal = terminal
         self.settings = store.settings
@@ -53,13 +58,7 @@ class TerminalPoller:
         with self._lock:
             started = time.monotonic()
             try:
-                with ZKSession(self.terminal.target(self.settings)) as session:
-                    outcome = sync_terminal(
-                        self.store,
-                        self.terminal,
-                        session,
-                        full_info=self.polls % self.settings.zk_info_every == 0,
-                    )
+                outcome = self._sync(full_info=self.polls % self.settings.zk_info_every == 0)
             except DeviceError as exc:
                 POLL_FAILURES.inc(device=self.terminal.code)
                 self._failed(exc)
@@ -70,6 +69,14 @@ class TerminalPoller:
             self._succeeded()
             self.next_due = time.monotonic() + self.interval
             return outcome
+
+    def _sync(self, *, full_info: bool) -> SyncOutcome:
+        terminal = self.terminal
+        if isinstance(terminal, HikDevice):
+            with ISAPIClient(terminal.target(self.settings)) as client:
+                return sync_hik(self.store, terminal, client, full_info=full_info)
+        with ZKSession(terminal.target(self.settings)) as session:
+            return sync_terminal(self.store, terminal, session, full_info=full_info)
 
     def backoff(self) -> float:
         """Seconds before the next retry: capped exponential with jitter."""
@@ -107,13 +114,15 @@ class TerminalPoller:
         incremental read (one chunk when nothing is new), which catches such punches and
         anything else the link missed: every punch reaches the store within about one window.
         """
-        window_s = float(self.terminal.options.get("live_window_s", 1.0))
+        terminal = self.terminal
+        assert isinstance(terminal, Terminal), "only ZK terminals hold a live session"
+        window_s = float(terminal.options.get("live_window_s", 1.0))
         while not stop.is_set():
             try:
-                with self._lock, ZKSession(self.terminal.target(self.settings)) as session:
+                with self._lock, ZKSession(terminal.target(self.settings)) as session:
                     while not stop.is_set():
                         full = self.polls % self.settings.zk_info_every == 0
-                        outcome = sync_terminal(self.store, self.terminal, session, full_info=full)
+                        outcome = sync_terminal(self.store, terminal, session, full_info=full)
                         self.polls += 1
                         self._skewed = outcome.clock_flagged
                         self._succeeded()
@@ -133,6 +142,9 @@ class TerminalPoller:
                 stop.wait(self.backoff())
 
     def _listen(self, session: ZKSession, stop: threading.Event, deadline: float) -> None:
+        terminal = self.terminal
+        assert isinstance(terminal, Terminal)
+
         def done() -> bool:
             return stop.is_set() or time.monotonic() >= deadline
 
@@ -142,7 +154,5 @@ class TerminalPoller:
                 continue
             now = utcnow()
             with self.store.engine.begin() as conn:
-                ingest(
-                    conn, to_batch([item], self.terminal, flags), now=now, policy=self.store.policy
-                )
+                ingest(conn, to_batch([item], terminal, flags), now=now, policy=self.store.policy)
             mark_status(self.store.engine, self.terminal.code, **seen(now))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ class SyncOutcome:
     clock_flagged: bool
     clock_set: bool
     cleared: bool
+    ignored: int = 0  # events that are not punches (doors, failed verifications…)
+    ignored_reasons: dict[str, int] = field(default_factory=dict)  # reason → count
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (for `punchgate sync --json`)."""

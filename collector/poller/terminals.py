@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
 STATUS_UNAUTHORIZED = "unauthorized"
+T = TypeVar("T")
 
 
 class TerminalConfigError(ValueError):
@@ -96,11 +98,12 @@ def terminal_from_row(device: Device, box: SecretBox | None = None) -> Terminal:
         timezone=device.timezone or "UTC",
         direction_mode=DirectionMode(device.direction_mode or "auto"),
         options=dict(device.options or {}),
-        comm_key=comm_key_number(_open(box, device.comm_key_secret)),
+        comm_key=comm_key_number(open_secret(box, device.comm_key_secret)),
     )
 
 
-def _open(box: SecretBox | None, stored: str | None) -> str | None:
+def open_secret(box: SecretBox | None, stored: str | None) -> str | None:
+    """A device's stored secret in clear (sealed or, from before sealing, plain)."""
     if stored and is_sealed(stored):
         if box is None:
             raise TerminalConfigError("comm key is sealed and no secret box was given")
@@ -115,14 +118,26 @@ def load_terminals(
     engine: Engine, codes: list[str] | None = None, *, box: SecretBox | None = None
 ) -> list[Terminal]:
     """Enabled ZK terminals from the store; a misconfigured one is marked and skipped."""
-    out: list[Terminal] = []
+    return load_devices(engine, "zk", terminal_from_row, codes, box=box)
+
+
+def load_devices(
+    engine: Engine,
+    kind: str,
+    build: Callable[[Device, SecretBox | None], T],
+    codes: list[str] | None = None,
+    *,
+    box: SecretBox | None = None,
+) -> list[T]:
+    """Enabled devices of one kind, each built from its row; a misconfigured one is marked."""
+    out: list[T] = []
     with Session(engine) as session:
-        query = select(Device).where(Device.kind == "zk", Device.enabled.is_(True))
+        query = select(Device).where(Device.kind == kind, Device.enabled.is_(True))
         if codes is not None:
             query = query.where(Device.code.in_(codes))
         for device in session.scalars(query.order_by(Device.code)):
             try:
-                out.append(terminal_from_row(device, box))
+                out.append(build(device, box))
             except (TerminalConfigError, ValueError) as exc:
                 log.warning("terminal %s is misconfigured: %s", device.code, exc)
                 device.status, device.last_error = STATUS_OFFLINE, f"configuration: {exc}"

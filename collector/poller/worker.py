@@ -9,8 +9,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from collector.poller.device import TerminalPoller
+from collector.poller.hikdevices import HikDevice, load_hik_devices
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import load_terminals
+from collector.poller.terminals import Terminal, load_terminals
 from collector.runtime import Store
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ RELOAD_S = 60.0  # how often the terminal list is re-read from the store
 
 
 class TerminalPollerWorker:
-    """Runs a `TerminalPoller` per enabled ZK terminal; live terminals get a thread each."""
+    """Runs a `TerminalPoller` per enabled ZK or Hikvision terminal; live ZK ones get a thread."""
 
     name = "zk-poller"
 
@@ -37,9 +38,11 @@ class TerminalPollerWorker:
 
     def reload(self) -> None:
         """Pick up terminals added, changed or removed in the store."""
-        found = {
-            t.code: t for t in load_terminals(self.store.engine, self.codes, box=self.store.box)
+        engine, box = self.store.engine, self.store.box
+        found: dict[str, Terminal | HikDevice] = {
+            t.code: t for t in load_terminals(engine, self.codes, box=box)
         }
+        found.update((t.code, t) for t in load_hik_devices(engine, self.codes, box=box))
         for code in list(self.pollers):
             if code not in found and not self.pollers[code].terminal.live:
                 del self.pollers[code]

@@ -1,12 +1,8 @@
-"""The project's device errors, and the one boundary that turns pyzk/socket errors into them.
+"""The one boundary that turns pyzk and socket errors into the device errors.
 
-DeviceError                      anything that went wrong talking to a terminal
-├── DeviceUnreachable            no answer: refused, reset, unreachable host
-│   └── DeviceTimeout            it stopped answering within the timeout
-├── DeviceAuthError              it refused our comm key ("wrong comm key")
-├── DeviceNotConnected           a command was sent outside a session
-└── DeviceProtocolError          it answered, but not as the protocol says
-    └── DeviceRefused            it answered a command with an error code
+The tree itself (`DeviceError` and its subclasses) lives in `devices.errors`, shared by every
+kind of terminal; it is re-exported here for the ZK driver's callers. A wrong comm key
+becomes `DeviceAuthError("wrong comm key")`.
 """
 
 from __future__ import annotations
@@ -18,33 +14,27 @@ from contextlib import contextmanager
 
 from zk import exception as zk_exc
 
+from devices.errors import (
+    DeviceAuthError,
+    DeviceError,
+    DeviceNotConnected,
+    DeviceProtocolError,
+    DeviceRefused,
+    DeviceTimeout,
+    DeviceUnreachable,
+)
 
-class DeviceError(Exception):
-    """Talking to a device failed; the message is readable by an operator."""
-
-
-class DeviceUnreachable(DeviceError):
-    """The device did not answer (refused, reset, unreachable)."""
-
-
-class DeviceTimeout(DeviceUnreachable):
-    """The device stopped answering within the timeout."""
-
-
-class DeviceAuthError(DeviceError):
-    """The device refused the comm key."""
-
-
-class DeviceNotConnected(DeviceError):
-    """A command was sent without an open session."""
-
-
-class DeviceProtocolError(DeviceError):
-    """The device's answer did not follow the protocol (garbled, truncated, unexpected)."""
-
-
-class DeviceRefused(DeviceProtocolError):
-    """The device answered a command with an error code."""
+__all__ = [
+    "PYZK_ERRORS",
+    "DeviceAuthError",
+    "DeviceError",
+    "DeviceNotConnected",
+    "DeviceProtocolError",
+    "DeviceRefused",
+    "DeviceTimeout",
+    "DeviceUnreachable",
+    "map_errors",
+]
 
 
 # Every exception class pyzk defines, and what it becomes; a test checks none is missing.

@@ -1,0 +1,1 @@
+"""Hikvision ISAPI access-control terminals (DS-K1T…): events, client and emulator."""
