@@ -11,12 +11,12 @@ Multipart bodies are split with the standard library's MIME parser.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
+from devices.boundedjson import JSONLimitError, loads_bounded
 from devices.hikvision.events import AcsEvent, parse_event
 
 EVENT_TYPE = "AccessControllerEvent"
@@ -54,7 +54,10 @@ def json_part(body: bytes, content_type: str) -> bytes:
 def parse_notification(body: bytes, content_type: str) -> Notification:
     """A posted notification; NotificationError when it cannot be one."""
     try:
-        data = json.loads(json_part(body, content_type))
+        # The body is already capped by size; bounded parsing keeps deep nesting harmless too.
+        data = loads_bounded(json_part(body, content_type), max_bytes=len(body) + 1)
+    except JSONLimitError as exc:
+        raise NotificationError(f"notification is not a JSON object within limits: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotificationError(f"notification is not JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -50,7 +51,7 @@ def punches(store) -> list[tuple[str, datetime, str, str, str]]:
     return [(c, t.replace(tzinfo=UTC), st, v, z) for c, t, st, v, z in rows]
 
 
-def multipart(payload: dict, boundary: str = "MIME_boundary") -> tuple[bytes, str]:
+def multipart(payload: dict[str, Any], boundary: str = "MIME_boundary") -> tuple[bytes, str]:
     body = (
         f"--{boundary}\r\n"
         'Content-Disposition: form-data; name="AccessControllerEvent"\r\n'
@@ -114,6 +115,18 @@ def test_garbage_is_quarantined_and_acknowledged(client, store):
     with store.sessions() as s:
         (item,) = s.scalars(select(Quarantine)).all()
     assert item.device_code == "gate" and "not JSON" in item.reason
+
+
+def test_a_notification_nested_20000_deep_is_quarantined_with_its_reason(client, store, caplog):
+    deep = b'{"eventType": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    reply = client.post(
+        "/hik/gate?token=t0k", content=deep, headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 200
+    with store.sessions() as s:
+        (item,) = s.scalars(select(Quarantine)).all()
+    assert "not a JSON object within limits" in item.reason
+    assert "RecursionError" not in item.reason and "Traceback" not in caplog.text
 
 
 def test_wrong_token_wrong_address_and_unknown_device_are_refused(client, store):

@@ -37,7 +37,8 @@ def test_first_sync_stores_punches_ignores_door_events_with_counts_then_nothing_
     row = device_row(zk_store, "hq")
     assert row.sync_state["serial"] == terminal.events[-1]["serialNo"]
     assert row.status == "online" and row.serial == "SN-hq" and row.platform == terminal.model
-    assert row.firmware and row.reported_until is not None and abs(row.clock_skew_s) < 5
+    assert row.firmware and row.reported_until is not None
+    assert row.clock_skew_s is not None and abs(row.clock_skew_s) < 5
     again = poller.poll()
     assert again is not None and (again.read, again.inserted, again.duplicates) == (0, 0, 0)
     terminal.add_event(datetime.now(UTC), minor=38, employee="1001", status="checkOut")
