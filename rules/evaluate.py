@@ -89,10 +89,19 @@ class DayResult(NamedTuple):
 
 
 def evaluate_day(
-    policy: Policy, day: date, punches: Iterable[Punch], calendar: Calendar, now: datetime
+    policy: Policy,
+    day: date,
+    punches: Iterable[Punch],
+    calendar: Calendar,
+    now: datetime,
+    plan: DayPlan | None = None,
 ) -> DayResult:
-    """Decide `day` from the punches (any order; others outside the day's window are ignored)."""
-    plan = day_plan(policy, calendar, day)
+    """Decide `day` from the punches (any order; others outside the day's window are ignored).
+
+    `plan` replaces the policy's own plan of the day (a rostered day: `rules.roster`).
+    """
+    if plan is None:
+        plan = day_plan(policy, calendar, day)
     if now.tzinfo is None:
         raise ValueError("now must be aware")
     now_ts = now.timestamp()
