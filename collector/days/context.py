@@ -13,13 +13,16 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from rules.calendar import Calendar, site_calendar
 from rules.policy import Policy
 from rules.schema import PolicyError, load_policy
+
+if TYPE_CHECKING:
+    from collector.days.roster_book import RosterBook
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,13 @@ class DeviceInfo:
     reported_until: datetime | None
 
 
+def _roster_book() -> RosterBook:
+    # Imported here: roster_book reads the database through this module's helpers.
+    from collector.days.roster_book import RosterBook
+
+    return RosterBook()
+
+
 @dataclass
 class Context:
     """Master data for recomputation, reusable across batches."""
@@ -100,6 +110,7 @@ class Context:
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     site_devices: dict[int | None, list[DeviceInfo]] = field(default_factory=dict)
     _calendars: dict[tuple[str, str | None, str | None], Calendar] = field(default_factory=dict)
+    roster: RosterBook = field(default_factory=_roster_book)  # loaded by recompute for its days
 
     def load(self, conn: Connection, employee_ids: Iterable[int]) -> None:
         """Read employees, their assignments, the policies, sites and devices."""
