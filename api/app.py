@@ -23,6 +23,7 @@ from api.routes import (
     punches,
     quarantine,
     reports,
+    rosters,
     ui_sessions,
 )
 from collector.runtime import Store, open_store
@@ -91,6 +92,7 @@ def create_app(
         punches,
         quarantine,
         reports,
+        rosters,
         ui_sessions,
     ):
         app.include_router(module.router)
