@@ -20,7 +20,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from rules.calendar import Calendar
 from rules.explain import Decision, hm
@@ -32,6 +32,7 @@ from rules.vocabulary import PunchState
 
 ROSTER_CACHE_MAX = 100_000  # rostered plans (or derived policies) kept before clearing
 _ONE = timedelta(days=1)
+_MISS = object()
 _NOT_FIRST = OUT_STATES | {PunchState.VOID}  # a check-out cannot be the shift's first punch
 
 
@@ -66,37 +67,46 @@ class EmployeeRoster:
         code = self.days.get(day)
         if code is not None:
             return code, Source.DAY_ENTRY, None
-        for assignments, source in (
-            (self.own, Source.EMPLOYEE),
-            (self.department, Source.DEPARTMENT),
-        ):
-            a = _in_force(assignments, day)
-            if a is not None:
-                if a.pattern.kind is PatternKind.AUTO:
-                    return None, Source.AUTO, a
-                return a.pattern.code_on(day), source, a
-        return None
+        a = _in_force(self.own, day)
+        source = Source.EMPLOYEE
+        if a is None:
+            a = _in_force(self.department, day)
+            source = Source.DEPARTMENT
+            if a is None:
+                return None
+        if a.pattern.kind is PatternKind.AUTO:
+            return None, Source.AUTO, a
+        return a.pattern.code_on(day), source, a
 
 
 def _in_force(assignments: tuple[Assignment, ...], day: date) -> Assignment | None:
     """The assignment starting last on or before `day`, unless it ended before it."""
-    if not assignments:
+    found = None
+    for a in assignments:  # a handful at most: a scan beats bisect's overhead
+        if a.effective_from > day:
+            break
+        found = a
+    if found is not None and found.effective_to is not None and day > found.effective_to:
         return None
-    i = bisect.bisect_right(assignments, day, key=lambda a: a.effective_from) - 1
-    if i < 0:
-        return None
-    a = assignments[i]
-    return None if a.effective_to is not None and day > a.effective_to else a
+    return found
 
 
-@dataclass(frozen=True, slots=True)
 class RosteredDay:
     """What the evaluation of one rostered day needs: the policy, its plan, the decision."""
 
-    policy: Policy  # the employee's policy with the shift type's shift, target and breaks
-    plan: DayPlan  # the day's instants with the neighbouring days' windows cut away
-    shift: ShiftType | None  # None: the day fell back to the policy's own shift
-    decision: Decision  # why this shift (HR reads it first in the day's explanation)
+    __slots__ = ("_day", "_own", "_rostering", "plan", "policy", "shift")
+
+    def __init__(self, rostering: Rostering, own: _Resolved, plan: DayPlan, day: date) -> None:
+        self.policy = own.policy  # the employee's policy with the shift type's shift and target
+        self.plan = plan  # the day's instants with the neighbouring days' windows cut away
+        self.shift = own.shift  # None: the day fell back to the policy's own shift
+        self._rostering, self._own, self._day = rostering, own, day
+
+    @property
+    def decision(self) -> Decision:
+        """Why this shift (HR reads it first); rendered when asked, as explanations are."""
+        made = self._own.decision
+        return made if made is not None else self._rostering.decision(self._own, self._day)
 
 
 class Rostering:
@@ -104,15 +114,19 @@ class Rostering:
 
     def __init__(self, types: Mapping[str, ShiftType]) -> None:
         self.types = dict(types)
+        for code in REST_CODES:
+            self.types.setdefault(code, dataclasses.replace(REST, code=code))
+        # Decision texts per (shift type, source, assignment, cycle step), with what they name.
+        self._decisions: dict[tuple[Any, ...], tuple[Decision, Any]] = {}
         self._policies: dict[tuple[int, str], tuple[Policy, Policy]] = {}
-        self._plans: dict[tuple[Any, ...], tuple[DayPlan, tuple[Policy, ...]]] = {}
+        self._plans: dict[tuple[Any, ...], tuple[DayPlan, tuple[Policy | None, ...]]] = {}
+        self._memo: dict[tuple[date, int], _Resolved | None] = {}
+        self._memo_roster: EmployeeRoster | None = None
+        self._memo_punches: Sequence[Punch] | None = None
 
     def shift_type(self, code: str) -> ShiftType | None:
         """The shift type a code names (rest codes always name a rest type)."""
-        found = self.types.get(code)
-        if found is None and code in REST_CODES:
-            return dataclasses.replace(REST, code=code)
-        return found
+        return self.types.get(code)
 
     def policy(self, base: Policy, st: ShiftType) -> Policy:
         """`base` with the shift type's shift, target and breaks; every weekday per the roster."""
@@ -159,23 +173,49 @@ class Rostering:
         `bases` are the employee's policies on the day before, the day and the day after;
         `punches` (sorted by time) decide an auto shift.
         """
-        own = self._resolve(roster, bases[1], cal, day, punches)
+        if roster is not self._memo_roster or punches is not self._memo_punches:
+            # Days of one employee come in a row: each date is resolved once, not thrice.
+            self._memo.clear()
+            self._memo_roster, self._memo_punches = roster, punches
+        own = self._resolved(roster, bases[1], cal, day, punches)
         if own is None:
             return None
-        policy, st, decision = own
-        prev = self._neighbour(roster, bases[0], cal, day - _ONE, punches)
-        nxt = self._neighbour(roster, bases[2], cal, day + _ONE, punches)
-        key = (id(cal), day, id(prev[0]) if prev else 0, id(policy), id(nxt[0]) if nxt else 0)
+        prev = (
+            None if bases[0] is None else self._resolved(roster, bases[0], cal, day - _ONE, punches)
+        )
+        nxt = (
+            None if bases[2] is None else self._resolved(roster, bases[2], cal, day + _ONE, punches)
+        )
+        p0 = bases[0] if prev is None else prev.policy
+        p2 = bases[2] if nxt is None else nxt.policy
+        key = (id(cal), day, id(p0), id(own.policy), id(p2))
         hit = self._plans.get(key)
         if hit is None:
             if len(self._plans) >= ROSTER_CACHE_MAX:
                 self._plans.clear()
-            held = tuple(p[0] for p in (prev, (policy, st is None or not st.rest), nxt) if p)
-            hit = self._plans[key] = (
-                _cut(day_plan(policy, cal, day), policy, st is None or not st.rest, prev, nxt, cal),
-                held,  # keeps the policies keyed by id alive while the plan is cached
-            )
-        return RosteredDay(policy, hit[0], st, decision)
+            before = None if p0 is None else (p0, prev is None or prev.working)
+            after = None if p2 is None else (p2, nxt is None or nxt.working)
+            plan = _cut(day_plan(own.policy, cal, day), own.policy, own.working, before, after, cal)
+            hit = self._plans[key] = (plan, (p0, own.policy, p2))  # keeps the keyed ids alive
+        return RosteredDay(self, own, hit[0], day)
+
+    def _resolved(
+        self,
+        roster: EmployeeRoster,
+        base: Policy,
+        cal: Calendar,
+        day: date,
+        punches: Sequence[Punch],
+    ) -> _Resolved | None:
+        key = (day, id(base))
+        memo = self._memo
+        found = memo.get(key, _MISS)
+        if found is not _MISS:
+            return found  # type: ignore[return-value]
+        if len(memo) >= 8:
+            memo.clear()
+        made = memo[key] = self._resolve(roster, base, cal, day, punches)
+        return made
 
     def _resolve(
         self,
@@ -184,7 +224,8 @@ class Rostering:
         cal: Calendar,
         day: date,
         punches: Sequence[Punch],
-    ) -> tuple[Policy, ShiftType | None, Decision] | None:
+    ) -> _Resolved | None:
+        """The day's policy and shift type (the decision is made when the day is evaluated)."""
         planned = roster.planned(day)
         if planned is None:
             return None
@@ -194,30 +235,39 @@ class Rostering:
             types = [t for c in assignment.pattern.codes if (t := self.types.get(c)) is not None]
             st, decision = auto_shift(types, cal, day, punches, assignment.pattern.name)
             if st is None:
-                return base, None, decision
-            return self.policy(base, st), st, decision
+                return _Resolved(base, None, True, decision, planned)
+            return _Resolved(self.policy(base, st), st, True, decision, planned)
         assert code is not None
-        st = self.shift_type(code)
+        st = self.types.get(code)
         if st is None:
             text = f"rostered code {code!r} names no shift type; the policy's own shift applies"
-            return base, None, Decision("roster", "unknown_code", text)
-        return self.policy(base, st), st, _planned_decision(st, source, assignment, day)
+            return _Resolved(base, None, True, Decision("roster", "unknown_code", text), planned)
+        return _Resolved(self.policy(base, st), st, st.shift is not None, None, planned)
 
-    def _neighbour(
-        self,
-        roster: EmployeeRoster,
-        base: Policy | None,
-        cal: Calendar,
-        day: date,
-        punches: Sequence[Punch],
-    ) -> tuple[Policy, bool] | None:
-        """A neighbouring day's policy and whether it is a working day (None: no day there)."""
-        if base is None:
-            return None
-        found = self._resolve(roster, base, cal, day, punches)
-        if found is None:
-            return base, True
-        return found[0], found[1] is None or not found[1].rest
+    def decision(self, own: _Resolved, day: date) -> Decision:
+        """Why the day has its planned shift; the same words for everyone on the same step."""
+        _, source, assignment = own.planned
+        st = own.shift
+        assert st is not None
+        pos = None if assignment is None else assignment.pattern.position(day)
+        key = (id(st), source, id(assignment), pos)
+        hit = self._decisions.get(key)
+        if hit is None:
+            if len(self._decisions) >= ROSTER_CACHE_MAX:
+                self._decisions.clear()
+            made = _planned_decision(st, source, assignment, pos)
+            hit = self._decisions[key] = (made, (st, assignment))  # keeps the keyed ids alive
+        return hit[0]
+
+
+class _Resolved(NamedTuple):
+    """One date's resolution: the policy to use, the shift type, and whether it is worked."""
+
+    policy: Policy
+    shift: ShiftType | None
+    working: bool  # a working shift (or the policy's own day), not a rostered rest
+    decision: Decision | None  # made at once for auto and unknown codes, else on demand
+    planned: tuple[str | None, Source, Assignment | None]
 
 
 def _cut(
@@ -266,7 +316,7 @@ def describe(st: ShiftType) -> str:
 
 
 def _planned_decision(
-    st: ShiftType, source: Source, assignment: Assignment | None, day: date
+    st: ShiftType, source: Source, assignment: Assignment | None, pos: int | None
 ) -> Decision:
     if source is Source.DAY_ENTRY:
         where = "a roster entry for this day"
@@ -274,7 +324,6 @@ def _planned_decision(
         assert assignment is not None
         p = assignment.pattern
         whose = "the employee's" if source is Source.EMPLOYEE else "the department's"
-        pos = p.position(day)
         step = f", day {pos} of {len(p.codes)}" if pos is not None else ""
         where = f"{whose} pattern {p.name!r} from {assignment.effective_from}{step}"
     return Decision("roster", "rest" if st.rest else "shift", f"rostered {describe(st)}: {where}")
