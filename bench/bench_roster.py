@@ -144,8 +144,9 @@ def write_grid(path: Path, employees: int, xlsx: bool, seed: int = 5) -> None:
     if xlsx:
         from openpyxl import Workbook
 
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet()
+        book = Workbook()  # shared strings, as Excel writes them
+        sheet = book.active
+        assert sheet is not None
         sheet.append(header)
         for row in rows:
             sheet.append(row)
