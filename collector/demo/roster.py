@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.days import assign_policy
+from collector.demo.seed import door_punch
 from collector.masterdata.scope import Scope
 from collector.normalize import RawPunch
 from collector.store.models import Department, Employee, Policy, Site
 from collector.workforce import rosters
-from rules.vocabulary import SourceKind
 
 SHIFTS = [
     {"code": "E", "name": "Early", "color": "#fde68a", "shift": {"start": "06:00", "end": "14:00"}},
@@ -107,17 +107,6 @@ def roster_history(session: Session, since: date, until: date, *, seed: int = 11
                 continue
             arrive = datetime.combine(day, time(START[shift])) + timedelta(minutes=rng.gauss(-5, 7))
             leave = arrive + timedelta(hours=8, minutes=rng.gauss(8, 10))
-            for when, state in ((arrive, 0), (leave, 1)):
-                out.append(
-                    RawPunch(
-                        employee_code=code,
-                        timestamp=when.replace(microsecond=0),
-                        source_kind=SourceKind.IMPORT,
-                        tz="Europe/Berlin",
-                        device_code="door-fp",
-                        verify=1,
-                        state=state,
-                    )
-                )
+            out += [door_punch(code, arrive, 0), door_punch(code, leave, 1)]
         day += timedelta(days=1)
     return out

@@ -47,16 +47,18 @@ def history(day: date, *, seed: int = 7, tz: str = "Europe/Berlin") -> list[RawP
         code = str(1001 + i)
         arrive = datetime.combine(day, time(8, 0)) + timedelta(minutes=rng.gauss(50, 35))
         leave = arrive + timedelta(hours=8.5, minutes=rng.gauss(0, 40))
-        for when, state in ((arrive, 0), (leave, 1)):
-            out.append(
-                RawPunch(
-                    employee_code=code,
-                    timestamp=when.replace(microsecond=0),
-                    source_kind=SourceKind.IMPORT,
-                    tz=tz,
-                    device_code="door-fp",
-                    verify=1,
-                    state=state,
-                )
-            )
+        out += [door_punch(code, arrive, 0, tz), door_punch(code, leave, 1, tz)]
     return out
+
+
+def door_punch(code: str, when: datetime, state: int, tz: str = "Europe/Berlin") -> RawPunch:
+    """A fingerprint punch at the front door, as the history import brings it."""
+    return RawPunch(
+        employee_code=code,
+        timestamp=when.replace(microsecond=0),
+        source_kind=SourceKind.IMPORT,
+        tz=tz,
+        device_code="door-fp",
+        verify=1,
+        state=state,
+    )

@@ -285,10 +285,11 @@ def store_roster(conn: Connection, plan: RosterPlan, *, today: date) -> RosterIm
     # Days ahead of tomorrow are computed when they come; a day's neighbours may change too.
     last = today + timedelta(days=1)
     one = timedelta(days=1)
+    around = {
+        d: [x for x in (d - one, d, d + one) if x <= last] for d in plan.dates
+    }  # a month has 31 dates: their neighbours once, not once per employee
     touched = [key for key, _ in changed] + removed
-    marks = {
-        (e, d + step * one) for e, d in touched for step in (-1, 0, 1) if d + step * one <= last
-    }
+    marks = {(e, x) for e, d in touched for x in around[d]}
     mark_dirty(conn, marks)
     return RosterImportResult(
         employees=plan.employees,
