@@ -120,6 +120,8 @@ class Rostering:
         self._decisions: dict[tuple[Any, ...], tuple[Decision, Any]] = {}
         self._policies: dict[tuple[int, str], tuple[Policy, Policy]] = {}
         self._plans: dict[tuple[Any, ...], tuple[DayPlan, tuple[Policy | None, ...]]] = {}
+        self._resolutions: dict[tuple[Any, ...], tuple[_Resolved, Policy, Any]] = {}
+        self._days: dict[tuple[Any, ...], tuple[RosteredDay, tuple[Any, ...]]] = {}
         self._memo: dict[tuple[date, int], _Resolved | None] = {}
         self._memo_roster: EmployeeRoster | None = None
         self._memo_punches: Sequence[Punch] | None = None
@@ -188,16 +190,26 @@ class Rostering:
         )
         p0 = bases[0] if prev is None else prev.policy
         p2 = bases[2] if nxt is None else nxt.policy
-        key = (id(cal), day, id(p0), id(own.policy), id(p2))
-        hit = self._plans.get(key)
-        if hit is None:
+        # Everyone on the same step of the same pattern shares one rostered day.
+        key = (id(cal), day, id(p0), id(own), id(p2))
+        hit = self._days.get(key)
+        if hit is not None:
+            return hit[0]
+        plan_key = (id(cal), day, id(p0), id(own.policy), id(p2))
+        planned = self._plans.get(plan_key)
+        if planned is None:
             if len(self._plans) >= ROSTER_CACHE_MAX:
                 self._plans.clear()
             before = None if p0 is None else (p0, prev is None or prev.working)
             after = None if p2 is None else (p2, nxt is None or nxt.working)
             plan = _cut(day_plan(own.policy, cal, day), own.policy, own.working, before, after, cal)
-            hit = self._plans[key] = (plan, (p0, own.policy, p2))  # keeps the keyed ids alive
-        return RosteredDay(self, own, hit[0], day)
+            planned = self._plans[plan_key] = (plan, (p0, own.policy, p2))  # keeps ids alive
+        made = RosteredDay(self, own, planned[0], day)
+        if own.decision is None:  # a planned shift (auto and unknown codes are per employee)
+            if len(self._days) >= ROSTER_CACHE_MAX:
+                self._days.clear()
+            self._days[key] = (made, (cal, p0, own, p2))  # keeps the keyed ids alive
+        return made
 
     def _resolved(
         self,
@@ -242,7 +254,14 @@ class Rostering:
         if st is None:
             text = f"rostered code {code!r} names no shift type; the policy's own shift applies"
             return _Resolved(base, None, True, Decision("roster", "unknown_code", text), planned)
-        return _Resolved(self.policy(base, st), st, st.shift is not None, None, planned)
+        key = (id(base), code, source, id(assignment))
+        hit = self._resolutions.get(key)
+        if hit is None or hit[1] is not base:
+            if len(self._resolutions) >= ROSTER_CACHE_MAX:
+                self._resolutions.clear()
+            made = _Resolved(self.policy(base, st), st, st.shift is not None, None, planned)
+            hit = self._resolutions[key] = (made, base, assignment)  # keeps the keyed ids alive
+        return hit[0]
 
     def decision(self, own: _Resolved, day: date) -> Decision:
         """Why the day has its planned shift; the same words for everyone on the same step."""
