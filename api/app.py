@@ -26,6 +26,7 @@ from api.routes import (
     punches,
     quarantine,
     reports,
+    rosters,
     ui_sessions,
 )
 from collector.push import uploads
@@ -106,6 +107,7 @@ def create_app(
         quarantine,
         reports,
         periods,
+        rosters,
         ui_sessions,
     ):
         app.include_router(module.router)

@@ -106,8 +106,9 @@ def evaluate_day(
 ) -> DayResult:
     """Decide `day` from the punches (any order; others outside the day's window are ignored).
 
-    `plan` is what was planned for the day when it differs from the policy's (leave moves the
-    reference times; see `rules.leave`); by default the policy's cached plan.
+    `plan` is what was planned for the day when it differs from the policy's: a rostered day
+    (`rules.roster`), leave moving the reference times (`rules.leave`); by default the
+    policy's cached plan.
     """
     if plan is None:
         plan = day_plan(policy, calendar, day)

@@ -34,34 +34,49 @@ def evaluate_with_leave(
     calendar: Calendar,
     now: datetime,
     leaves: Sequence[DayLeave] = (),
+    plan: DayPlan | None = None,
 ) -> DayResult:
-    """Decide `day` as `evaluate_day` does, with the day's leave entries taken into account."""
+    """Decide `day` as `evaluate_day` does, with the day's leave entries taken into account;
+    `plan` is the day's plan when it is not the policy's own (a rostered day)."""
     if not leaves:
-        return evaluate_day(policy, day, punches, calendar, now)
-    plan = leave_plan(policy, calendar, day, leaves)
-    return settle(evaluate_day(policy, day, punches, calendar, now, plan))
+        return evaluate_day(policy, day, punches, calendar, now, plan)
+    planned = leave_plan(policy, calendar, day, leaves, base=plan)
+    return settle(evaluate_day(policy, day, punches, calendar, now, planned))
 
 
-def leave_plan(policy: Policy, cal: Calendar, day: date, leaves: Sequence[DayLeave]) -> DayPlan:
-    """The day's plan with the leave applied (the policy's plan when there is none).
+def leave_plan(
+    policy: Policy,
+    cal: Calendar,
+    day: date,
+    leaves: Sequence[DayLeave],
+    *,
+    base: DayPlan | None = None,
+) -> DayPlan:
+    """The day's plan (`base`, else the policy's) with the leave applied.
 
     Cached beside the policy's day plans: the same leave on the same day is the same plan
     for everyone who takes it.
     """
     if not leaves:
-        return day_plan(policy, cal, day)
+        return base or day_plan(policy, cal, day)
     entries = tuple(leaves)
-    key = (cal, day, entries)
+    key = (cal, day, entries, base)
     plan: DayPlan | None = policy.plans.get(key)
     if plan is None:
         if len(policy.plans) >= PLAN_CACHE_MAX:
             policy.plans.clear()
-        plan = policy.plans[key] = _leave_plan(policy, cal, day, entries)
+        plan = policy.plans[key] = _leave_plan(policy, cal, day, entries, base)
     return plan
 
 
-def _leave_plan(policy: Policy, cal: Calendar, day: date, entries: tuple[DayLeave, ...]) -> DayPlan:
-    base = day_plan(policy, cal, day)
+def _leave_plan(
+    policy: Policy,
+    cal: Calendar,
+    day: date,
+    entries: tuple[DayLeave, ...],
+    planned: DayPlan | None = None,
+) -> DayPlan:
+    base = planned or day_plan(policy, cal, day)
     full_target = base.target_s
     if base.kind is not DayKind.WORK:  # nothing to take leave from: recorded, not counted
         return replace(base, leave=LeaveOnDay(entries, False, None, 0, 0, 0, 0, False, False))

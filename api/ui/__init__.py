@@ -7,14 +7,24 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.ui import devices, employee, lateness, periods, punches, quarantine, signin, today
+from api.ui import devices, employee, lateness, periods, punches, quarantine, roster, signin, today
 from api.ui.render import render
 from api.ui.session import SIGN_IN, PageError, SignInRequired
 
 
 def install(app: FastAPI) -> None:
     """Add the page routes and the handlers that answer refusals as pages."""
-    for module in (signin, today, lateness, employee, punches, devices, quarantine, periods):
+    for module in (
+        signin,
+        today,
+        lateness,
+        employee,
+        roster,
+        punches,
+        devices,
+        quarantine,
+        periods,
+    ):
         app.include_router(module.router)
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:

@@ -397,6 +397,33 @@ ZH.update(
 # A day on leave is stored as leave:<type>; its badge names the type.
 EN.update({f"s_leave:{t.code}": t.name for t in LEAVE_TYPES.values()})
 ZH.update({f"s_leave:{t.code}": t.name_zh for t in LEAVE_TYPES.values()})
+# The roster page.
+EN.update(
+    {
+        "roster": "Roster",
+        "auto_shift": "auto",
+        "roster_legend": "* an entry for that day (swap, extra shift, day off); grey: rest day; "
+        "auto: the shift nearest the first punch.",
+        "src_day_entry": "day entry",
+        "src_employee_pattern": "employee's pattern",
+        "src_department_pattern": "department's pattern",
+        "src_auto": "auto shift",
+        "src_none": "not rostered: the policy's own shift",
+    }
+)
+ZH.update(
+    {
+        "roster": "排班",
+        "auto_shift": "自动",
+        "roster_legend": "* 当天单独排班（换班、加班、休息）；灰色：休息日；"
+        "自动：按首次打卡匹配最近的班次。",
+        "src_day_entry": "单日排班",
+        "src_employee_pattern": "个人排班周期",
+        "src_department_pattern": "部门排班周期",
+        "src_auto": "自动排班",
+        "src_none": "未排班：按考勤规则的班次",
+    }
+)
 CATALOGUES = {"en": EN, "zh": ZH}
 
 

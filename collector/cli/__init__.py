@@ -24,6 +24,7 @@ from collector.cli import (
     period,
     push,
     retention,
+    roster,
     secrets,
     serve,
     simulate,
@@ -44,6 +45,7 @@ app.add_typer(secrets.app, name="secrets")
 app.add_typer(push.app, name="push")
 app.add_typer(days.app, name="days")
 app.add_typer(period.app, name="period")
+app.add_typer(roster.app, name="roster")
 app.add_typer(mqtt.app, name="mqtt")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(apikey.app, name="apikey")

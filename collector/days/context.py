@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -21,6 +21,9 @@ from rules.calendar import Calendar, site_calendar
 from rules.leavetypes import DayLeave
 from rules.policy import Policy
 from rules.schema import PolicyError, load_policy
+
+if TYPE_CHECKING:
+    from collector.days.roster_book import RosterBook
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,13 @@ class DeviceInfo:
     reported_until: datetime | None
 
 
+def _roster_book() -> RosterBook:
+    # Imported here: roster_book reads the database through this module's helpers.
+    from collector.days.roster_book import RosterBook
+
+    return RosterBook()
+
+
 @dataclass
 class Context:
     """Master data for recomputation, reusable across batches."""
@@ -103,6 +113,7 @@ class Context:
     _calendars: dict[tuple[str, str | None, str | None], Calendar] = field(default_factory=dict)
     # (employee, date) → the leave entries on that date
     leaves: dict[tuple[int, date], tuple[DayLeave, ...]] = field(default_factory=dict)
+    roster: RosterBook = field(default_factory=_roster_book)  # loaded by recompute for its days
 
     def load(self, conn: Connection, employee_ids: Iterable[int]) -> None:
         """Read employees, their assignments, the policies, sites and devices."""

@@ -24,8 +24,10 @@ from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, qu
 from collector.days.frozen import Held, effective_ids, load_frozen, record_adjustments
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch
+from rules.explain import Decision
 from rules.leave import evaluate_with_leave
 from rules.plan import DayPlan, day_plan
+from rules.policy import Policy
 from rules.vocabulary import PunchState, SourceKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,6 +77,11 @@ def expand(
     for emp, day in days:
         out.add((emp, day))
         if foreign and (emp, day) in foreign:
+            out.add((emp, day - one))
+            out.add((emp, day + one))
+            continue
+        if ctx.roster.of(emp) is not None:
+            # A rostered neighbour's window depends on its shift, which may reach this day.
             out.add((emp, day - one))
             out.add((emp, day + one))
             continue
@@ -133,6 +140,9 @@ def recompute(
         return RecomputeResult()
     ctx = ctx or Context()
     ctx.load(conn, {e for e, _ in wanted})
+    one = timedelta(days=1)
+    dates = [d for _, d in wanted]
+    ctx.roster.load(conn, ctx.employees, min(dates) - 2 * one, max(dates) + 2 * one)
     if neighbours:
         wanted = expand(ctx, wanted, foreign_zone_days(conn, ctx, wanted))
     by_emp: dict[int, list[date]] = defaultdict(list)
@@ -161,14 +171,23 @@ def recompute(
                     gone.append((emp, db_date(day, dialect)))
                 continue
             pid, policy = found
-            plan = day_plan(policy, cal, day)
+            roster = ctx.roster.of(emp)
+            rostered = None
+            if roster is not None:
+                bases = (_base(ctx, emp, day - one), policy, _base(ctx, emp, day + one))
+                rostered = ctx.roster.rostering.day(roster, bases, cal, day, plist)
+            if rostered is None:
+                plan = day_plan(policy, cal, day)
+            else:
+                policy, plan = rostered.policy, rostered.plan
             lo = bisect_left(times, plan.win_start)
             hi = bisect_left(times, plan.win_end, lo)
             window = plist[lo:hi]
             horizon, lagging = _horizon(ctx, site_devices, window, now)
             if voids:
                 window += voids
-            r = evaluate_with_leave(policy, day, window, cal, horizon, ctx.leave_on(emp, day))
+            leaves = ctx.leave_on(emp, day)
+            r = evaluate_with_leave(policy, day, window, cal, horizon, leaves, plan)
             if windows is not None:
                 windows[(emp, day)] = effective_ids(window)
             if frozen and (emp, day) in frozen:
@@ -179,13 +198,20 @@ def recompute(
             extra = None
             if lagging is not None and provisional and now.timestamp() >= plan.win_end:
                 extra = _waiting(lagging, plan.win_end)
-            rows.append(_row(emp, pid, r, computed, dialect, extra))
+            why = None if rostered is None else rostered.decision
+            rows.append(_row(emp, pid, r, computed, dialect, extra, why))
     _upsert(conn, rows)
     _delete(conn, gone)
     result.adjusted = record_adjustments(conn, held, frozen, now)
     result.written = len(rows)
     result.removed = len(gone)
     return result
+
+
+def _base(ctx: Context, emp: int, day: date) -> Policy | None:
+    """The employee's policy on a neighbouring day (None: no day is computed there)."""
+    found = ctx.policy_on(emp, day)
+    return None if found is None else found[1]
 
 
 def _ts(p: Punch) -> float:
@@ -288,9 +314,17 @@ def _stamp(ts: float | None, dialect: str) -> Any:
 
 
 def _row(
-    emp: int, pid: int, r: DayResult, computed: Any, dialect: str, extra: dict[str, str] | None
+    emp: int,
+    pid: int,
+    r: DayResult,
+    computed: Any,
+    dialect: str,
+    extra: dict[str, str] | None,
+    roster: Decision | None = None,
 ) -> tuple[Any, ...]:
     parts = [_decision_json(d.rule, d.outcome, d.text) for d in r.explanation]
+    if roster is not None:  # which shift the day was measured against comes first
+        parts.insert(0, _decision_json(roster.rule, roster.outcome, roster.text))
     if extra is not None:  # just before the status
         parts.insert(len(parts) - 1, _decision_json(extra["rule"], extra["outcome"], extra["text"]))
     return (

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 
 from collector.days import DaysWorker, process_dirty
+from collector.demo.roster import roster_history, seed_roster
 from collector.demo.seed import history, working_day
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest_batch
@@ -42,6 +43,9 @@ def seed_attendance(store: Store, now: datetime) -> SeededHistory:
             punches += history(day)
             worked += 1
         day += timedelta(days=1)
+    with store.sessions.begin() as session:
+        seed_roster(session, now, policy_start(now))
+        punches += roster_history(session, policy_start(now), now.date())
     seeded = ingest_batch(store.engine, punches, now=now, policy=store.policy)
     # The history is a complete import: the demo's doors have nothing older left to report.
     with store.engine.begin() as conn:

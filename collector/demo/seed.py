@@ -160,3 +160,16 @@ def add_leave_examples(session: Session, now: datetime) -> int:
         add_leave(session, employee=emp, data=data, actor="demo", now=now)
         added += 1
     return added
+
+
+def door_punch(code: str, when: datetime, state: int, tz: str = "Europe/Berlin") -> RawPunch:
+    """A fingerprint punch at the front door, as the history import brings it."""
+    return RawPunch(
+        employee_code=code,
+        timestamp=when.replace(microsecond=0),
+        source_kind=SourceKind.IMPORT,
+        tz=tz,
+        device_code="door-fp",
+        verify=1,
+        state=state,
+    )

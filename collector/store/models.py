@@ -150,6 +150,57 @@ class PolicyAssignment(Base):
     effective_to: Mapped[date | None] = mapped_column(Date)
 
 
+class ShiftType(Base):
+    """A roster shift type: a code, its name and the fixed-shift document (rules.shifts)."""
+
+    __tablename__ = "shift_types"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ShiftPattern(Base):
+    """A repeating roster pattern: a cycle from an anchor date, a week, or an auto set."""
+
+    __tablename__ = "shift_patterns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # cycle, weekly, auto
+    codes: Mapped[list[Any]] = mapped_column(JSON)
+    anchor: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class RosterAssignment(Base):
+    """A pattern for one employee or a whole department, from a date (to an optional end)."""
+
+    __tablename__ = "roster_assignments"
+    __table_args__ = (
+        Index("ix_roster_assignments_employee", "employee_id"),
+        Index("ix_roster_assignments_department", "department_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pattern_id: Mapped[int] = mapped_column(ForeignKey("shift_patterns.id"))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+
+
+class RosterDay(Base):
+    """An explicit roster entry for one employee-day (a swap, an extra shift, a day off)."""
+
+    __tablename__ = "roster_days"
+    __table_args__ = (UniqueConstraint("employee_id", "local_date"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    local_date: Mapped[date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(16))  # a shift type's code or a rest code
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Punch(Base):
     """One normalised attendance record; never edited, only added (corrections too)."""
 

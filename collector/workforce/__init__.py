@@ -1,1 +1,2 @@
-"""The workforce calendar's storage: leave entries, yearly quotas, and their import."""
+"""The workforce calendar kept in the store: leave entries and quotas, rosters (shift types,
+patterns, day entries), and their imports."""

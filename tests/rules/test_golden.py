@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rules import Punch, evaluate_day, evaluate_period, load_policy
+from rules import DayResult, Punch, evaluate_day, evaluate_period, load_policy
 from rules.vocabulary import PunchState
 from tests.rules.helpers import (
     BERLIN,
@@ -102,30 +102,7 @@ def build(name: str, kind: str, document: dict[str, Any], mean, sd, stay, forget
             shown[day].append(f"{hhmm}{' +1d' if plus else ''} {state}")
     results = [evaluate_day(policy, day, everything, CAL, LATER) for day in MONTH]
     period = evaluate_period(results, opening_balance_s=3600)
-    days = []
-    for r in results:
-        days.append(
-            {
-                "date": r.day.isoformat(),
-                "punches": shown[r.day],
-                "status": r.status.value,
-                "first_in": None
-                if r.first_in is None
-                else r.first_in.astimezone(BERLIN).isoformat(),
-                "last_out": None
-                if r.last_out is None
-                else r.last_out.astimezone(BERLIN).isoformat(),
-                "worked_s": r.worked_s,
-                "break_s": r.break_s,
-                "late_s": r.late_s,
-                "early_leave_s": r.early_leave_s,
-                "overtime": dict(r.overtime),
-                "balance_delta_s": r.balance_delta_s,
-                "core_missed_s": r.core_missed_s,
-                "anomalies": list(r.anomalies),
-                "explanation": [d.text for d in r.explanation],
-            }
-        )
+    days = [day_json(r, shown[r.day]) for r in results]
     summary = asdict(period)
     summary["start"], summary["end"] = str(summary["start"]), str(summary["end"])
     return {
@@ -133,6 +110,26 @@ def build(name: str, kind: str, document: dict[str, Any], mean, sd, stay, forget
         "policy": {"kind": kind, "document": document},
         "days": days,
         "period": summary,
+    }
+
+
+def day_json(r: DayResult, punches: list[str]) -> dict[str, Any]:
+    """A day result as the golden files hold it (times in Berlin)."""
+    return {
+        "date": r.day.isoformat(),
+        "punches": punches,
+        "status": r.status.value,
+        "first_in": None if r.first_in is None else r.first_in.astimezone(BERLIN).isoformat(),
+        "last_out": None if r.last_out is None else r.last_out.astimezone(BERLIN).isoformat(),
+        "worked_s": r.worked_s,
+        "break_s": r.break_s,
+        "late_s": r.late_s,
+        "early_leave_s": r.early_leave_s,
+        "overtime": dict(r.overtime),
+        "balance_delta_s": r.balance_delta_s,
+        "core_missed_s": r.core_missed_s,
+        "anomalies": list(r.anomalies),
+        "explanation": [d.text for d in r.explanation],
     }
 
 
