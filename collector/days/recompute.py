@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
+from collector.days.finalized import emit_finalized
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch, evaluate_day
 from rules.plan import DayPlan, day_plan
@@ -167,6 +168,7 @@ def recompute(
             if lagging is not None and provisional and now.timestamp() >= plan.win_end:
                 extra = _waiting(lagging, plan.win_end)
             rows.append(_row(emp, pid, r, computed, dialect, extra))
+    emit_finalized(conn, DAY_COLUMNS, rows, now=now)
     _upsert(conn, rows)
     _delete(conn, gone)
     result.written = len(rows)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -26,6 +26,12 @@ from collector.normalize import (
     raw_to_json,
     text_safe,
 )
+from collector.outbound.events import EventType, emit, subscribers
+from collector.outbound.payloads import punch_event
+
+# Re-exported: the days, policies and benches take them from here.
+from collector.store.coltypes import db_date as db_date
+from collector.store.coltypes import db_time as db_time
 from rules.vocabulary import PunchFlag, SourceKind
 
 PUNCH_COLUMNS = (*PunchRow.__annotations__, "employee_id", "received_at")
@@ -163,9 +169,12 @@ def _store_punches(
         _punch_values(row, employees.get(row["employee_code"]), received, conn.dialect.name)
         for row in fresh
     ]
+    targets = subscribers(conn, PUNCH_EVENTS)
     stored: set[str] | None
+    ids: dict[str, int] = {}
     if postgres:
-        stored = _copy_insert(conn, values)
+        ids = _copy_insert(conn, values)
+        stored = set(ids)
     else:
         count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
         # Another writer may have stored a key since we looked (counted, not told apart).
@@ -183,9 +192,44 @@ def _store_punches(
         result.inserted += len(stored)
         result.duplicates += len(fresh) - len(stored)
     mark_dirty(conn, dirty)
+    if targets:
+        if not postgres:
+            ids = _stored_ids(conn, fresh, received, mine=stored is not None)
+        _emit_punches(conn, fresh, values, ids, targets, now)
+
+
+def _stored_ids(
+    conn: Connection, rows: list[PunchRow], received: Any, *, mine: bool
+) -> dict[str, int]:
+    """SQLite: ids of the rows this call stored (those received now, when a writer raced)."""
+    found = _lookup(
+        conn,
+        "SELECT dedupe_key, id, received_at FROM punches",
+        "dedupe_key",
+        [r["dedupe_key"] for r in rows],
+    )
+    return {key: pid for key, pid, at in found if mine or at == received}
+
+
+def _emit_punches(
+    conn: Connection,
+    rows: list[PunchRow],
+    values: list[tuple[Any, ...]],
+    ids: dict[str, int],
+    targets: dict[EventType, list[int]],
+    now: datetime,
+) -> None:
+    events = []
+    for row, vals in zip(rows, values, strict=True):
+        pid = ids.get(row["dedupe_key"])
+        if pid is not None:
+            events.append(punch_event(row, pid, vals[EMPLOYEE_ID], vals[FLAGS]))
+    emit(conn, events, now=now, targets=targets)
 
 
 EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
+FLAGS = PUNCH_COLUMNS.index("flags")
+PUNCH_EVENTS = (EventType.PUNCH_CREATED, EventType.PUNCH_VOIDED)
 
 
 def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -> tuple[Any, ...]:
@@ -216,7 +260,7 @@ def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -
     )
 
 
-def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> set[str]:
+def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> dict[str, int]:
     """PostgreSQL: COPY into a session temp table, then one INSERT … ON CONFLICT DO NOTHING.
 
     COPY is several times faster than executemany, and RETURNING tells exactly which
@@ -235,9 +279,9 @@ def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> set[str]:
                 copy.write_row(row)
         cursor.execute(
             f"INSERT INTO punches ({cols}) SELECT {cols} FROM ingest_punches"
-            f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+            f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key, id"
         )
-        return {r[0] for r in cursor.fetchall()}
+        return {key: pid for key, pid in cursor.fetchall()}
     finally:
         cursor.close()
 
@@ -357,21 +401,6 @@ def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
             )
     finally:
         cursor.close()
-
-
-def db_time(value: datetime, dialect: str) -> Any:
-    """An aware datetime as naive UTC the way `dialect`'s DB-API and SQLAlchemy store it."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store")
-    naive = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
-    if dialect == "sqlite":  # the same text SQLAlchemy's SQLite DateTime writes
-        return naive.isoformat(sep=" ", timespec="microseconds")
-    return naive
-
-
-def db_date(value: date, dialect: str) -> Any:
-    """A date as the DB-API of `dialect` wants it."""
-    return value.isoformat() if dialect == "sqlite" else value
 
 
 def link_employee(conn: Connection, employee_id: int, codes: Iterable[str]) -> int:

@@ -1,0 +1,212 @@
+"""The delivery worker: claims due outbox messages, sends them concurrently, records outcomes.
+
+Sends run on a thread pool so a slow or dead endpoint holds one thread until its timeout,
+never the claiming loop, and never ingest (which only writes rows). Results are recorded
+in batches as they come back, so the pool is refilled while earlier sends are in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Protocol
+
+import httpx
+
+from collector.outbound.delivery import Attempt, Claimed, Outcome, claim, record
+from collector.outbound.targets import TargetInfo, load_targets
+from collector.outbound.webhook import WebhookSender
+from collector.runtime import Store, utcnow
+
+log = logging.getLogger(__name__)
+TARGETS_REFRESH_S = 5.0  # a new or changed target is picked up within this time
+
+
+class Sender(Protocol):
+    """Delivers one claimed message to one kind of target."""
+
+    kind: str
+
+    def send(self, target: TargetInfo, msg: Claimed) -> Attempt:
+        """One attempt; outcomes, never exceptions, for what the target does."""
+
+
+def http_client(store: Store) -> httpx.Client:
+    """The pooled HTTP client every sender of a worker shares (no redirects followed)."""
+    settings = store.settings
+    return httpx.Client(
+        timeout=settings.outbox_timeout_s,
+        follow_redirects=False,
+        limits=httpx.Limits(
+            max_connections=settings.outbox_concurrency,
+            max_keepalive_connections=settings.outbox_concurrency,
+        ),
+    )
+
+
+def default_senders(client: httpx.Client) -> list[Sender]:
+    """The senders of every target kind punchgate knows."""
+    from collector.outbound.erpnext import ErpNextSender
+
+    return [WebhookSender(client), ErpNextSender(client)]
+
+
+class OutboxWorker:
+    """Runs outbox delivery in a background thread of the service."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        senders: list[Sender] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._client: httpx.Client | None = None
+        self._senders = {s.kind: s for s in senders} if senders is not None else None
+        self._targets: dict[int, TargetInfo] = {}
+        self._targets_at = -TARGETS_REFRESH_S
+        self._targets_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def senders(self) -> dict[str, Sender]:
+        """Senders by target kind (built on first use, with this worker's HTTP client)."""
+        if self._senders is None:
+            self._client = http_client(self.store)
+            self._senders = {s.kind: s for s in default_senders(self._client)}
+        return self._senders
+
+    def start(self) -> None:
+        """Start delivering in the background."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming, let sends in flight finish and record them."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._client is not None:
+            self._client.close()
+
+    def run_once(self) -> int:
+        """Claim one batch, send it, record it; how many were sent (tests, `outbox run`)."""
+        claimed = claim(
+            self.store.engine,
+            now=self.clock(),
+            limit=self.settings.outbox_batch,
+            lease_s=self.settings.outbox_lease_s,
+        )
+        if not claimed:
+            return 0
+        with ThreadPoolExecutor(self.settings.outbox_concurrency) as pool:
+            results = list(pool.map(self._send, claimed))
+        self._record(results)
+        return len(results)
+
+    def _run(self) -> None:
+        concurrency = self.settings.outbox_concurrency
+        done: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
+        in_flight = 0
+        failures = 0
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-send") as pool:
+            while not self._stop.is_set() or in_flight:
+                claimed: list[Claimed] = []
+                # Twice the pool: the next sends are queued while the current ones run.
+                room = 2 * concurrency - in_flight
+                if room > 0 and not self._stop.is_set():
+                    try:
+                        claimed = claim(
+                            self.store.engine,
+                            now=self.clock(),
+                            limit=min(room, self.settings.outbox_batch),
+                            lease_s=self.settings.outbox_lease_s,
+                        )
+                        failures = 0
+                    except Exception:  # the store being away must not end delivery
+                        failures += 1
+                        log.exception("claiming outbox messages failed")
+                        self._stop.wait(min(30.0, 0.5 * 2**failures))
+                for msg in claimed:
+                    future = pool.submit(self._send, msg)
+                    future.add_done_callback(lambda f: done.put(_result(f)))
+                in_flight += len(claimed)
+                idle = not claimed and not in_flight
+                wait = self.settings.outbox_poll_s if idle else 0.02
+                results = _drain(done, wait, self.settings.outbox_batch)
+                if results:
+                    in_flight -= len(results)
+                    try:
+                        self._record(results)
+                    except Exception:  # unrecorded sends are claimed again after the lease
+                        log.exception("recording %d outbox attempts failed", len(results))
+
+    def _record(self, results: list[Attempt]) -> None:
+        record(
+            self.store.engine,
+            results,
+            now=self.clock(),
+            window_s=self.settings.outbox_retry_window_s,
+            rng=self.rng,
+        )
+
+    def _target(self, target_id: int) -> TargetInfo | None:
+        if (
+            target_id not in self._targets
+            or time.monotonic() - self._targets_at > TARGETS_REFRESH_S
+        ):
+            with self._targets_lock:  # one reload, however many sender threads ask
+                now = time.monotonic()
+                if target_id not in self._targets or now - self._targets_at > TARGETS_REFRESH_S:
+                    # A fresh dict replaces the old one whole: readers need no lock.
+                    self._targets = load_targets(
+                        self.store.engine, self.store.box, now=self.clock()
+                    )
+                    self._targets_at = now
+        return self._targets.get(target_id)
+
+    def _send(self, msg: Claimed) -> Attempt:
+        try:
+            target = self._target(msg.target_id)
+            if target is None:  # disabled since the claim: it waits for re-enabling
+                return Attempt(msg, Outcome.RETRY, None, "target disabled")
+            sender = self.senders.get(target.kind)
+            if sender is None:
+                return Attempt(msg, Outcome.RETRY, None, f"no sender for {target.kind} targets")
+            return sender.send(target, msg)
+        except Exception as exc:  # a bug in one send must not lose the message
+            log.exception("sending outbox message %s failed", msg.id)
+            return Attempt(msg, Outcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+
+
+def _result(future: Future[Attempt]) -> Attempt:
+    return future.result()  # _send never raises
+
+
+def _drain(done: queue.SimpleQueue[Attempt], wait: float, most: int) -> list[Attempt]:
+    """What has come back: waits up to `wait` for the first, then takes what is there."""
+    try:
+        results = [done.get(timeout=wait)]
+    except queue.Empty:
+        return []
+    while len(results) < most:
+        try:
+            results.append(done.get_nowait())
+        except queue.Empty:
+            break
+    return results

@@ -1,0 +1,80 @@
+"""A Standard Webhooks receiver on 127.0.0.1 for the outbox tests: verifies, records, answers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+@dataclass
+class Received:
+    """What the receiver has seen."""
+
+    deliveries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (id, body)
+    bad_signatures: int = 0
+    headers: list[dict[str, str]] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)  # status codes to give next, in order
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ids(self) -> list[str]:
+        """webhook-id of every delivery, repeats included."""
+        with self.lock:
+            return [i for i, _ in self.deliveries]
+
+    def unique(self) -> dict[str, dict[str, Any]]:
+        """Deliveries deduplicated by webhook-id, as a receiver keeps them."""
+        with self.lock:
+            return dict(self.deliveries)
+
+
+@contextmanager
+def webhook_receiver(secrets: list[str]) -> Iterator[tuple[str, Received]]:
+    """Serve a receiver verifying with any of `secrets`; yields its URL and what it saw."""
+    seen = Received()
+    verifiers = [Webhook(s) for s in secrets]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            ok = False
+            for v in verifiers:
+                try:
+                    v.verify(body, headers)
+                    ok = True
+                    break
+                except WebhookVerificationError:
+                    continue
+            with seen.lock:
+                seen.headers.append(headers)
+                code = seen.answers.pop(0) if seen.answers else 204
+                if not ok:
+                    seen.bad_signatures += 1
+                    code = 401
+                elif 200 <= code < 300:
+                    seen.deliveries.append((headers["webhook-id"], json.loads(body)))
+            self.send_response(code)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", seen
+    finally:
+        server.shutdown()
+        server.server_close()
