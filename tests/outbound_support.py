@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,8 +36,12 @@ class Received:
 
 
 @contextmanager
-def webhook_receiver(secrets: list[str]) -> Iterator[tuple[str, Received]]:
-    """Serve a receiver verifying with any of `secrets`; yields its URL and what it saw."""
+def webhook_receiver(secrets: list[str], *, delay_s: float = 0.0) -> Iterator[tuple[str, Received]]:
+    """Serve a receiver verifying with any of `secrets`; yields its URL and what it saw.
+
+    `delay_s`: each answer waits this long after the delivery is recorded, so a sender
+    killed meanwhile has delivered without hearing so (the case receivers dedupe for).
+    """
     seen = Received()
     verifiers = [Webhook(s) for s in secrets]
 
@@ -62,6 +67,8 @@ def webhook_receiver(secrets: list[str]) -> Iterator[tuple[str, Received]]:
                     code = 401
                 elif 200 <= code < 300:
                     seen.deliveries.append((headers["webhook-id"], json.loads(body)))
+            if delay_s:
+                time.sleep(delay_s)
             self.send_response(code)
             self.send_header("content-length", "0")
             self.end_headers()

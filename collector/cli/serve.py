@@ -39,10 +39,10 @@ def serve_command(web: WebApp) -> Callable[..., None]:
                     lookback_days=settings.days_lookback,
                 ),
                 RetentionWorker(store.engine, days=settings.location_retention_days, clock=utcnow),
-                *mqtt_workers(store),
             ]
             if settings.outbox_enabled:
                 workers.append(OutboxWorker(store))
+            workers += mqtt_workers(store)
             service = Service(web(store), workers)
             bind_host, bind_port = host or settings.api_host, port or settings.api_port
             console.print(f"punchgate serving on http://{bind_host}:{bind_port}")

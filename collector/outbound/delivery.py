@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from collector.days.context import as_utc
+from collector.days.context import CHUNK, as_utc
+from collector.outbound.payloads import PUNCH_FIELDS, punch_body
 from collector.store.coltypes import db_time
 
 # Retries: 5 s, then three times longer each time up to 8 h between attempts, each delay
@@ -85,17 +86,22 @@ def claim(engine: Engine, *, now: datetime, limit: int, lease_s: float) -> list[
             f" JOIN outbound_targets t ON t.id = o.target_id AND t.enabled = {enabled}"
             f" WHERE o.status = 'pending' AND o.next_attempt_at <= {m}"
             f" ORDER BY o.next_attempt_at LIMIT {m}{lock})"
-            " RETURNING id, msg_id, target_id, event_type, payload, subject, attempts, created_at"
+            " RETURNING id, msg_id, target_id, event_type, payload, subject, attempts, created_at,"
+            " ref_id"
         )
         lease = db_time(now + timedelta(seconds=lease_s), dialect)
         rows = _run(conn, sql, (lease, db_time(now, dialect), limit))
+        bodies = _punch_bodies(conn, [r[8] for r in rows if r[4] is None and r[8] is not None])
+        if bodies:
+            rows = [(*r[:4], bodies.get(r[8], r[4]), *r[5:]) if r[4] is None else r for r in rows]
+            _store_bodies(conn, [(r[4], r[0]) for r in rows if r[4] is not None and r[8] in bodies])
     return [
         Claimed(
             id=r[0],
             msg_id=r[1],
             target_id=r[2],
             event_type=r[3],
-            payload=r[4],
+            payload=r[4] or "",
             subject=r[5],
             attempts=r[6],
             created_at=_aware(r[7]),
@@ -195,6 +201,34 @@ def replay(conn: Connection, message_ids: Sequence[int], *, now: datetime) -> in
     finally:
         cursor.close()
     return int(count) if count is not None and count >= 0 else len(message_ids)
+
+
+def _punch_bodies(conn: Connection, ids: list[int]) -> dict[int, str]:
+    """Bodies of first-claimed punch events, built from their punches, by punch id."""
+    if not ids:
+        return {}
+    dialect = conn.dialect.name
+    m = "?" if dialect == "sqlite" else "%s"
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = sorted(set(ids[start : start + CHUNK]))
+        sql = (
+            f"SELECT {', '.join(PUNCH_FIELDS)} FROM punches"
+            f" WHERE id IN ({', '.join([m] * len(chunk))})"
+        )
+        for row in _run(conn, sql, tuple(chunk)):
+            out[row[0]] = punch_body(dict(zip(PUNCH_FIELDS, row, strict=True)))
+    return out
+
+
+def _store_bodies(conn: Connection, bodies: list[tuple[str, int]]) -> None:
+    """Keep first-built bodies, so every retry sends the same bytes."""
+    m = "?" if conn.dialect.name == "sqlite" else "%s"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f"UPDATE outbox SET payload = {m} WHERE id = {m}", bodies)
+    finally:
+        cursor.close()
 
 
 def _run(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -16,11 +16,11 @@ import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from collector.outbound.delivery import Attempt, Claimed, Outcome
+from collector.outbound.http import HttpClient, HttpError, Response
 from collector.outbound.targets import TargetInfo
 
 METHOD = "hrms.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
@@ -63,10 +63,10 @@ def checkin_form(config: dict[str, Any], data: dict[str, Any]) -> dict[str, str]
     return form
 
 
-def frappe_message(response: httpx.Response) -> str:
+def frappe_message(response: Response) -> str:
     """The human message of a Frappe error answer (its _server_messages, or the exception)."""
     try:
-        body = response.json()
+        body = json.loads(response.body)
     except ValueError:
         return response.text[:500]
     if not isinstance(body, dict):
@@ -86,9 +86,9 @@ def frappe_message(response: httpx.Response) -> str:
     return " ".join(texts) or response.text[:500]
 
 
-def classify(response: httpx.Response, employee: str) -> tuple[Outcome, str | None]:
+def classify(response: Response, employee: str) -> tuple[Outcome, str | None]:
     """What an ERPNext answer means for the punch, and the error HR reads."""
-    if 200 <= response.status_code < 300:
+    if 200 <= response.status < 300:
         return Outcome.DELIVERED, None
     message = frappe_message(response)
     if DUPLICATE in message:
@@ -97,7 +97,7 @@ def classify(response: httpx.Response, employee: str) -> tuple[Outcome, str | No
         return Outcome.REJECTED, f"employee {employee}: not found in ERPNext ({message})"
     if INACTIVE.lower() in message.lower():
         return Outcome.REJECTED, f"employee {employee}: inactive in ERPNext ({message})"
-    if response.status_code in (401, 403):
+    if response.status in (401, 403):
         return Outcome.RETRY, f"ERPNext refused the API key and secret: {message}"
     return Outcome.RETRY, message
 
@@ -107,7 +107,7 @@ class ErpNextSender:
 
     kind = "erpnext"
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: HttpClient) -> None:
         self.client = client
 
     def send(self, target: TargetInfo, msg: Claimed) -> Attempt:
@@ -122,16 +122,17 @@ class ErpNextSender:
         try:
             response = self.client.post(
                 f"{target.url.rstrip('/')}/api/method/{method}",
-                data=checkin_form(target.config, data),
-                headers={
+                urlencode(checkin_form(target.config, data)).encode(),
+                {
                     "Authorization": f"token {target.credentials[0]}",
                     "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
                 },
             )
-        except httpx.HTTPError as exc:
-            return Attempt(msg, Outcome.RETRY, None, f"{type(exc).__name__}: {exc}", _ms(started))
+        except HttpError as exc:
+            return Attempt(msg, Outcome.RETRY, None, str(exc), _ms(started))
         outcome, error = classify(response, data["employee_code"])
-        return Attempt(msg, outcome, response.status_code, error, _ms(started))
+        return Attempt(msg, outcome, response.status, error, _ms(started))
 
 
 def _ms(started: float) -> int:

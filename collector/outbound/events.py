@@ -1,9 +1,15 @@
 """Events and the outbox they are written to, in the transaction of the change that causes them.
 
-Each event becomes one outbox row per enabled target subscribed to its type, carrying the
-body every attempt will send byte for byte and a `msg_id` shared by all of them (the
-`webhook-id` receivers deduplicate on). No subscriber, no row: an unsubscribed event costs
-one look-up of the (small) targets table per batch.
+Each event becomes one outbox row per enabled target subscribed to its type, carrying a
+`msg_id` shared by all of them (the `webhook-id` receivers deduplicate on) and the body
+every attempt sends byte for byte. No subscriber, no row: an unsubscribed event costs one
+look-up of the (small) targets table per batch.
+
+Punch events are the hot path (every ingest): their rows are written by one INSERT … SELECT
+from the punches just stored, naming the punch (`ref_id`) instead of carrying a body, and
+the body is built from the punch when the message is first claimed and stored then, so
+every later attempt sends the same bytes. A punch is never edited (only linked to its
+employee), so that body says what the event said. Their `msg_id` is the punch's dedupe key.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -44,6 +50,10 @@ class Event:
     subject: str | None = None  # the employee code or device code it concerns
 
 
+PUNCH_EVENTS = (EventType.PUNCH_CREATED, EventType.PUNCH_VOIDED)
+# New punches' ids: a list (PostgreSQL's RETURNING) or the range SQLite inserted them at.
+PunchIds = list[int] | range
+
 OUTBOX_COLUMNS = (
     "msg_id",
     "target_id",
@@ -55,6 +65,13 @@ OUTBOX_COLUMNS = (
     "next_attempt_at",
     "created_at",
 )
+
+
+def envelope(kind: EventType, at: datetime, data: dict[str, Any]) -> str:
+    """The JSON body every event is sent as: its type, when it happened (UTC), its data."""
+    body = {"type": kind.value, "timestamp": at.astimezone(UTC), "data": data}
+    # orjson writes datetimes and dates as RFC 3339 itself (UTC with a Z), in C.
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z).decode()
 
 
 def subscribers(conn: Connection, types: Iterable[EventType]) -> dict[EventType, list[int]]:
@@ -94,14 +111,12 @@ def emit(
         return 0
     dialect = conn.dialect.name
     stamp = db_time(now, dialect)
-    timestamp = now.isoformat().replace("+00:00", "Z")
     rows: list[tuple[Any, ...]] = []
     for event in events:
         ids = targets.get(event.type)
         if not ids:
             continue
-        body = orjson.dumps({"type": event.type.value, "timestamp": timestamp, "data": event.data})
-        text = body.decode()
+        text = envelope(event.type, now, event.data)
         msg_id = f"msg_{uuid.uuid4().hex}"
         subject = None if event.subject is None else event.subject[:64]
         for target_id in ids:
@@ -120,3 +135,37 @@ def emit(
         finally:
             cursor.close()
     return len(rows)
+
+
+def emit_punches(
+    conn: Connection, targets: dict[EventType, list[int]], ids: PunchIds, *, now: datetime
+) -> None:
+    """punch.created / punch.voided rows for the punches `ids` names, in one statement each."""
+    dialect = conn.dialect.name
+    m = "?" if dialect == "sqlite" else "%s"
+    stamp = db_time(now, dialect)
+    params: list[Any]
+    if isinstance(ids, range):
+        where, params = f"p.id >= {m} AND p.id < {m}", [ids.start, ids.stop]
+    else:
+        where, params = f"p.id = ANY({m})", [list(ids)]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for kind, voids in (
+            (EventType.PUNCH_CREATED, "IS NULL"),
+            (EventType.PUNCH_VOIDED, "IS NOT NULL"),
+        ):
+            target_ids = targets.get(kind)
+            if not target_ids:
+                continue
+            cursor.execute(
+                "INSERT INTO outbox (msg_id, target_id, event_type, ref_id, subject, status,"
+                " attempts, next_attempt_at, created_at)"
+                f" SELECT 'msg_' || p.dedupe_key, t.id, {m}, p.id, p.employee_code, 'pending',"
+                f" 0, {m}, {m} FROM punches p"
+                f" JOIN outbound_targets t ON t.id IN ({', '.join([m] * len(target_ids))})"
+                f" WHERE {where} AND p.voids_punch_id {voids}",
+                (kind.value, stamp, stamp, *target_ids, *params),
+            )
+    finally:
+        cursor.close()

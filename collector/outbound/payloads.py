@@ -7,8 +7,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collector.normalize import PunchRow
-from collector.outbound.events import Event, EventType
+from collector.days.context import as_date, as_utc
+from collector.outbound.events import Event, EventType, envelope
 from rules.vocabulary import PunchFlag
 
 
@@ -29,33 +29,56 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def punch_event(row: PunchRow, punch_id: int, employee_id: int | None, flags: int) -> Event:
-    """punch.created, or punch.voided for a void record, from a stored punch row."""
-    at: datetime = row["occurred_at"]
-    data: dict[str, Any] = {
-        "punch_id": punch_id,
-        "employee_code": row["employee_code"],
-        "employee_id": employee_id,
-        "occurred_at": iso_utc(at),
-        "local_time": at.astimezone(_zone(row["tz"])).isoformat(),
-        "timezone": row["tz"],
-        "local_date": row["local_date"].isoformat(),
-        "state": row["state"],
-        "source": row["source_kind"],
-        "device_code": row["device_code"],
-        "verify": row["verify"],
-        "latitude": row["lat"],
-        "longitude": row["lon"],
-        "accuracy_m": row["accuracy_m"],
-        "site_code": row["site_code"],
-        "flags": list(_flag_names(flags)),
+PUNCH_FIELDS = (
+    "id",
+    "employee_code",
+    "employee_id",
+    "occurred_at",
+    "tz",
+    "local_date",
+    "state",
+    "source_kind",
+    "device_code",
+    "verify",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "site_code",
+    "flags",
+    "voids_punch_id",
+    "note",
+    "received_at",
+)
+
+
+def punch_body(p: dict[str, Any]) -> str:
+    """The body of punch.created (punch.voided for a void record) from a stored punch."""
+    at = as_utc(p["occurred_at"])
+    assert at is not None
+    data: dict[str, Any] = {  # times as datetimes: the envelope's orjson writes them
+        "punch_id": p["id"],
+        "employee_code": p["employee_code"],
+        "employee_id": p["employee_id"],
+        "occurred_at": at,
+        "local_time": at.astimezone(_zone(p["tz"])),
+        "timezone": p["tz"],
+        "local_date": as_date(p["local_date"]),
+        "state": p["state"],
+        "source": p["source_kind"],
+        "device_code": p["device_code"],
+        "verify": p["verify"],
+        "latitude": p["lat"],
+        "longitude": p["lon"],
+        "accuracy_m": p["accuracy_m"],
+        "site_code": p["site_code"],
+        "flags": list(_flag_names(p["flags"] or 0)),
     }
     kind = EventType.PUNCH_CREATED
-    if row["voids_punch_id"] is not None:
+    if p["voids_punch_id"] is not None:
         kind = EventType.PUNCH_VOIDED
-        data["voids_punch_id"] = row["voids_punch_id"]
-        data["note"] = row["note"]
-    return Event(kind, data, row["employee_code"])
+        data["voids_punch_id"] = p["voids_punch_id"]
+        data["note"] = p["note"]
+    return envelope(kind, as_utc(p["received_at"]) or at, data)
 
 
 def day_event(

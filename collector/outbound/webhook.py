@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import httpx
-
 from collector.outbound.delivery import Attempt, Claimed, Outcome
+from collector.outbound.http import HttpClient, HttpError
 from collector.outbound.targets import TargetInfo
 
 USER_AGENT = "punchgate-webhooks/1"
@@ -45,7 +44,7 @@ class WebhookSender:
 
     kind = "webhook"
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: HttpClient) -> None:
         self.client = client
 
     def send(self, target: TargetInfo, msg: Claimed) -> Attempt:
@@ -54,14 +53,14 @@ class WebhookSender:
         try:
             response = self.client.post(
                 target.url,
-                content=msg.payload.encode(),
-                headers=signed_headers(target, msg, at=datetime.now(UTC)),
+                msg.payload.encode(),
+                signed_headers(target, msg, at=datetime.now(UTC)),
             )
-        except httpx.HTTPError as exc:
-            return Attempt(msg, Outcome.RETRY, None, f"{type(exc).__name__}: {exc}", _ms(started))
-        outcome = outcome_of(response.status_code)
+        except HttpError as exc:
+            return Attempt(msg, Outcome.RETRY, None, str(exc), _ms(started))
+        outcome = outcome_of(response.status)
         error = None if outcome is Outcome.DELIVERED else response.text[:500]
-        return Attempt(msg, outcome, response.status_code, error, _ms(started))
+        return Attempt(msg, outcome, response.status, error, _ms(started))
 
 
 def _ms(started: float) -> int:

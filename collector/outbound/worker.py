@@ -17,15 +17,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
 
-import httpx
-
 from collector.outbound.delivery import Attempt, Claimed, Outcome, claim, record
+from collector.outbound.http import HttpClient
 from collector.outbound.targets import TargetInfo, load_targets
 from collector.outbound.webhook import WebhookSender
 from collector.runtime import Store, utcnow
 
 log = logging.getLogger(__name__)
 TARGETS_REFRESH_S = 5.0  # a new or changed target is picked up within this time
+RECORD_WAIT_S = 0.05  # outcomes are recorded at most this long after they come back
 
 
 class Sender(Protocol):
@@ -37,20 +37,12 @@ class Sender(Protocol):
         """One attempt; outcomes, never exceptions, for what the target does."""
 
 
-def http_client(store: Store) -> httpx.Client:
-    """The pooled HTTP client every sender of a worker shares (no redirects followed)."""
-    settings = store.settings
-    return httpx.Client(
-        timeout=settings.outbox_timeout_s,
-        follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=settings.outbox_concurrency,
-            max_keepalive_connections=settings.outbox_concurrency,
-        ),
-    )
+def http_client(store: Store) -> HttpClient:
+    """The HTTP client every sender of a worker shares (redirects are not followed)."""
+    return HttpClient(timeout=store.settings.outbox_timeout_s)
 
 
-def default_senders(client: httpx.Client) -> list[Sender]:
+def default_senders(client: HttpClient) -> list[Sender]:
     """The senders of every target kind punchgate knows."""
     from collector.outbound.erpnext import ErpNextSender
 
@@ -74,7 +66,7 @@ class OutboxWorker:
         self.settings = store.settings
         self.clock = clock
         self.rng = rng or random.Random()
-        self._client: httpx.Client | None = None
+        self._client: HttpClient | None = None
         self._senders = {s.kind: s for s in senders} if senders is not None else None
         self._targets: dict[int, TargetInfo] = {}
         self._targets_at = -TARGETS_REFRESH_S
@@ -121,15 +113,17 @@ class OutboxWorker:
 
     def _run(self) -> None:
         concurrency = self.settings.outbox_concurrency
+        # Claimed ahead of the senders: a batch per claim (fewer, larger transactions).
+        most = max(2 * concurrency, self.settings.outbox_batch)
         done: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
         in_flight = 0
         failures = 0
         with ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-send") as pool:
             while not self._stop.is_set() or in_flight:
                 claimed: list[Claimed] = []
-                # Twice the pool: the next sends are queued while the current ones run.
-                room = 2 * concurrency - in_flight
-                if room > 0 and not self._stop.is_set():
+                room = most - in_flight
+                # Claim when a good part of a batch can be taken, not message by message.
+                if room >= min(most // 2, self.settings.outbox_batch) and not self._stop.is_set():
                     try:
                         claimed = claim(
                             self.store.engine,
@@ -148,7 +142,7 @@ class OutboxWorker:
                 in_flight += len(claimed)
                 idle = not claimed and not in_flight
                 wait = self.settings.outbox_poll_s if idle else 0.02
-                results = _drain(done, wait, self.settings.outbox_batch)
+                results = _drain(done, wait, min(in_flight, self.settings.outbox_batch))
                 if results:
                     in_flight -= len(results)
                     try:
@@ -199,14 +193,19 @@ def _result(future: Future[Attempt]) -> Attempt:
 
 
 def _drain(done: queue.SimpleQueue[Attempt], wait: float, most: int) -> list[Attempt]:
-    """What has come back: waits up to `wait` for the first, then takes what is there."""
+    """What has come back: waits up to `wait` for the first, then up to RECORD_WAIT_S more
+    for up to `most` (a few larger transactions cost less than many small ones)."""
     try:
         results = [done.get(timeout=wait)]
     except queue.Empty:
         return []
+    until = time.monotonic() + RECORD_WAIT_S
     while len(results) < most:
+        left = until - time.monotonic()
+        if left <= 0:
+            break
         try:
-            results.append(done.get_nowait())
+            results.append(done.get(timeout=left))
         except queue.Empty:
             break
     return results

@@ -26,8 +26,7 @@ from collector.normalize import (
     raw_to_json,
     text_safe,
 )
-from collector.outbound.events import EventType, emit, subscribers
-from collector.outbound.payloads import punch_event
+from collector.outbound.events import PUNCH_EVENTS, PunchIds, emit_punches, subscribers
 
 # Re-exported: the days, policies and benches take them from here.
 from collector.store.coltypes import db_date as db_date
@@ -171,12 +170,14 @@ def _store_punches(
     ]
     targets = subscribers(conn, PUNCH_EVENTS)
     stored: set[str] | None
-    ids: dict[str, int] = {}
+    new_ids: PunchIds
     if postgres:
         ids = _copy_insert(conn, values)
         stored = set(ids)
+        new_ids = list(ids.values())
     else:
         count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
+        new_ids = _last_ids(conn, count) if targets else []
         # Another writer may have stored a key since we looked (counted, not told apart).
         stored = {r["dedupe_key"] for r in fresh} if count == len(fresh) else None
         result.duplicates += len(fresh) - count
@@ -192,44 +193,26 @@ def _store_punches(
         result.inserted += len(stored)
         result.duplicates += len(fresh) - len(stored)
     mark_dirty(conn, dirty)
-    if targets:
-        if not postgres:
-            ids = _stored_ids(conn, fresh, received, mine=stored is not None)
-        _emit_punches(conn, fresh, values, ids, targets, now)
+    if targets and new_ids:
+        emit_punches(conn, targets, new_ids, now=now)
 
 
-def _stored_ids(
-    conn: Connection, rows: list[PunchRow], received: Any, *, mine: bool
-) -> dict[str, int]:
-    """SQLite: ids of the rows this call stored (those received now, when a writer raced)."""
-    found = _lookup(
-        conn,
-        "SELECT dedupe_key, id, received_at FROM punches",
-        "dedupe_key",
-        [r["dedupe_key"] for r in rows],
-    )
-    return {key: pid for key, pid, at in found if mine or at == received}
+def _last_ids(conn: Connection, count: int) -> PunchIds:
+    """SQLite: the id range of the `count` rows just inserted.
 
-
-def _emit_punches(
-    conn: Connection,
-    rows: list[PunchRow],
-    values: list[tuple[Any, ...]],
-    ids: dict[str, int],
-    targets: dict[EventType, list[int]],
-    now: datetime,
-) -> None:
-    events = []
-    for row, vals in zip(rows, values, strict=True):
-        pid = ids.get(row["dedupe_key"])
-        if pid is not None:
-            events.append(punch_event(row, pid, vals[EMPLOYEE_ID], vals[FLAGS]))
-    emit(conn, events, now=now, targets=targets)
+    This transaction has held SQLite's one write lock since its first write, and a new
+    rowid is always the largest plus one, so the rows it inserted hold the top `count` ids.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SELECT max(id) FROM punches")
+        top = int(cursor.fetchone()[0] or 0)
+    finally:
+        cursor.close()
+    return range(top - count + 1, top + 1)
 
 
 EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
-FLAGS = PUNCH_COLUMNS.index("flags")
-PUNCH_EVENTS = (EventType.PUNCH_CREATED, EventType.PUNCH_VOIDED)
 
 
 def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -> tuple[Any, ...]:

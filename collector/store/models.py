@@ -369,7 +369,10 @@ class OutboxMessage(Base):
     msg_id: Mapped[str] = mapped_column(String(40))  # webhook-id: one per event, on every retry
     target_id: Mapped[int] = mapped_column(ForeignKey("outbound_targets.id"))
     event_type: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[str] = mapped_column(Text)  # the body, byte for byte as every attempt sends it
+    # The body, byte for byte as every attempt sends it; for punch events built at the
+    # first claim from the punch `ref_id` names (see collector.outbound.events).
+    payload: Mapped[str | None] = mapped_column(Text)
+    ref_id: Mapped[int | None] = mapped_column(BigId)
     subject: Mapped[str | None] = mapped_column(String(64))  # employee code or device it concerns
     # pending, delivered, failed (gave up or endpoint gone), rejected (needs HR), skipped
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -79,11 +79,16 @@ def test_ingest_writes_the_outbox_in_its_own_transaction(store, engine, now) -> 
     with Session(engine) as s:
         ids = set(s.scalars(select(Punch.id)))
     assert len(rows) == 3 and len({r.msg_id for r in rows}) == 3
-    bodies = [json.loads(r.payload) for r in rows]
+    assert {r.ref_id for r in rows} == ids and {r.payload for r in rows} == {None}
+    claimed = claim(engine, now=now, limit=10, lease_s=60)  # the body is built at first claim
+    bodies = [json.loads(c.payload) for c in claimed]
     assert {b["data"]["punch_id"] for b in bodies} == ids
     for body in bodies:
         check_schema(body)
         assert body["data"]["local_time"].endswith("+01:00")
+        assert body["data"]["employee_code"] == "1001" and body["data"]["employee_id"] is not None
+    # Stored: a retry sends the same bytes.
+    assert {r.id: r.payload for r in outbox(engine)} == {c.id: c.payload for c in claimed}
 
 
 def test_no_subscriber_writes_nothing(store, engine, now) -> None:
