@@ -88,6 +88,11 @@ def create_target(
     return target, secret if kind == "webhook" else None
 
 
+def find_target(session: Session, name: str) -> OutboundTarget | None:
+    """The target of that name, if any."""
+    return session.scalar(select(OutboundTarget).where(OutboundTarget.name == name))
+
+
 def get_target(session: Session, target_id: int) -> OutboundTarget:
     """One target, or NotFound."""
     target = session.get(OutboundTarget, target_id)
@@ -110,3 +115,31 @@ def rotate_secret(
     ]
     target.secrets = [{"secret": box.seal(plain), "expires_at": None}, *kept]
     return plain
+
+
+def list_targets(session: Session) -> list[OutboundTarget]:
+    """Every target, disabled ones included."""
+    return list(session.scalars(select(OutboundTarget).order_by(OutboundTarget.id)))
+
+
+def update_target(session: Session, target_id: int, **changes: Any) -> OutboundTarget:
+    """Change a target's URL, events, config or enabled flag (None leaves a field as it is)."""
+    target = get_target(session, target_id)
+    for name in ("url", "config"):
+        if changes.get(name) is not None:
+            setattr(target, name, changes[name])
+    if changes.get("events") is not None:
+        target.events = [EventType(e).value for e in changes["events"]]
+    if changes.get("enabled") is not None:
+        target.enabled = bool(changes["enabled"])
+        if target.enabled:
+            target.disabled_reason = None
+        elif not target.disabled_reason:
+            target.disabled_reason = "disabled by an admin"
+    return target
+
+
+def set_credential(session: Session, target_id: int, *, secret: str, box: SecretBox) -> None:
+    """Replace a connector's credential (API key:secret, Odoo API key) at once."""
+    target = get_target(session, target_id)
+    target.secrets = [{"secret": box.seal(secret), "expires_at": None}]
