@@ -35,6 +35,27 @@ class Received:
             return dict(self.deliveries)
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print the connections its clients drop."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A sender killed mid-request resets its connection: expected here."""
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve `handler` on 127.0.0.1 in a thread; yields the port."""
+    server = QuietServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def webhook_receiver(secrets: list[str], *, delay_s: float = 0.0) -> Iterator[tuple[str, Received]]:
     """Serve a receiver verifying with any of `secrets`; yields its URL and what it saw.
@@ -76,12 +97,5 @@ def webhook_receiver(secrets: list[str], *, delay_s: float = 0.0) -> Iterator[tu
         def log_message(self, *args: Any) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/hook", seen

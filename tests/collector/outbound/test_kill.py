@@ -55,6 +55,13 @@ def start_service(db_url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]
     return proc, port
 
 
+def healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def delivered(engine) -> int:
     with Session(engine) as s:
         return int(
@@ -105,7 +112,7 @@ def test_each_event_once_across_a_sigkill(store, engine, db_url, tmp_path) -> No
         try:
             assert wait_for(lambda: delivered(engine) == EVENTS or proc.poll() is not None, 120)
             assert proc.poll() is None, log.read_text()
-            assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+            assert wait_for(lambda: healthy(port), 60)  # and the API serves beside it
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
