@@ -16,11 +16,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.outbound_support import serving
+from tests.outbound_support import JsonHandler, serving
 
 METHOD = "hrms.hr.doctype.employee_checkin.employee_checkin.add_log_based_on_employee_field"
 
@@ -93,9 +92,7 @@ def erpnext_site(site: Site | None = None) -> Iterator[tuple[str, Site]]:
     """Serve the site; yields its base URL and its state."""
     state = site or Site()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
             with state.lock:
@@ -111,15 +108,7 @@ def erpnext_site(site: Site | None = None) -> Iterator[tuple[str, Site]]:
                         status, answer = fault, {"exc_type": "ServerError"}
                     else:
                         status, answer = state.checkin(form)
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            """Quiet."""
+            self.answer(status, answer)
 
     with serving(Handler) as port:
         yield f"http://127.0.0.1:{port}", state

@@ -42,6 +42,24 @@ class QuietServer(ThreadingHTTPServer):
         """A sender killed mid-request resets its connection: expected here."""
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """Base of the test servers: HTTP/1.1 keep-alive, JSON answers, no request log."""
+
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status: int, payload: Any) -> None:
+        """Send `payload` as JSON with `status`."""
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     """Serve `handler` on 127.0.0.1 in a thread; yields the port."""

@@ -49,6 +49,11 @@ def create_target(
         raise InvalidInput("a webhook secret is whsec_ and base64", field="secret")
     if body.kind == "erpnext" and (body.secret is None or ":" not in body.secret):
         raise InvalidInput("ERPNext needs the credential as api_key:api_secret", field="secret")
+    if body.kind == "odoo" and body.secret is None:
+        raise InvalidInput("Odoo needs its API key (or password) as secret", field="secret")
+    jsonrpc = body.kind == "odoo" and body.config.get("protocol") == "jsonrpc"
+    if jsonrpc and not (body.config.get("database") and body.config.get("login")):
+        raise InvalidInput("JSON-RPC needs config.database and config.login", field="config")
     if targets.find_target(session, body.name) is not None:
         raise Conflict(f"a target named {body.name!r} exists")
     now = utcnow()

@@ -19,7 +19,7 @@ class TargetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    kind: Literal["webhook", "erpnext"]
+    kind: Literal["webhook", "erpnext", "odoo"]
     url: str = Field(min_length=8, max_length=2000, pattern=URL_PATTERN)
     events: list[EventType] = Field(min_length=1, max_length=len(EventType))
     config: dict[str, str | int | bool] = Field(default_factory=dict, max_length=20)

@@ -45,8 +45,9 @@ def http_client(store: Store) -> HttpClient:
 def default_senders(client: HttpClient) -> list[Sender]:
     """The senders of every target kind punchgate knows."""
     from collector.outbound.erpnext import ErpNextSender
+    from collector.outbound.odoo import OdooSender
 
-    return [WebhookSender(client), ErpNextSender(client)]
+    return [WebhookSender(client), ErpNextSender(client), OdooSender(client)]
 
 
 class OutboxWorker:
