@@ -73,18 +73,28 @@ def backoff(attempts: int, rng: random.Random) -> float:
     return delay * rng.uniform(0.75, 1.0)
 
 
-def claim(engine: Engine, *, now: datetime, limit: int, lease_s: float) -> list[Claimed]:
-    """Claim up to `limit` due messages of enabled targets for one attempt each."""
+def claim(
+    engine: Engine,
+    *,
+    now: datetime,
+    limit: int,
+    lease_s: float,
+    skip_targets: Sequence[int] = (),
+) -> list[Claimed]:
+    """Claim up to `limit` due messages of enabled targets but `skip_targets`, one attempt each."""
     with engine.begin() as conn:
         dialect = conn.dialect.name
         m = "?" if dialect == "sqlite" else "%s"
         lock = "" if dialect == "sqlite" else " FOR UPDATE OF o SKIP LOCKED"
         enabled = "1" if dialect == "sqlite" else "true"
+        skip = ""
+        if skip_targets:
+            skip = f" AND o.target_id NOT IN ({', '.join(str(int(t)) for t in skip_targets)})"
         sql = (
             f"UPDATE outbox SET next_attempt_at = {m}, attempts = attempts + 1"
             f" WHERE id IN (SELECT o.id FROM outbox o"
             f" JOIN outbound_targets t ON t.id = o.target_id AND t.enabled = {enabled}"
-            f" WHERE o.status = 'pending' AND o.next_attempt_at <= {m}"
+            f" WHERE o.status = 'pending' AND o.next_attempt_at <= {m}{skip}"
             f" ORDER BY o.next_attempt_at LIMIT {m}{lock})"
             " RETURNING id, msg_id, target_id, event_type, payload, subject, attempts, created_at,"
             " ref_id"

@@ -1,8 +1,9 @@
 """The delivery worker: claims due outbox messages, sends them concurrently, records outcomes.
 
-Sends run on a thread pool so a slow or dead endpoint holds one thread until its timeout,
-never the claiming loop, and never ingest (which only writes rows). Results are recorded
-in batches as they come back, so the pool is refilled while earlier sends are in flight.
+Sends run on a thread pool, each target in its own lane (collector.outbound.lanes), so a
+slow or dead endpoint holds at most half the senders until their timeout, never the
+claiming loop, never another endpoint, and never ingest (which only writes rows). Results
+are recorded in batches as they come back, while the pool is refilled.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from collector.outbound.delivery import Attempt, Claimed, Outcome, claim, record
 from collector.outbound.http import HttpClient
+from collector.outbound.lanes import Lanes
 from collector.outbound.targets import TargetInfo, load_targets
 from collector.outbound.webhook import WebhookSender
 from collector.runtime import Store, utcnow
@@ -113,39 +115,40 @@ class OutboxWorker:
         return len(results)
 
     def _run(self) -> None:
-        concurrency = self.settings.outbox_concurrency
-        # Claimed ahead of the senders: a batch per claim (fewer, larger transactions).
-        most = max(2 * concurrency, self.settings.outbox_batch)
+        settings = self.settings
+        lanes = Lanes(
+            per_target=max(1, settings.outbox_concurrency // 2),
+            batch=settings.outbox_batch,
+            lease_s=settings.outbox_lease_s,
+        )
         done: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
-        in_flight = 0
         failures = 0
-        with ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-send") as pool:
-            while not self._stop.is_set() or in_flight:
+        with ThreadPoolExecutor(settings.outbox_concurrency, thread_name_prefix="outbox") as pool:
+            while not self._stop.is_set() or lanes.sending:
                 claimed: list[Claimed] = []
-                room = most - in_flight
-                # Claim when a good part of a batch can be taken, not message by message.
-                if room >= min(most // 2, self.settings.outbox_batch) and not self._stop.is_set():
+                if not self._stop.is_set():
                     try:
                         claimed = claim(
                             self.store.engine,
                             now=self.clock(),
-                            limit=min(room, self.settings.outbox_batch),
-                            lease_s=self.settings.outbox_lease_s,
+                            limit=settings.outbox_batch,
+                            lease_s=settings.outbox_lease_s,
+                            skip_targets=lanes.full(),
                         )
                         failures = 0
                     except Exception:  # the store being away must not end delivery
                         failures += 1
                         log.exception("claiming outbox messages failed")
                         self._stop.wait(min(30.0, 0.5 * 2**failures))
-                for msg in claimed:
-                    future = pool.submit(self._send, msg)
-                    future.add_done_callback(lambda f: done.put(_result(f)))
-                in_flight += len(claimed)
-                idle = not claimed and not in_flight
-                wait = self.settings.outbox_poll_s if idle else 0.02
-                results = _drain(done, wait, min(in_flight, self.settings.outbox_batch))
+                    lanes.add(claimed, time.monotonic())
+                    for msg in lanes.take(time.monotonic()):
+                        future = pool.submit(self._send, msg)
+                        future.add_done_callback(lambda f: done.put(_result(f)))
+                wait = settings.outbox_poll_s if lanes.idle and not claimed else 0.02
+                results = _drain(done, wait, min(lanes.sending, settings.outbox_batch))
+                for attempt in results:
+                    lanes.finished(attempt)
                 if results:
-                    in_flight -= len(results)
                     try:
                         self._record(results)
                     except Exception:  # unrecorded sends are claimed again after the lease
