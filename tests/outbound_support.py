@@ -8,10 +8,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from collector.outbound.events import EventType
+from collector.outbound.targets import create_target
+from collector.runtime import Store
+from collector.store.models import OutboundTarget
 
 
 @dataclass
@@ -117,3 +123,33 @@ def webhook_receiver(secrets: list[str], *, delay_s: float = 0.0) -> Iterator[tu
 
     with serving(Handler) as port:
         yield f"http://127.0.0.1:{port}/hook", seen
+
+
+def add_webhook(
+    store: Store,
+    url: str,
+    now: datetime,
+    events: list[EventType] | None = None,
+    name: str = "hook",
+) -> tuple[int, str]:
+    """A webhook target subscribed to `events` (all by default): its id and its secret."""
+    with store.sessions.begin() as session:
+        target, secret = create_target(
+            session,
+            name=name,
+            kind="webhook",
+            url=url,
+            events=list(EventType) if events is None else events,
+            config={},
+            secret=None,
+            box=store.box,
+            now=now,
+        )
+        assert secret is not None and secret.startswith("whsec_")
+        return target.id, secret
+
+
+def set_url(store: Store, target_id: int, url: str) -> None:
+    """Point a target somewhere else."""
+    with store.sessions.begin() as session:
+        session.get_one(OutboundTarget, target_id).url = url

@@ -6,54 +6,25 @@ import socket
 import time
 from datetime import datetime, timedelta
 
-from collector.outbound.events import EventType
-from collector.outbound.targets import create_target
 from collector.outbound.worker import OutboxWorker
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest_batch
 from tests.factories import raw_punch
 from tests.helpers import wait_for
-from tests.outbound_support import webhook_receiver
+from tests.outbound_support import add_webhook, set_url, webhook_receiver
 
 
 def test_a_hanging_endpoint_holds_up_nothing_else(store, engine, settings) -> None:
     hanging = socket.create_server(("127.0.0.1", 0), backlog=64)  # never accepts or answers
     now = utcnow()
-    with store.sessions.begin() as s:
-        _, live_secret = create_target(
-            s,
-            name="live",
-            kind="webhook",
-            url="http://127.0.0.1:9/later",
-            events=[EventType.PUNCH_CREATED],
-            config={},
-            secret=None,
-            box=store.box,
-            now=now,
-        )
-        create_target(
-            s,
-            name="dead",
-            kind="webhook",
-            url=f"http://127.0.0.1:{hanging.getsockname()[1]}/hook",
-            events=[EventType.PUNCH_CREATED],
-            config={},
-            secret=None,
-            box=store.box,
-            now=now,
-        )
-    assert live_secret is not None
+    live, live_secret = add_webhook(store, "http://127.0.0.1:9/later", now, name="live")
+    add_webhook(store, f"http://127.0.0.1:{hanging.getsockname()[1]}/hook", now, name="dead")
     slow = settings.model_copy(
         update={"outbox_timeout_s": 30.0, "outbox_concurrency": 4, "outbox_poll_s": 0.05}
     )
     worker = OutboxWorker(Store(settings=slow, engine=engine, sessions=store.sessions))
     with webhook_receiver([live_secret]) as (url, seen):
-        with store.sessions.begin() as s:
-            from sqlalchemy import select
-
-            from collector.store.models import OutboundTarget
-
-            s.scalars(select(OutboundTarget).where(OutboundTarget.name == "live")).one().url = url
+        set_url(store, live, url)
         worker.start()
         try:
             start = datetime(2026, 3, 2, 9, 0)

@@ -15,14 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.outbound.events import EventType
-from collector.outbound.targets import create_target
 from collector.runtime import utcnow
 from collector.store.ingest import ingest_batch
-from collector.store.models import OutboundTarget, OutboxMessage
+from collector.store.models import OutboxMessage
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import raw_punch
 from tests.helpers import free_port, wait_for
-from tests.outbound_support import webhook_receiver
+from tests.outbound_support import add_webhook, set_url, webhook_receiver
 
 ROOT = Path(__file__).resolve().parents[3]
 PUNCHGATE = Path(sys.executable).parent / "punchgate"
@@ -77,22 +76,9 @@ def delivered(engine) -> int:
 def test_each_event_once_across_a_sigkill(store, engine, db_url, tmp_path) -> None:
     log = tmp_path / "serve.log"
     now = utcnow()
-    with store.sessions.begin() as s:
-        _, secret = create_target(
-            s,
-            name="receiver",
-            kind="webhook",
-            url="http://127.0.0.1:9/later",
-            events=[EventType.PUNCH_CREATED],
-            config={},
-            secret=None,
-            box=store.box,
-            now=now,
-        )
-    assert secret is not None
+    tid, secret = add_webhook(store, "http://127.0.0.1:9/later", now, [EventType.PUNCH_CREATED])
     with webhook_receiver([secret], delay_s=0.05) as (url, seen):
-        with store.sessions.begin() as s:
-            s.scalars(select(OutboundTarget)).one().url = url
+        set_url(store, tid, url)
         start = datetime(2026, 3, 2, 9, 0)
         batch = [raw_punch(str(2000 + i), start + timedelta(minutes=i)) for i in range(EVENTS)]
         ingest_batch(engine, batch, now=now, policy=store.policy)

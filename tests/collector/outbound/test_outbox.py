@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from collector.days import close_days, process_dirty, recompute_range
 from collector.outbound.delivery import MAX_DELAY_S, backoff, claim, replay
 from collector.outbound.events import EventType
-from collector.outbound.targets import create_target, rotate_secret
+from collector.outbound.targets import rotate_secret
 from collector.outbound.worker import OutboxWorker
 from collector.poller.terminals import mark_status
 from collector.store.ingest import ingest, ingest_batch
@@ -23,7 +23,7 @@ from collector.store.models import Device, OutboundTarget, OutboxAttempt, Outbox
 from rules.vocabulary import PunchState, SourceKind
 from tests.collector.test_days import TUE, punches, setup_office
 from tests.factories import add_employee, raw_punch
-from tests.outbound_support import webhook_receiver
+from tests.outbound_support import add_webhook, set_url, webhook_receiver
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "webhooks"
 ALL = list(EventType)
@@ -33,23 +33,6 @@ def check_schema(body: dict) -> None:
     """The body validates against the documented schema of its type."""
     schema = json.loads((SCHEMAS / f"{body['type']}.schema.json").read_text())
     jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
-
-
-def add_webhook(store, url: str, now: datetime, events=ALL, name: str = "hook") -> tuple[int, str]:
-    with store.sessions.begin() as session:
-        target, secret = create_target(
-            session,
-            name=name,
-            kind="webhook",
-            url=url,
-            events=events,
-            config={},
-            secret=None,
-            box=store.box,
-            now=now,
-        )
-        assert secret is not None and secret.startswith("whsec_")
-        return target.id, secret
 
 
 def outbox(engine) -> list[OutboxMessage]:
@@ -98,12 +81,12 @@ def test_no_subscriber_writes_nothing(store, engine, now) -> None:
 
 
 def test_delivered_signed_once_and_voids_announced(store, engine, now) -> None:
-    _, secret = add_webhook(store, "http://127.0.0.1:9/x", now)
+    tid, secret = add_webhook(store, "http://127.0.0.1:9/x", now)
     with Session(engine) as s:
         add_employee(s, "1001", now)
         s.commit()
     with webhook_receiver([secret]) as (url, seen):
-        set_url(store, url)
+        set_url(store, tid, url)
         ingest_batch(engine, [raw_punch("1001")], now=now, policy=store.policy)
         with Session(engine) as s:
             punch = s.scalars(select(Punch)).one()
@@ -130,15 +113,10 @@ def test_delivered_signed_once_and_voids_announced(store, engine, now) -> None:
     assert {m.status for m in outbox(engine)} == {"delivered"}
 
 
-def set_url(store, url: str) -> None:
-    with store.sessions.begin() as s:
-        s.scalars(select(OutboundTarget)).one().url = url
-
-
 def test_retries_keep_the_webhook_id_and_back_off(store, engine, now) -> None:
-    _, secret = add_webhook(store, "http://127.0.0.1:9/x", now)
+    tid, secret = add_webhook(store, "http://127.0.0.1:9/x", now)
     with webhook_receiver([secret]) as (url, seen):
-        set_url(store, url)
+        set_url(store, tid, url)
         ingest_batch(engine, [raw_punch("1001")], now=now, policy=store.policy)
         seen.answers[:] = [500, 302]
         assert worker(store, now).run_once() == 1
@@ -157,9 +135,9 @@ def test_retries_keep_the_webhook_id_and_back_off(store, engine, now) -> None:
 
 
 def test_410_disables_the_endpoint_and_replay_resends(store, engine, now) -> None:
-    _, secret = add_webhook(store, "http://127.0.0.1:9/x", now)
+    tid, secret = add_webhook(store, "http://127.0.0.1:9/x", now)
     with webhook_receiver([secret]) as (url, seen):
-        set_url(store, url)
+        set_url(store, tid, url)
         ingest_batch(engine, [raw_punch("1001"), raw_punch("1002")], now=now, policy=store.policy)
         seen.answers[:] = [410, 410]
         worker(store, now).run_once()
@@ -177,17 +155,15 @@ def test_410_disables_the_endpoint_and_replay_resends(store, engine, now) -> Non
 
 
 def test_rotation_signs_with_both_secrets(store, engine, now) -> None:
-    _, old = add_webhook(store, "http://127.0.0.1:9/x", now)
+    tid, old = add_webhook(store, "http://127.0.0.1:9/x", now)
     with store.sessions.begin() as s:
-        new = rotate_secret(
-            s, s.scalars(select(OutboundTarget.id)).one(), box=store.box, now=now, overlap_s=3600
-        )
+        new = rotate_secret(s, tid, box=store.box, now=now, overlap_s=3600)
     for code, secrets in (
         ("1001", [old]),
         ("1002", [new]),
     ):  # a receiver holding either secret accepts
         with webhook_receiver(secrets) as (url, seen):
-            set_url(store, url)
+            set_url(store, tid, url)
             ingest_batch(
                 engine,
                 [raw_punch(code)],
@@ -198,7 +174,7 @@ def test_rotation_signs_with_both_secrets(store, engine, now) -> None:
         assert seen.bad_signatures == 0 and len(seen.deliveries) == 1
         assert len(seen.headers[0]["webhook-signature"].split(" ")) == 2
     with webhook_receiver([old]) as (url, seen):  # after the overlap only the new one signs
-        set_url(store, url)
+        set_url(store, tid, url)
         ingest_batch(engine, [raw_punch("1009")], now=now, policy=store.policy)
         worker(store, now + timedelta(hours=2)).run_once()
     assert seen.bad_signatures == 1 and seen.deliveries == []
