@@ -27,6 +27,7 @@ class Received:
     deliveries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (id, body)
     bad_signatures: int = 0
     headers: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # of every request, answered or not
     answers: list[int] = field(default_factory=list)  # status codes to give next, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,6 +107,7 @@ def webhook_receiver(secrets: list[str], *, delay_s: float = 0.0) -> Iterator[tu
                     continue
             with seen.lock:
                 seen.headers.append(headers)
+                seen.bodies.append(body)
                 code = seen.answers.pop(0) if seen.answers else 204
                 if not ok:
                     seen.bad_signatures += 1

@@ -54,6 +54,7 @@ class Claimed:
     subject: str | None
     attempts: int  # including this one
     created_at: datetime
+    built: bool = False  # the body was built for this attempt, not read from the row
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,6 @@ def claim(
         bodies = _punch_bodies(conn, [r[8] for r in rows if r[4] is None and r[8] is not None])
         if bodies:
             rows = [(*r[:4], bodies.get(r[8], r[4]), *r[5:]) if r[4] is None else r for r in rows]
-            _store_bodies(conn, [(r[4], r[0]) for r in rows if r[4] is not None and r[8] in bodies])
     return [
         Claimed(
             id=r[0],
@@ -115,6 +115,7 @@ def claim(
             subject=r[5],
             attempts=r[6],
             created_at=_aware(r[7]),
+            built=r[8] is not None and r[8] in bodies,
         )
         for r in rows
     ]
@@ -138,6 +139,7 @@ def record(
         updates: list[tuple[Any, ...]] = []
         logs: list[tuple[Any, ...]] = []
         gone: set[int] = set()
+        keep: list[tuple[str, int]] = []
         off = "0" if dialect == "sqlite" else "false"
         for a in attempts:
             msg = a.message
@@ -150,21 +152,28 @@ def record(
             logs.append((msg.id, at, a.code, a.outcome.value, error, a.duration_ms))
             if a.outcome is Outcome.GONE:
                 gone.add(msg.target_id)
+            if msg.built and status == "pending":
+                keep.append((msg.payload, msg.id))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             # attempts = the claim's count: a message whose lease ran out and was claimed
             # again by another worker is that worker's to record.
-            cursor.executemany(
-                f"UPDATE outbox SET status = {m}, next_attempt_at = {m}, last_code = {m},"
-                f" last_error = {m}, delivered_at = COALESCE({m}, delivered_at)"
-                f" WHERE id = {m} AND attempts = {m}",
-                updates,
-            )
-            cursor.executemany(
-                "INSERT INTO outbox_attempts (message_id, at, code, outcome, error, duration_ms)"
-                f" VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
-                logs,
-            )
+            if dialect == "sqlite":
+                cursor.executemany(
+                    "UPDATE outbox SET status = ?, next_attempt_at = ?, last_code = ?,"
+                    " last_error = ?, delivered_at = COALESCE(?, delivered_at)"
+                    " WHERE id = ? AND attempts = ?",
+                    updates,
+                )
+                cursor.executemany(
+                    "INSERT INTO outbox_attempts (message_id, at, code, outcome, error,"
+                    " duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                    logs,
+                )
+            else:
+                _record_postgres(cursor, updates, logs)
+            if keep:  # a retry follows: it must send the bytes this attempt sent
+                cursor.executemany(f"UPDATE outbox SET payload = {m} WHERE id = {m}", keep)
             for target_id in sorted(gone):
                 cursor.execute(
                     f"UPDATE outbound_targets SET enabled = {off},"
@@ -173,6 +182,29 @@ def record(
                 )
         finally:
             cursor.close()
+
+
+def _record_postgres(
+    cursor: Any, updates: list[tuple[Any, ...]], logs: list[tuple[Any, ...]]
+) -> None:
+    """The outcomes in a few statements: messages sharing an outcome (most of a batch, when
+    an endpoint is up) in one UPDATE by id; the log in one INSERT from arrays."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for status, due, code, error, done, msg_id, attempts in updates:
+        groups.setdefault((status, due, code, error, done, attempts), []).append(msg_id)
+    for (status, due, code, error, done, attempts), ids in groups.items():
+        cursor.execute(
+            "UPDATE outbox SET status = %s, next_attempt_at = %s, last_code = %s,"
+            " last_error = %s, delivered_at = COALESCE(%s, delivered_at)"
+            " WHERE id = ANY(%s) AND attempts = %s",
+            (status, due, code, error, done, ids, attempts),
+        )
+    cursor.execute(
+        "INSERT INTO outbox_attempts (message_id, at, code, outcome, error, duration_ms)"
+        " SELECT * FROM unnest(%s::bigint[], %s::timestamp[], %s::int[], %s::text[],"
+        " %s::text[], %s::int[])",
+        [list(column) for column in zip(*logs, strict=True)],
+    )
 
 
 def _next_state(
@@ -229,16 +261,6 @@ def _punch_bodies(conn: Connection, ids: list[int]) -> dict[int, str]:
         for row in _run(conn, sql, tuple(chunk)):
             out[row[0]] = punch_body(dict(zip(PUNCH_FIELDS, row, strict=True)))
     return out
-
-
-def _store_bodies(conn: Connection, bodies: list[tuple[str, int]]) -> None:
-    """Keep first-built bodies, so every retry sends the same bytes."""
-    m = "?" if conn.dialect.name == "sqlite" else "%s"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(f"UPDATE outbox SET payload = {m} WHERE id = {m}", bodies)
-    finally:
-        cursor.close()
 
 
 def _run(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -369,8 +369,8 @@ class OutboxMessage(Base):
     msg_id: Mapped[str] = mapped_column(String(40))  # webhook-id: one per event, on every retry
     target_id: Mapped[int] = mapped_column(ForeignKey("outbound_targets.id"))
     event_type: Mapped[str] = mapped_column(String(40))
-    # The body, byte for byte as every attempt sends it; for punch events built at the
-    # first claim from the punch `ref_id` names (see collector.outbound.events).
+    # The body, byte for byte as every attempt sends it; punch events are built from the
+    # punch `ref_id` names when claimed, kept once a retry follows (collector.outbound.events).
     payload: Mapped[str | None] = mapped_column(Text)
     ref_id: Mapped[int | None] = mapped_column(BigId)
     subject: Mapped[str | None] = mapped_column(String(64))  # employee code or device it concerns
