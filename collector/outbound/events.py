@@ -6,9 +6,9 @@ every attempt sends byte for byte. No subscriber, no row: an unsubscribed event 
 look-up of the (small) targets table per batch.
 
 Punch events are the hot path (every ingest): their rows are written by one INSERT … SELECT
-from the punches just stored, naming the punch (`ref_id`) instead of carrying a body, and
-the body is built from the punch when the message is claimed, and stored when a retry is to follow, so
-every later attempt sends the same bytes. A punch is never edited (only linked to its
+from the punches just stored, naming the punch (`ref_id`) instead of carrying a body; the
+body is built from the punch when the message is claimed, and stored when a retry is to
+follow, so every later attempt sends the same bytes. A punch is never edited (only linked to its
 employee), so that body says what the event said. Their `msg_id` is the punch's dedupe key.
 """
 

@@ -1,9 +1,9 @@
 """The delivery worker: claims due outbox messages, sends them concurrently, records outcomes.
 
-Sends run on a thread pool, each target in its own lane (collector.outbound.lanes), so a
-slow or dead endpoint holds at most half the senders until their timeout, never the
-claiming loop, never another endpoint, and never ingest (which only writes rows). Results
-are recorded in batches as they come back, while the pool is refilled.
+Sender threads take claimed messages from one lane per target (collector.outbound.lanes),
+so a slow or dead endpoint holds at most half the senders until their timeout, never the
+claiming loop, never another endpoint, and never ingest (which only writes rows). The
+loop claims in large batches and records outcomes in batches as they come back.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from collector.runtime import Store, utcnow
 
 log = logging.getLogger(__name__)
 TARGETS_REFRESH_S = 5.0  # a new or changed target is picked up within this time
-RECORD_WAIT_S = 0.05  # outcomes are recorded at most this long after they come back
+RECORD_WAIT_S = 0.1  # outcomes are recorded at most this long after they come back
 
 
 class Sender(Protocol):
@@ -122,37 +122,52 @@ class OutboxWorker:
             lease_s=settings.outbox_lease_s,
         )
         done: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
+        senders = [
+            threading.Thread(target=self._sender, args=(lanes, done), name=f"outbox-{i}")
+            for i in range(settings.outbox_concurrency)
+        ]
+        for thread in senders:
+            thread.start()
         failures = 0
-        with ThreadPoolExecutor(settings.outbox_concurrency, thread_name_prefix="outbox") as pool:
-            while not self._stop.is_set() or lanes.sending:
-                claimed: list[Claimed] = []
-                if not self._stop.is_set():
-                    try:
-                        claimed = claim(
-                            self.store.engine,
-                            now=self.clock(),
-                            limit=settings.outbox_batch,
-                            lease_s=settings.outbox_lease_s,
-                            skip_targets=lanes.full(),
-                        )
-                        failures = 0
-                    except Exception:  # the store being away must not end delivery
-                        failures += 1
-                        log.exception("claiming outbox messages failed")
-                        self._stop.wait(min(30.0, 0.5 * 2**failures))
-                    lanes.add(claimed, time.monotonic())
-                    for msg in lanes.take(time.monotonic()):
-                        future = pool.submit(self._send, msg)
-                        future.add_done_callback(lambda f: done.put(_result(f)))
-                wait = settings.outbox_poll_s if lanes.idle and not claimed else 0.02
-                results = _drain(done, wait, min(lanes.sending, settings.outbox_batch))
-                for attempt in results:
-                    lanes.finished(attempt)
-                if results:
-                    try:
-                        self._record(results)
-                    except Exception:  # unrecorded sends are claimed again after the lease
-                        log.exception("recording %d outbox attempts failed", len(results))
+        next_claim = 0.0
+        skipped: list[int] = []
+        while not self._stop.is_set() or any(t.is_alive() for t in senders) or not done.empty():
+            full = lanes.full()
+            # Claim when the last claim may have left more, or a lane has room again.
+            if not self._stop.is_set() and (time.monotonic() >= next_claim or full != skipped):
+                skipped = full
+                try:
+                    claimed = claim(
+                        self.store.engine,
+                        now=self.clock(),
+                        limit=settings.outbox_batch,
+                        lease_s=settings.outbox_lease_s,
+                        skip_targets=full,
+                    )
+                    failures = 0
+                    lanes.add(claimed)
+                    more = len(claimed) == settings.outbox_batch
+                    next_claim = time.monotonic() + (0 if more else settings.outbox_poll_s)
+                except Exception:  # the store being away must not end delivery
+                    failures += 1
+                    log.exception("claiming outbox messages failed")
+                    self._stop.wait(min(30.0, 0.5 * 2**failures))
+            results = _drain(done, 0.05, settings.outbox_batch)
+            if results:
+                try:
+                    self._record(results)
+                except Exception:  # unrecorded sends are claimed again after the lease
+                    log.exception("recording %d outbox attempts failed", len(results))
+
+    def _sender(self, lanes: Lanes, done: queue.SimpleQueue[Attempt]) -> None:
+        """One sender thread: take, send, hand the outcome over, until stopped."""
+        while not self._stop.is_set():
+            msg = lanes.next(timeout=0.2)
+            if msg is None:
+                continue
+            attempt = self._send(msg)
+            lanes.finished(attempt)
+            done.put(attempt)
 
     def _record(self, results: list[Attempt]) -> None:
         record(
@@ -190,10 +205,6 @@ class OutboxWorker:
         except Exception as exc:  # a bug in one send must not lose the message
             log.exception("sending outbox message %s failed", msg.id)
             return Attempt(msg, Outcome.RETRY, None, f"{type(exc).__name__}: {exc}")
-
-
-def _result(future: Future[Attempt]) -> Attempt:
-    return future.result()  # _send never raises
 
 
 def _drain(done: queue.SimpleQueue[Attempt], wait: float, most: int) -> list[Attempt]:
