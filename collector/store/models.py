@@ -363,7 +363,15 @@ class OutboxMessage(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_outbox_target", "target_id", "id"),
+        # What HR acts on (per-employee errors, replay): not the pending rows every ingest
+        # writes, which would cost ingest an index entry each. The log pages by primary key.
+        Index(
+            "ix_outbox_target_unsent",
+            "target_id",
+            "id",
+            sqlite_where=text("status IN ('failed', 'rejected')"),
+            postgresql_where=text("status IN ('failed', 'rejected')"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     msg_id: Mapped[str] = mapped_column(String(40))  # webhook-id: one per event, on every retry

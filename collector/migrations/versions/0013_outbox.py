@@ -58,7 +58,11 @@ def upgrade() -> None:
         sqlite_where=sa.text("status = 'pending'"),
         postgresql_where=sa.text("status = 'pending'"),
     )
-    op.create_index('ix_outbox_target', 'outbox', ['target_id', 'id'], unique=False)
+    op.create_index(
+        'ix_outbox_target_unsent', 'outbox', ['target_id', 'id'], unique=False,
+        sqlite_where=sa.text("status IN ('failed', 'rejected')"),
+        postgresql_where=sa.text("status IN ('failed', 'rejected')"),
+    )
     op.create_table(
         'outbox_attempts',
         sa.Column('id', BIG_ID, nullable=False),
@@ -79,7 +83,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_outbox_attempts_message', table_name='outbox_attempts')
     op.drop_table('outbox_attempts')
-    op.drop_index('ix_outbox_target', table_name='outbox')
+    op.drop_index('ix_outbox_target_unsent', table_name='outbox')
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.drop_table('outbox')
     op.drop_table('outbound_targets')
