@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     push_command_resend_s: int = Field(default=120, ge=1)
     # How often the attendance-days worker consumes dirty days (seconds).
     days_interval_s: float = Field(default=5.0, gt=0)
+    # Outbox delivery (webhooks and connectors): sends in flight at once per process, most
+    # messages claimed per round trip, how long a claimed message is reserved (a process
+    # killed mid-send leaves it to others after this), the retry window before giving up,
+    # one request's timeout, and the idle wait between looks at the outbox.
+    outbox_enabled: bool = True
+    outbox_concurrency: int = Field(default=16, ge=1, le=256)
+    outbox_batch: int = Field(default=200, ge=1, le=5000)
+    outbox_lease_s: float = Field(default=60.0, gt=0)
+    outbox_retry_window_s: float = Field(default=3 * 24 * 3600.0, gt=0)
+    outbox_timeout_s: float = Field(default=10.0, gt=0)
+    outbox_poll_s: float = Field(default=0.5, gt=0)
     # How many recent days the "close the day" pass keeps checking for absences.
     days_lookback: int = Field(default=7, ge=1)
     # MQTT protocol version towards the broker: "5" or "3.1.1" (the embedded broker needs 3.1.1).

@@ -9,6 +9,7 @@ import typer
 from collector.cli.common import console, setup_logging
 from collector.days import DaysWorker
 from collector.mqtt.workers import mqtt_workers
+from collector.outbound.worker import OutboxWorker
 from collector.poller.worker import TerminalPollerWorker
 from collector.retention import RetentionWorker
 from collector.runtime import open_store, utcnow
@@ -43,8 +44,10 @@ def serve_command(web: WebApp) -> Callable[..., None]:
                     dismissed_days=settings.quarantine_dismissed_retention_days,
                     clock=utcnow,
                 ),
-                *mqtt_workers(store),
             ]
+            if settings.outbox_enabled:
+                workers.append(OutboxWorker(store))
+            workers += mqtt_workers(store)
             service = Service(web(store), workers)
             bind_host, bind_port = host or settings.api_host, port or settings.api_port
             # Serving creates and migrates a missing database: say which one it is.

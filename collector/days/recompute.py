@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from collector.days.context import CHUNK, Context, DeviceInfo, as_date, mark, query
+from collector.days.finalized import emit_finalized
 from collector.days.frozen import Held, effective_ids, load_frozen, record_adjustments
 from collector.store.ingest import db_date, db_time
 from rules.evaluate import DayResult, Punch
@@ -200,6 +201,7 @@ def recompute(
                 extra = _waiting(lagging, plan.win_end)
             why = None if rostered is None else rostered.decision
             rows.append(_row(emp, pid, r, computed, dialect, extra, why))
+    emit_finalized(conn, DAY_COLUMNS, rows, now=now)
     _upsert(conn, rows)
     _delete(conn, gone)
     result.adjusted = record_adjustments(conn, held, frozen, now)

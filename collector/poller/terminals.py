@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
+from collector.outbound.events import emit
+from collector.outbound.payloads import device_event
+from collector.runtime import utcnow
 from collector.sealing import SecretBox, SecretKeyError, is_sealed
 from collector.settings import Settings
 from collector.store.models import Device
@@ -145,10 +148,13 @@ def load_devices(
     return out
 
 
-def mark_status(engine: Engine, code: str, **values: Any) -> None:
-    """Update a terminal's status columns in a transaction of its own."""
+def mark_status(engine: Engine, code: str, *, now: datetime | None = None, **values: Any) -> None:
+    """Update a terminal's status columns in a transaction of its own; a change between
+    online and offline is written to the outbox in the same transaction."""
     serial = values.pop("serial", None)
     with engine.begin() as conn:
+        if "status" in values:
+            _status_event(conn, code, values["status"], values.get("last_error"), now or utcnow())
         if serial:
             # serial is unique across devices; a clash (two rows, one terminal) must not
             # abort the status update.
@@ -172,3 +178,21 @@ def read_sync_state(engine: Engine, code: str) -> dict[str, Any]:
 def seen(now: datetime) -> dict[str, Any]:
     """Status values of a terminal that just answered."""
     return {"status": STATUS_ONLINE, "last_seen_at": now, "last_error": None}
+
+
+# A terminal is "up" online and "down" offline or unauthorized; unknown (never polled yet)
+# going online is its first answer, not news.
+_UP = {STATUS_ONLINE}
+_DOWN = {STATUS_OFFLINE, STATUS_UNAUTHORIZED}
+
+
+def _status_event(
+    conn: Connection, code: str, status: str, error: str | None, now: datetime
+) -> None:
+    previous = conn.execute(select(Device.status).where(Device.code == code)).scalar()
+    if previous is None or previous == status:
+        return
+    went_down = status in _DOWN and previous not in _DOWN
+    came_up = status in _UP and previous in _DOWN
+    if went_down or came_up:
+        emit(conn, [device_event(code, status, previous, error, now)], now=now)

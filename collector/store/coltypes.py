@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer
@@ -35,3 +35,18 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+def db_time(value: datetime, dialect: str) -> Any:
+    """An aware datetime as naive UTC the way `dialect`'s DB-API and SQLAlchemy store it."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    naive = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
+    if dialect == "sqlite":  # the same text SQLAlchemy's SQLite DateTime writes
+        return naive.isoformat(sep=" ", timespec="microseconds")
+    return naive
+
+
+def db_date(value: date, dialect: str) -> Any:
+    """A date as the DB-API of `dialect` wants it."""
+    return value.isoformat() if dialect == "sqlite" else value

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -27,7 +27,12 @@ from collector.normalize import (
     raw_to_json,
     text_safe,
 )
+from collector.outbound.events import PUNCH_EVENTS, PunchIds, emit_punches, subscribers
 from collector.store import flood
+
+# Re-exported: the days, policies and benches take them from here.
+from collector.store.coltypes import db_date as db_date
+from collector.store.coltypes import db_time as db_time
 from collector.store.flood import MAX_RAW_CHARS
 from rules.vocabulary import PunchFlag, SourceKind
 
@@ -171,11 +176,16 @@ def _store_punches(
         _punch_values(row, employees.get(row["employee_code"]), received, conn.dialect.name)
         for row in fresh
     ]
+    targets = subscribers(conn, PUNCH_EVENTS)
     stored: set[str] | None
+    new_ids: PunchIds
     if postgres:
-        stored = _copy_insert(conn, values)
+        ids = _copy_insert(conn, values)
+        stored = set(ids)
+        new_ids = list(ids.values())
     else:
         count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
+        new_ids = _last_ids(conn, count) if targets else []
         # Another writer may have stored a key since we looked (counted, not told apart).
         stored = {r["dedupe_key"] for r in fresh} if count == len(fresh) else None
         result.duplicates += len(fresh) - count
@@ -191,6 +201,23 @@ def _store_punches(
         result.inserted += len(stored)
         result.duplicates += len(fresh) - len(stored)
     mark_dirty(conn, dirty)
+    if targets and new_ids:
+        emit_punches(conn, targets, new_ids, now=now)
+
+
+def _last_ids(conn: Connection, count: int) -> PunchIds:
+    """SQLite: the id range of the `count` rows just inserted.
+
+    This transaction has held SQLite's one write lock since its first write, and a new
+    rowid is always the largest plus one, so the rows it inserted hold the top `count` ids.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SELECT max(id) FROM punches")
+        top = int(cursor.fetchone()[0] or 0)
+    finally:
+        cursor.close()
+    return range(top - count + 1, top + 1)
 
 
 EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
@@ -224,7 +251,7 @@ def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -
     )
 
 
-def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> set[str]:
+def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> dict[str, int]:
     """PostgreSQL: COPY into a session temp table, then one INSERT … ON CONFLICT DO NOTHING.
 
     COPY is several times faster than executemany, and RETURNING tells exactly which
@@ -243,9 +270,9 @@ def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> set[str]:
                 copy.write_row(row)
         cursor.execute(
             f"INSERT INTO punches ({cols}) SELECT {cols} FROM ingest_punches"
-            f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+            f" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key, id"
         )
-        return {r[0] for r in cursor.fetchall()}
+        return {key: pid for key, pid in cursor.fetchall()}
     finally:
         cursor.close()
 
@@ -405,21 +432,6 @@ def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
             )
     finally:
         cursor.close()
-
-
-def db_time(value: datetime, dialect: str) -> Any:
-    """An aware datetime as naive UTC the way `dialect`'s DB-API and SQLAlchemy store it."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store")
-    naive = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
-    if dialect == "sqlite":  # the same text SQLAlchemy's SQLite DateTime writes
-        return naive.isoformat(sep=" ", timespec="microseconds")
-    return naive
-
-
-def db_date(value: date, dialect: str) -> Any:
-    """A date as the DB-API of `dialect` wants it."""
-    return value.isoformat() if dialect == "sqlite" else value
 
 
 def link_employee(conn: Connection, employee_id: int, codes: Iterable[str]) -> int:

@@ -499,3 +499,77 @@ class LeaveQuota(Base):
     leave_type: Mapped[str] = mapped_column(String(32))
     year: Mapped[int] = mapped_column(Integer)
     days: Mapped[float] = mapped_column(Float)
+
+
+class OutboundTarget(Base):
+    """Where events go: a webhook endpoint or an ERP connector, and the events it takes."""
+
+    __tablename__ = "outbound_targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook, erpnext, odoo
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)  # event types subscribed
+    # Sealed secrets, newest first: [{"secret": "fernet:…", "expires_at": ISO or null}].
+    # Webhooks sign with every unexpired one (rotation); connectors use the first as credential.
+    secrets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # connector settings
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class OutboxMessage(Base):
+    """One event for one target, written with the change that caused it; its delivery state."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # Only what is still to deliver: what the delivery workers claim from.
+        Index(
+            "ix_outbox_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # What HR acts on (per-employee errors, replay): not the pending rows every ingest
+        # writes, which would cost ingest an index entry each. The log pages by primary key.
+        Index(
+            "ix_outbox_target_unsent",
+            "target_id",
+            "id",
+            sqlite_where=text("status IN ('failed', 'rejected')"),
+            postgresql_where=text("status IN ('failed', 'rejected')"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(40))  # webhook-id: one per event, on every retry
+    target_id: Mapped[int] = mapped_column(ForeignKey("outbound_targets.id"))
+    event_type: Mapped[str] = mapped_column(String(40))
+    # The body, byte for byte as every attempt sends it; punch events are built from the
+    # punch `ref_id` names when claimed, kept once a retry follows (collector.outbound.events).
+    payload: Mapped[str | None] = mapped_column(Text)
+    ref_id: Mapped[int | None] = mapped_column(BigId)
+    subject: Mapped[str | None] = mapped_column(String(64))  # employee code or device it concerns
+    # pending, delivered, failed (gave up or endpoint gone), rejected (needs HR), skipped
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()  # also the lease of a claimed message
+    last_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # When the event was written, or last replayed: the retry window counts from here.
+    created_at: Mapped[datetime] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class OutboxAttempt(Base):
+    """The delivery log: one row per attempt to send an outbox message."""
+
+    __tablename__ = "outbox_attempts"
+    __table_args__ = (Index("ix_outbox_attempts_message", "message_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox.id"))
+    at: Mapped[datetime] = mapped_column()
+    code: Mapped[int | None] = mapped_column(Integer)  # HTTP status, none when no answer
+    outcome: Mapped[str] = mapped_column(String(16))  # delivered, retry, rejected, gone, skipped
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""Outbound: the outbox, its delivery worker, Standard Webhooks and the ERP connectors."""
