@@ -7,9 +7,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.ui import devices, employee, lateness, punches, quarantine, signin, today
-from api.ui.render import render
-from api.ui.session import SIGN_IN, PageError, SignInRequired
+from api.ui import devices, employee, errors, lateness, punches, quarantine, signin, today
+from api.ui.session import SIGN_IN, SignInRequired
 
 
 def install(app: FastAPI) -> None:
@@ -21,9 +20,5 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, SignInRequired)
         return RedirectResponse(f"{SIGN_IN}?next={quote(exc.next_path, safe='')}", 303)
 
-    async def as_page(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, PageError)
-        return render(request, "error.html", None, status=exc.status, message=exc.message)
-
     app.add_exception_handler(SignInRequired, to_sign_in)
-    app.add_exception_handler(PageError, as_page)
+    errors.install(app)

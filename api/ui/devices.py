@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import SessionDep
+from api.deps import SessionDep, StoreDep
 from api.ui.render import render
 from api.ui.session import ViewerPage
+from collector.masterdata.org import usual_zone
 from collector.reports.devices import device_health, phone_summary
 from collector.runtime import utcnow
 
@@ -17,9 +18,12 @@ PHONE_KINDS = ("mobile",)
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def devices_page(request: Request, viewer: ViewerPage, session: SessionDep) -> Response:
-    """Every terminal with online state, last seen, clock skew, log fill and last error."""
+def devices_page(
+    request: Request, viewer: ViewerPage, store: StoreDep, session: SessionDep
+) -> Response:
+    """Every terminal with online state, last seen (in its own zone), skew, fill, last error."""
     now = utcnow()
+    tz = usual_zone(session, scope=viewer.principal.scope, default=store.settings.default_timezone)
     conn = session.connection()
     rows = list(device_health(conn, now=now).dicts())
     return render(
@@ -32,4 +36,5 @@ def devices_page(request: Request, viewer: ViewerPage, session: SessionDep) -> R
         gateways=[r for r in rows if r["kind"] in PHONE_KINDS],
         others=[r for r in rows if r["kind"] not in ("zk", "push", *PHONE_KINDS)],
         page="devices",
+        tz=tz,
     )

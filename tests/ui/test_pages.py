@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from collector.store.models import Punch
 from tests.api.conftest import auth
-from tests.ui.conftest import MON, TUE, WED, csrf_of, sign_in
+from tests.ui.conftest import MON, TUE, WED, add_form, csrf_of, sign_in
 
 ROW = re.compile(r'<tr data-employee="(\d+)" data-group="(\w+)">.*?class="badge s-(\w+)"', re.S)
 
@@ -161,14 +161,8 @@ def test_viewers_see_no_coordinates_and_no_forms(client, keys, office):
 def test_hr_adds_and_voids_a_punch_and_reprocesses_through_the_forms(client, keys, office):
     sign_in(client, keys.hr)
     page = client.get("/ui/punches")
-    form = {
-        "csrf": csrf_of(page.text),
-        "employee_id": office.employees["1004"],
-        "timestamp": "2026-11-25T09:12",
-        "state": "in",
-        "reason": "terminal was down",
-        "idempotency_key": "form-0001-abc",
-    }
+    emp = office.employees["1004"]
+    form = add_form(page.text, emp, "2026-11-25T09:12", "terminal was down", "form-0001-abc")
     added = client.post("/ui/punches/add", data=form, follow_redirects=False)
     assert added.status_code == 303, added.text
     again = client.post("/ui/punches/add", data=form, follow_redirects=False)
