@@ -167,7 +167,7 @@ ZH: dict[str, str] = {
     "export_xlsx": "导出 XLSX",
     "no_data": "所选范围内没有数据。",
     "month": "月份",
-    "worked_hours": "工作时长（时:分）",
+    "worked_hours": "工作时长（时：分）",
     "balance": "弹性工时余额",
     "opening": "期初",
     "change": "变动",
