@@ -275,8 +275,9 @@ ZH.update(
     }
 )
 # Pairs of (English, Chinese) by key prefix: the words around errors and lists, error
-# titles by status (e_), and stored values as shown: punch states (p_), sources (k_), GPS
-# decisions (d_), punch flags (f_), policy kinds (pk_), each table every value there is.
+# titles by status (e_), export column headers (c_), and stored values as shown: punch
+# states (p_), sources (k_), GPS decisions (d_), punch flags (f_), policy kinds (pk_),
+# each table every value there is.
 VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "": {
         "error": ("Something went wrong", "出错了"),
@@ -285,6 +286,21 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "paren_open": ("(", "（"),
         "paren_close": (")", "）"),
         "line": ("line", "行"),
+    },
+    "c_": {
+        "employee_id": ("Employee id", "员工 ID"),
+        "employee_code": ("Code", "工号"),
+        "name": ("Name", "姓名"),
+        "department": ("Department", "部门"),
+        "department_name": ("Department name", "部门名称"),
+        "employees": ("Employees", "员工数"),
+        "days_worked": ("Days worked", "出勤天数"),
+        "late_days": ("Late days", "迟到天数"),
+        "late_minutes": ("Late (min)", "迟到（分钟）"),
+        "average_late_minutes": ("Average late (min)", "平均迟到（分钟）"),
+        "lateness_rate": ("Lateness rate", "迟到率"),
+        "early_leaves": ("Early leaves", "早退次数"),
+        "early_leave_minutes": ("Early leave (min)", "早退（分钟）"),
     },
     "e_": {
         "400": ("Bad request", "请求有误"),
@@ -359,6 +375,11 @@ def language(request: Request) -> str:
 def translator(lang: str) -> dict[str, str]:
     """The catalogue of `lang`."""
     return CATALOGUES.get(lang, EN)
+
+
+def headers(catalogue: dict[str, str], columns: tuple[str, ...]) -> dict[str, str]:
+    """Column headers for an export in the catalogue's language (the column name if none)."""
+    return {c: catalogue.get("c_" + c, c) for c in columns}
 
 
 def label(catalogue: dict[str, str], key: str) -> str:

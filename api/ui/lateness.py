@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, StoreDep
-from api.export import Format, respond
+from api.export import Format, Layout, respond
 from api.ui.charts import Series, bar_chart, colour_of, line_chart
-from api.ui.i18n import label, language, translator
+from api.ui.i18n import headers, label, language, translator
+from api.ui.params import FromQ, TextQ, ToQ
 from api.ui.render import page_errors, render
 from api.ui.session import Viewer, ViewerPage
 from collector.masterdata.common import department_id
@@ -21,13 +22,10 @@ from collector.masterdata.org import list_departments
 from collector.masterdata.scope import Scope
 from collector.normalize import zone
 from collector.reports.departments import department_stats
-from collector.reports.lateness import lateness
+from collector.reports.lateness import DEPARTMENT_COLUMNS, EMPLOYEE_COLUMNS, lateness
 from collector.runtime import utcnow
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-FromQ = Annotated[date | None, Query(alias="from")]
-ToQ = Annotated[date | None, Query(alias="to")]
-DeptQ = Annotated[str | None, Query(max_length=64)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,7 @@ def lateness_page(
     session: SessionDep,
     start: FromQ = None,
     end: ToQ = None,
-    department: DeptQ = None,
+    department: TextQ = None,
 ) -> Response:
     """The picker, the two charts, the per-department and per-employee tables."""
     tz = store.settings.default_timezone
@@ -152,6 +150,7 @@ def lateness_page(
 
 @router.get("/lateness/export")
 def lateness_export(
+    request: Request,
     viewer: ViewerPage,
     store: StoreDep,
     session: SessionDep,
@@ -159,13 +158,18 @@ def lateness_export(
     by: Annotated[str, Query(pattern="^(employee|department)$")] = "employee",
     start: FromQ = None,
     end: ToQ = None,
-    department: DeptQ = None,
+    department: TextQ = None,
 ) -> Response:
-    """The page's per-employee or per-department table as the API's CSV or XLSX export."""
+    """The page's per-employee or per-department table as CSV or XLSX, headed in the page's
+    language and named for its period and department."""
+    catalogue = translator(language(request))
     with page_errors():
         c = choose(session, viewer, store.settings.default_timezone, start, end, department)
+        columns = EMPLOYEE_COLUMNS if by == "employee" else DEPARTMENT_COLUMNS
+        layout = Layout(headers(catalogue, columns), tags=(c.department,) if c.department else ())
         return respond(
             store,
             format,
             lambda conn: lateness(conn, start=c.start, end=c.end, by=by, scope=c.scope),
+            layout,
         )
