@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     """Add the page routes and the handlers that answer refusals as pages."""
     for module in (signin, today, lateness, employee, punches, devices, quarantine):
         app.include_router(module.router)
+    app.include_router(signin.icon_router)
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)

@@ -177,3 +177,52 @@ def test_hr_corrects_punches_reprocesses_and_switches_language(page, client, key
     shot(page, "lateness-zh")
     page.goto(f"/ui/today?day={TUE}")
     shot(page, "today-zh")
+
+
+PHONE_PAGES = [
+    f"/ui/today?day={TUE}",
+    f"/ui/lateness?from={MON}&to={WED}",
+    f"/ui/employee?month=2026-11&day={TUE}",
+    "/ui/punches",
+    "/ui/devices",
+    "/ui/quarantine",
+    "/ui/nowhere",
+]
+
+
+@pytest.mark.parametrize("width", [360, 390, 430])
+def test_pages_fit_a_phone_and_the_nav_is_reachable(chromium, live, client, keys, office, width):
+    context = chromium.new_context(
+        base_url=live, viewport={"width": width, "height": 800}, is_mobile=True, has_touch=True
+    )
+    tab = context.new_page()
+    missing: list[str] = []  # anything a page asked for and did not get (the icon, say)
+    tab.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    try:
+        sign_in(tab, keys.admin)  # the admin sees every page and every form
+        for lang in ("en", "zh"):
+            for path in PHONE_PAGES:
+                tab.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+                wide = tab.evaluate("document.documentElement.scrollWidth")
+                assert wide <= tab.evaluate("window.innerWidth") == width, (path, lang, wide)
+                links = tab.locator("header nav a")
+                assert links.count() == 6
+                for n in range(links.count()):
+                    links.nth(n).scroll_into_view_if_needed()
+                    assert links.nth(n).is_visible(), (path, n)
+        tab.locator("header nav a[href='/ui/devices']").click()  # reachable by a tap
+        tab.wait_for_url("**/ui/devices")
+        shot(tab, f"phone-{width}-devices")
+        tab.goto("/ui/punches?lang=zh")
+        shot(tab, f"phone-{width}-punches-zh")
+    finally:
+        context.close()
+    assert {m.split("?")[0].removeprefix(live) for m in missing} == {"/ui/nowhere"}
+
+
+def test_the_favicon_is_served(page, client):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+    assert answer.content.startswith(b"<svg")
+    page.goto("/ui/sign-in")
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/favicon.ico"
