@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.ui import devices, employee, errors, lateness, punches, quarantine, signin, today
+from api.ui import apidocs, devices, employee, errors, lateness, punches, quarantine, signin, today
 from api.ui.session import SIGN_IN, SignInRequired
 
 
@@ -16,6 +16,7 @@ def install(app: FastAPI) -> None:
     for module in (signin, today, lateness, employee, punches, devices, quarantine):
         app.include_router(module.router)
     app.include_router(signin.icon_router)
+    app.include_router(apidocs.router)
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)

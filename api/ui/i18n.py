@@ -280,12 +280,12 @@ ZH.update(
 # each table every value there is.
 VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "": {
+        "api_docs": ("API docs", "API 文档"),
         "error": ("Something went wrong", "出错了"),
         "colon": (": ", "："),
         "list_sep": (", ", "、"),
         "paren_open": ("(", "（"),
         "paren_close": (")", "）"),
-        "line": ("line", "行"),
     },
     "c_": {
         "employee_id": ("Employee id", "员工 ID"),

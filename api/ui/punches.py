@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from collector import corrections
 from collector.masterdata.employees import list_employees
 from collector.masterdata.org import usual_zone
 from collector.normalize import zone
-from collector.punchlist import PunchFilter, list_punches
+from collector.punchlist import PunchFilter, bound, list_punches
 from collector.runtime import utcnow
 from rules.vocabulary import PunchState, SourceKind
 
@@ -29,10 +29,6 @@ PAGE = 50
 STATES = ("in", "out", "break_out", "break_in", "overtime_in", "overtime_out")
 ReasonF = Annotated[str, Form(min_length=3, max_length=2000)]
 CsrfF = Annotated[str, Form(max_length=100)]
-
-
-def _day_start(day: date | None, tz: str) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(), tzinfo=zone(tz))
 
 
 @router.get("/punches", response_class=HTMLResponse)
@@ -58,8 +54,8 @@ def punches_page(
         department=department or None,
         device=device or None,
         source_kind=source_kind,
-        since=_day_start(since, tz),
-        until=_day_start(until + timedelta(days=1), tz) if until else None,
+        since=bound(since, tz),
+        until=bound(until, tz, end=True),
         scope=p.scope,
     )
     with page_errors():

@@ -138,3 +138,4 @@ def viewer_for(live: uisessions.LiveSession, session_id: str) -> Viewer:
 
 ViewerPage = Annotated[Viewer, Depends(UiRequirement(Role.VIEWER))]
 HrPage = Annotated[Viewer, Depends(UiRequirement(Role.HR))]
+AdminPage = Annotated[Viewer, Depends(UiRequirement(Role.ADMIN))]

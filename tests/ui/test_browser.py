@@ -226,3 +226,17 @@ def test_the_favicon_is_served(page, client):
     assert answer.content.startswith(b"<svg")
     page.goto("/ui/sign-in")
     assert page.locator("link[rel=icon]").get_attribute("href") == "/favicon.ico"
+
+
+def test_api_docs_render_for_an_admin_from_this_server_only(page, live, keys):
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    sign_in(page, keys.admin)
+    page.click("a.api-docs")
+    page.wait_for_url("**/ui/docs")
+    punches = page.locator(".opblock-summary-path[data-path='/punches']").first
+    punches.wait_for()
+    assert page.locator("#swagger-ui").inner_text().startswith("punchgate")
+    assert "Authorize" in page.locator("#swagger-ui").inner_text()
+    shot(page, "api-docs")
+    assert asked and [u for u in asked if not u.startswith(live)] == []
