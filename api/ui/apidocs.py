@@ -15,13 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.ui.session import AdminPage, PageError
+from api.ui.session import AdminPage
 
 router = APIRouter(include_in_schema=False)
 DOCS = "/ui/docs"
 # Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes), as fastapi-offline ships it.
 BUNDLE = files("fastapi_offline") / "static"
-ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 
 
 @router.get("/docs")
@@ -49,9 +48,13 @@ def docs_schema(_: AdminPage, request: Request) -> dict[str, Any]:
     return request.app.openapi()  # type: ignore[no-any-return]
 
 
-@router.get(DOCS + "/assets/{name}")
-def docs_asset(_: AdminPage, name: str) -> Response:
-    """One of Swagger UI's two files, from the installed package."""
-    if name not in ASSETS:
-        raise PageError(404, f"no asset {name}")
-    return FileResponse(str(BUNDLE / name), media_type=ASSETS[name])
+@router.get(f"{DOCS}/assets/swagger-ui-bundle.js")
+def docs_script(_: AdminPage) -> Response:
+    """Swagger UI's script, from the installed package."""
+    return FileResponse(str(BUNDLE / "swagger-ui-bundle.js"), media_type="text/javascript")
+
+
+@router.get(f"{DOCS}/assets/swagger-ui.css")
+def docs_style(_: AdminPage) -> Response:
+    """Swagger UI's stylesheet, from the installed package."""
+    return FileResponse(str(BUNDLE / "swagger-ui.css"), media_type="text/css")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import SessionDep, StoreDep
+from api.deps import SessionDep
 from api.ui.render import render
+from api.ui.scope import PageZone
 from api.ui.session import ViewerPage
-from collector.masterdata.org import usual_zone
 from collector.reports.devices import device_health, phone_summary
 from collector.runtime import utcnow
 
@@ -19,11 +19,10 @@ PHONE_KINDS = ("mobile",)
 
 @router.get("/devices", response_class=HTMLResponse)
 def devices_page(
-    request: Request, viewer: ViewerPage, store: StoreDep, session: SessionDep
+    request: Request, viewer: ViewerPage, tz: PageZone, session: SessionDep
 ) -> Response:
     """Every terminal with online state, last seen (in its own zone), skew, fill, last error."""
     now = utcnow()
-    tz = usual_zone(session, scope=viewer.principal.scope, default=store.settings.default_timezone)
     conn = session.connection()
     rows = list(device_health(conn, now=now).dicts())
     return render(

@@ -16,6 +16,7 @@ from api.ui.charts import Series, bar_chart, colour_of, line_chart
 from api.ui.i18n import headers, label, language, translator
 from api.ui.params import FromQ, TextQ, ToQ
 from api.ui.render import page_errors, render
+from api.ui.scope import PageZone
 from api.ui.session import Viewer, ViewerPage
 from collector.masterdata.common import department_id
 from collector.masterdata.org import list_departments
@@ -97,14 +98,13 @@ def trend(weeks: list[dict[str, Any]], overall: str, codes: list[str], today: da
 def lateness_page(
     request: Request,
     viewer: ViewerPage,
-    store: StoreDep,
+    tz: PageZone,
     session: SessionDep,
     start: FromQ = None,
     end: ToQ = None,
     department: TextQ = None,
 ) -> Response:
     """The picker, the two charts, the per-department and per-employee tables."""
-    tz = store.settings.default_timezone
     catalogue = translator(language(request))
     with page_errors():
         c = choose(session, viewer, tz, start, end, department)
@@ -152,6 +152,7 @@ def lateness_page(
 def lateness_export(
     request: Request,
     viewer: ViewerPage,
+    tz: PageZone,
     store: StoreDep,
     session: SessionDep,
     format: Format = Format.CSV,
@@ -164,7 +165,7 @@ def lateness_export(
     language and named for its period and department."""
     catalogue = translator(language(request))
     with page_errors():
-        c = choose(session, viewer, store.settings.default_timezone, start, end, department)
+        c = choose(session, viewer, tz, start, end, department)
         columns = EMPLOYEE_COLUMNS if by == "employee" else DEPARTMENT_COLUMNS
         layout = Layout(headers(catalogue, columns), tags=(c.department,) if c.department else ())
         return respond(

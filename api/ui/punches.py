@@ -14,11 +14,10 @@ from api.deps import RowId, SessionDep, StoreDep
 from api.schemas.punches import punch_fields
 from api.ui.params import Blank, DateQ, TextQ
 from api.ui.render import page_errors, render
-from api.ui.scope import PagePunch
+from api.ui.scope import PagePunch, PageZone
 from api.ui.session import HrPage, ViewerPage
 from collector import corrections
 from collector.masterdata.employees import list_employees
-from collector.masterdata.org import usual_zone
 from collector.normalize import zone
 from collector.punchlist import PunchFilter, bound, list_punches
 from collector.runtime import utcnow
@@ -35,7 +34,7 @@ CsrfF = Annotated[str, Form(max_length=100)]
 def punches_page(
     request: Request,
     viewer: ViewerPage,
-    store: StoreDep,
+    tz: PageZone,
     session: SessionDep,
     employee_code: TextQ = None,
     department: TextQ = None,
@@ -48,7 +47,6 @@ def punches_page(
 ) -> Response:
     """Newest first, filtered; dates are local dates of the sites' zone (until inclusive)."""
     p = viewer.principal
-    tz = usual_zone(session, scope=p.scope, default=store.settings.default_timezone)
     filters = PunchFilter(
         employee_code=employee_code or None,
         department=department or None,
@@ -77,7 +75,7 @@ def punches_page(
         idempotency=uuid.uuid4().hex,
         notice=notice,
         now_local=utcnow().astimezone(zone(tz)).strftime("%Y-%m-%dT%H:%M"),
-        zone_name=tz,
+        tz=tz,
         page="punches",
     )
 
