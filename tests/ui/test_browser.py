@@ -240,3 +240,35 @@ def test_api_docs_render_for_an_admin_from_this_server_only(page, live, keys):
     assert "Authorize" in page.locator("#swagger-ui").inner_text()
     shot(page, "api-docs")
     assert asked and [u for u in asked if not u.startswith(live)] == []
+
+
+def test_hr_filters_with_blanks_and_adds_a_punch_months_back(page, client, keys, office):
+    sign_in(page, keys.hr)
+    page.goto("/ui/punches")
+    shown = page.locator("#punches tbody tr").count()
+    page.fill("form.filters input[name=employee_code]", "")
+    page.select_option("form.filters select[name=source_kind]", "")  # "any source"
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/ui/punches?employee_code=*")
+    assert "source_kind=&" in page.url and page.locator("#punches tbody tr").count() == shown
+    page.select_option("form.filters select[name=source_kind]", "mobile")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**source_kind=mobile*")
+    assert page.locator("#punches tbody tr").count() == 1
+    # The add form's default time is the site's (Berlin), whatever the server's zone.
+    page.goto("/ui/punches")
+    page.click("#add-punch summary")
+    stamp = page.locator("#add-punch input[name=timestamp]")
+    assert stamp.get_attribute("data-zone") == "Europe/Berlin"
+    page.select_option("#add-punch select[name=employee_id]", str(office.employees["1001"]))
+    stamp.fill("2026-08-03T08:45")
+    page.select_option("#add-punch select[name=state]", "in")
+    page.fill("#add-punch input[name=reason]", "badge left at home")
+    page.click("#add-punch button[type=submit]")
+    page.wait_for_url("**/ui/punches?notice=added*")
+    row = page.locator("#punches tbody tr", has_text="2026-08-03 08:45:00")
+    assert row.count() == 1 and "manual" in row.inner_text()
+    page.goto("/ui/lateness?from=not-a-date")  # a refusal is a page with the navigation
+    assert page.locator("#error").get_attribute("data-status") == "422"
+    assert page.locator("header nav a").count() == 6 and "hr" in page.locator(".who").inner_text()
+    shot(page, "error-page")
