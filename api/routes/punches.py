@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -60,7 +61,9 @@ def punches(
     `since` and `until` take an instant with its UTC offset, or a date read in the site's
     time zone (that of the sites most of the caller's employees work at).
     """
-    tz = usual_zone(session, scope=key.scope, default=store.settings.default_timezone)
+    tz = store.settings.default_timezone
+    if any(type(v) is date for v in (since, until)):  # the zone is looked up only for a date
+        tz = usual_zone(session, scope=key.scope, default=tz)
     try:
         mask = int(PunchFlag.parse(flags or ""))
     except ValueError as exc:
