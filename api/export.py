@@ -11,7 +11,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -251,7 +251,7 @@ def _typed(sheet: Any, value: Any, kind: Kind, cell_type: Any) -> Any:
         except ValueError:
             return value
     if kind is Kind.DURATION and isinstance(value, int | float):
-        value = timedelta(hours=value)
+        value = value / 24  # Excel counts time in days; "[h]:mm" shows the hours
     cell = cell_type(sheet, value=value)
     cell.number_format = kind.value
     return cell
