@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -224,8 +225,13 @@ def write_xlsx(report: Report, layout: Layout = PLAIN) -> str:
         cell.font = bold
         cells.append(cell)
     sheet.append(cells)
+    # Plain columns take the value as it is; only typed ones build a styled cell.
+    convert: list[Callable[[Any], Any]] = [
+        _xlsx_cell if k in (Kind.NUMBER, Kind.TEXT) else partial(_typed, sheet, k, WriteOnlyCell)
+        for k in kinds
+    ]
     for row in report.rows:
-        sheet.append([_typed(sheet, v, k, WriteOnlyCell) for v, k in zip(row, kinds, strict=True)])
+        sheet.append([f(v) for f, v in zip(convert, row, strict=True)])
     handle, path = tempfile.mkstemp(prefix="punchgate-", suffix=".xlsx")
     os.close(handle)
     try:
@@ -241,9 +247,9 @@ def _text_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _typed(sheet: Any, value: Any, kind: Kind, cell_type: Any) -> Any:
+def _typed(sheet: Any, kind: Kind, cell_type: Any, value: Any) -> Any:
     value = _xlsx_cell(value)
-    if value is None or kind in (Kind.NUMBER, Kind.TEXT):
+    if value is None:
         return value
     if kind is Kind.DATE and isinstance(value, str):
         try:
