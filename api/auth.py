@@ -22,7 +22,8 @@ from collector.runtime import utcnow
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
-OPEN_PATHS = ("/health", "/ui/sign-in", "/ui/static/style.css")  # the pages' way in
+# The pages' way in: sign-in, the stylesheet, the icon, and /docs (it sends to /ui/docs).
+OPEN_PATHS = ("/health", "/ui/sign-in", "/ui/static/style.css", "/favicon.ico", "/docs")
 OPEN_PREFIXES = ("/iclock", "/hik/")  # push terminals authenticate by their own scheme
 
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from annotated_types import Interval
 from fastapi import Depends, Request
+from pydantic import (
+    AwareDatetime,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 from sqlalchemy.orm import Session
 
 from collector.runtime import Store
@@ -48,3 +56,34 @@ TxDep = Annotated[Session, Depends(get_transaction, scope="function")]
 # A larger number in a path or body is a 422, never a database overflow.
 RowId = Annotated[int, Interval(ge=1, le=2**31 - 1)]
 BigRowId = Annotated[int, Interval(ge=1, le=2**63 - 1)]
+
+_INSTANT = TypeAdapter(AwareDatetime)
+
+
+def instant_or_day(value: Any) -> datetime | date:
+    """An aware time, or a bare date (the caller reads it in the site's zone)."""
+    if isinstance(value, datetime | date):
+        return value
+    text = str(value).strip()
+    if len(text) == len("2026-11-25"):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    try:
+        return _INSTANT.validate_python(text)
+    except ValidationError:
+        raise ValueError(
+            "give a time with its UTC offset (2026-11-25T08:00:00+01:00 or "
+            "2026-11-25T07:00:00Z) or a date (2026-11-25)"
+        ) from None
+
+
+# A time filter: an instant with its offset, or a date read in the site's zone.
+InstantOrDay = Annotated[
+    datetime | date,
+    PlainValidator(instant_or_day),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]

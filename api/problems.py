@@ -39,6 +39,7 @@ class FieldError(BaseModel):
     field: str | None = None
     message: str
     line: int | None = None
+    column: int | None = None
 
 
 class Problem(BaseModel):
@@ -107,11 +108,31 @@ async def _http(request: Request, exc: Exception) -> Response:
     )
 
 
+def _where(doc: str | bytes, pos: int) -> tuple[int, int]:
+    """The 1-based line and column of character `pos` in a JSON text."""
+    text = doc.decode("utf-8", "replace") if isinstance(doc, bytes) else doc
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - text.rfind("\n", 0, pos)
+
+
+def _error(e: Any, body: Any) -> dict[str, Any]:
+    # A body that is not JSON: FastAPI puts the character offset where a field name goes.
+    loc = tuple(e.get("loc", ()))
+    if e.get("type") == "json_invalid" and len(loc) == 2 and isinstance(body, str | bytes):
+        line, column = _where(body, int(loc[1]))
+        reason = (e.get("ctx") or {}).get("error") or e.get("msg", "")
+        return {
+            "field": "body",
+            "message": f"not valid JSON at line {line}, column {column}: {reason}",
+            "line": line,
+            "column": column,
+        }
+    return {"field": _field(loc), "message": e.get("msg", "")}
+
+
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
-    ]
+    errors = [_error(e, exc.body) for e in exc.errors()]
     names = ", ".join(sorted({e["field"] for e in errors}))
     return problem(422, detail=f"invalid: {names}", instance=request.url.path, errors=errors)
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from collector.errors import InvalidInput
 from collector.masterdata.scope import Scope
+from collector.normalize import zone
 from collector.store.models import Department, Employee, Punch
 from rules.vocabulary import SourceKind
 
@@ -43,6 +44,15 @@ class PunchFilter:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     flags: int = 0  # every one of these flags must be set
+
+
+def bound(value: datetime | date | None, tz: str, *, end: bool = False) -> datetime | None:
+    """A filter bound: an aware time as it is, or a date's start in `tz` (`end`: the start
+    of the day after, so a date given as `until` includes its whole day)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    day = value + timedelta(days=1) if end else value
+    return datetime.combine(day, time(), tzinfo=zone(tz))
 
 
 @dataclass(frozen=True, slots=True)

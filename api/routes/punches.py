@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from api.auth import HrKey, ViewerKey
-from api.deps import RowId, SessionDep, StoreDep, TxDep
+from api.deps import InstantOrDay, RowId, SessionDep, StoreDep, TxDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.punches import (
     CorrectionAdd,
@@ -20,24 +20,35 @@ from api.schemas.punches import (
 )
 from collector import corrections
 from collector.errors import InvalidInput
-from collector.punchlist import PunchFilter, list_punches
+from collector.masterdata.org import usual_zone
+from collector.punchlist import PunchFilter, bound, list_punches
 from collector.runtime import utcnow
 from rules.vocabulary import PunchFlag, SourceKind
 
 router = APIRouter(tags=["punches"], responses=PROBLEM_RESPONSES)
+SINCE = (
+    "From this instant on (inclusive). An instant needs its UTC offset "
+    "(2026-11-25T08:00:00+01:00 or 2026-11-25T07:00:00Z); a bare date (2026-11-25) "
+    "means that day's start in the site's time zone. A time without offset is refused."
+)
+UNTIL = (
+    "Before this instant (exclusive), with its UTC offset as for `since`; a bare date "
+    "(2026-11-25) includes that whole day in the site's time zone."
+)
 
 
 @router.get("/punches", response_model=PunchPage)
 def punches(
     key: ViewerKey,
     session: SessionDep,
+    store: StoreDep,
     employee_code: Annotated[str | None, Query(max_length=64)] = None,
     employee_id: RowId | None = None,
     department: Annotated[str | None, Query(max_length=64)] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
     source_kind: SourceKind | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Annotated[InstantOrDay | None, Query(description=SINCE)] = None,
+    until: Annotated[InstantOrDay | None, Query(description=UNTIL)] = None,
     flags: Annotated[
         str | None, Query(max_length=500, description="e.g. clock_skew,dst_gap")
     ] = None,
@@ -45,7 +56,14 @@ def punches(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    """Punches in (occurred_at, id) order; pass next_cursor back for the next page."""
+    """Punches in (occurred_at, id) order; pass next_cursor back for the next page.
+
+    `since` and `until` take an instant with its UTC offset, or a date read in the site's
+    time zone (that of the sites most of the caller's employees work at).
+    """
+    tz = store.settings.default_timezone
+    if any(type(v) is date for v in (since, until)):  # the zone is looked up only for a date
+        tz = usual_zone(session, scope=key.scope, default=tz)
     try:
         mask = int(PunchFlag.parse(flags or ""))
     except ValueError as exc:
@@ -56,8 +74,8 @@ def punches(
         department=department,
         device=device,
         source_kind=source_kind,
-        since=since,
-        until=until,
+        since=bound(since, tz),
+        until=bound(until, tz, end=True),
         flags=mask,
         scope=key.scope,
     )

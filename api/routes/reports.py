@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.auth import ViewerKey
 from api.deps import SessionDep, StoreDep
-from api.export import Format, csv_response, respond, xlsx_response
+from api.export import Format, Layout, csv_response, respond, xlsx_response
 from api.problems import PROBLEM_RESPONSES
 from api.schemas.reports import EmployeeDayPublic, ReportPublic
 from api.scope import ViewerEmployee
@@ -121,10 +121,11 @@ def employee_day_report(
     """One employee's punches on a date, the policy in force and the explanation."""
     found = employee_day(session, emp=emp, day=day, default_tz=store.settings.default_timezone)
     report = found.punch_report()
+    named = Layout(tags=(found.employee.code, day.isoformat()))
     if format is Format.CSV:
-        return csv_response(report)
+        return csv_response(report, named)
     if format is Format.XLSX:
-        return xlsx_response(report)
+        return xlsx_response(report, named)
     policy = found.policy
     body = EmployeeDayPublic(
         employee_id=found.employee.id,

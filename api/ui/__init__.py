@@ -7,9 +7,20 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.ui import devices, employee, lateness, periods, punches, quarantine, roster, signin, today
-from api.ui.render import render
-from api.ui.session import SIGN_IN, PageError, SignInRequired
+from api.ui import (
+    apidocs,
+    devices,
+    employee,
+    errors,
+    lateness,
+    periods,
+    punches,
+    quarantine,
+    roster,
+    signin,
+    today,
+)
+from api.ui.session import SIGN_IN, SignInRequired
 
 
 def install(app: FastAPI) -> None:
@@ -26,14 +37,12 @@ def install(app: FastAPI) -> None:
         periods,
     ):
         app.include_router(module.router)
+    app.include_router(signin.icon_router)
+    app.include_router(apidocs.router)
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)
         return RedirectResponse(f"{SIGN_IN}?next={quote(exc.next_path, safe='')}", 303)
 
-    async def as_page(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, PageError)
-        return render(request, "error.html", None, status=exc.status, message=exc.message)
-
     app.add_exception_handler(SignInRequired, to_sign_in)
-    app.add_exception_handler(PageError, as_page)
+    errors.install(app)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
@@ -39,21 +41,41 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, width: int = 460
     return Markup("".join(parts))
 
 
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One line: its name, its colour, and a rate (or None, not plotted) per label."""
+
+    name: str
+    colour: str
+    values: Sequence[float | None]
+
+
+def colour_of(index: int) -> str:
+    """The palette's colour for a line's fixed position (0 is the overall line)."""
+    return PALETTE[index % len(PALETTE)]
+
+
 def line_chart(
     labels: Sequence[str],
-    series: Sequence[tuple[str, Sequence[float | None]]],
+    series: Sequence[Series],
     *,
     title: str,
+    provisional: Sequence[bool] = (),
     width: int = 520,
     height: int = 260,
 ) -> Markup:
-    """Rates in [0, 1] over `labels` (weeks), one polyline per series, with a legend."""
+    """Rates in [0, 1] over `labels` (weeks), one polyline per series, with a legend.
+
+    A provisional label (a week still in progress) is starred, and its points are hollow
+    and joined by a dashed line, so a figure that may still change does not read as final.
+    """
     left, right, top, bottom = 44, 36, 12, 56
     inner_w, inner_h = width - left - right, height - top - bottom
-    values = [v for _, vs in series for v in vs if v is not None]
+    values = [v for s in series for v in s.values if v is not None]
     ceiling = max([*values, 0.05])
     ceiling = min(1.0, ceiling * 1.15)
     step = inner_w / max(1, len(labels) - 1)
+    open_ = [i < len(provisional) and provisional[i] for i in range(len(labels))]
 
     def x(i: int) -> float:
         return left + (i * step if len(labels) > 1 else inner_w / 2)
@@ -75,28 +97,38 @@ def line_chart(
     for i, name in enumerate(labels):
         parts.append(
             f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-            f'class="axis">{escape(name)}</text>'
+            f'class="axis">{escape(name)}{"*" if open_[i] else ""}</text>'
         )
     legend_x = float(left)
-    for n, (name, vs) in enumerate(series):
-        colour = PALETTE[n % len(PALETTE)]
-        points = [(x(i), y(v), v) for i, v in enumerate(vs) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
+    for line in series:
+        colour = line.colour
+        points = [(i, x(i), y(v), v) for i, v in enumerate(line.values) if v is not None]
+        settled = [(px, py) for i, px, py, _ in points if not open_[i]]
+        if len(settled) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in settled)
             parts.append(
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
             )
-        for px, py, v in points:
+        for (i, px, py, _), (j, qx, qy, _) in itertools.pairwise(points):
+            if open_[i] or open_[j]:
+                parts.append(
+                    f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{qx:.1f}" y2="{qy:.1f}" '
+                    f'stroke="{colour}" stroke-width="2" stroke-dasharray="4 3"/>'
+                )
+        for i, px, py, v in points:
+            fill = "#fff" if open_[i] else colour
             parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
-                f"<title>{escape(name)}: {_pct(v)}</title></circle>"
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{fill}" stroke="{colour}" '
+                f'data-series="{escape(line.name)}" data-week="{escape(labels[i])}" '
+                f'data-rate="{v}"{" data-provisional" if open_[i] else ""}>'
+                f"<title>{escape(line.name)}: {_pct(v)}</title></circle>"
             )
         # Legend entries side by side, each as wide as its name (CJK glyphs are wider).
         lx, ly = legend_x, height - 18
-        legend_x += 28 + sum(13 if ord(ch) > 0x2E80 else 7 for ch in name)
+        legend_x += 28 + sum(13 if ord(ch) > 0x2E80 else 7 for ch in line.name)
         parts.append(
             f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{colour}"/>'
-            f'<text x="{lx + 16}" y="{ly - 4}" class="axis">{escape(name)}</text>'
+            f'<text x="{lx + 16}" y="{ly - 4}" class="axis">{escape(line.name)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep
 from api.ui.render import render
+from api.ui.scope import PageZone
 from api.ui.session import ViewerPage
 from collector.reports.devices import device_health, phone_summary
 from collector.runtime import utcnow
@@ -17,8 +18,10 @@ PHONE_KINDS = ("mobile",)
 
 
 @router.get("/devices", response_class=HTMLResponse)
-def devices_page(request: Request, viewer: ViewerPage, session: SessionDep) -> Response:
-    """Every terminal with online state, last seen, clock skew, log fill and last error."""
+def devices_page(
+    request: Request, viewer: ViewerPage, tz: PageZone, session: SessionDep
+) -> Response:
+    """Every terminal with online state, last seen (in its own zone), skew, fill, last error."""
     now = utcnow()
     conn = session.connection()
     rows = list(device_health(conn, now=now).dicts())
@@ -32,4 +35,5 @@ def devices_page(request: Request, viewer: ViewerPage, session: SessionDep) -> R
         gateways=[r for r in rows if r["kind"] in PHONE_KINDS],
         others=[r for r in rows if r["kind"] not in ("zk", "push", *PHONE_KINDS)],
         page="devices",
+        tz=tz,
     )

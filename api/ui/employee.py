@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import SessionDep, StoreDep
+from api.deps import SessionDep
 from api.ui.render import page_errors, render
-from api.ui.scope import PageEmployee
+from api.ui.scope import PageEmployee, PageZone
 from api.ui.session import ViewerPage
 from collector.days.statement import period_statement
 from collector.masterdata.employees import list_employees
@@ -40,7 +40,7 @@ def shift(first: date, months: int) -> str:
 def employee_page(
     request: Request,
     viewer: ViewerPage,
-    store: StoreDep,
+    tz: PageZone,
     session: SessionDep,
     emp: PageEmployee,
     month: MonthQ = None,
@@ -48,7 +48,6 @@ def employee_page(
 ) -> Response:
     """Pick an employee; the month's calendar; the chosen day's punches and explanation."""
     people = list_employees(session, scope=viewer.principal.scope, limit=1000)
-    tz = store.settings.default_timezone
     today = utcnow().astimezone(zone(tz)).date()
     first, last = month_bounds(month, today)
     context: dict[str, Any] = {"people": people, "first": first, "page": "employee"}

@@ -3,61 +3,57 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import RowId, SessionDep, StoreDep
 from api.schemas.punches import punch_fields
+from api.ui.params import Blank, DateQ, TextQ
 from api.ui.render import page_errors, render
-from api.ui.scope import PagePunch
+from api.ui.scope import PagePunch, PageZone
 from api.ui.session import HrPage, ViewerPage
 from collector import corrections
 from collector.masterdata.employees import list_employees
 from collector.normalize import zone
-from collector.punchlist import PunchFilter, list_punches
+from collector.punchlist import PunchFilter, bound, list_punches
 from collector.runtime import utcnow
 from rules.vocabulary import PunchState, SourceKind
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE = 50
-TextQ = Annotated[str | None, Query(max_length=64)]
 STATES = ("in", "out", "break_out", "break_in", "overtime_in", "overtime_out")
 ReasonF = Annotated[str, Form(min_length=3, max_length=2000)]
 CsrfF = Annotated[str, Form(max_length=100)]
-
-
-def _day_start(day: date | None, tz: str) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(), tzinfo=zone(tz))
 
 
 @router.get("/punches", response_class=HTMLResponse)
 def punches_page(
     request: Request,
     viewer: ViewerPage,
-    store: StoreDep,
+    tz: PageZone,
     session: SessionDep,
     employee_code: TextQ = None,
     department: TextQ = None,
     device: TextQ = None,
-    source_kind: SourceKind | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    source_kind: Annotated[SourceKind | None, Blank, Query()] = None,
+    since: DateQ = None,
+    until: DateQ = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     notice: Annotated[str | None, Query(pattern="^(added|voided_ok)$")] = None,
 ) -> Response:
-    """Newest first, filtered; dates are local dates of the default zone (until inclusive)."""
-    tz = store.settings.default_timezone
+    """Newest first, filtered; dates are local dates of the sites' zone (until inclusive)."""
     p = viewer.principal
     filters = PunchFilter(
         employee_code=employee_code or None,
         department=department or None,
         device=device or None,
         source_kind=source_kind,
-        since=_day_start(since, tz),
-        until=_day_start(until + timedelta(days=1), tz) if until else None,
+        since=bound(since, tz),
+        until=bound(until, tz, end=True),
         scope=p.scope,
     )
     with page_errors():
@@ -79,6 +75,7 @@ def punches_page(
         idempotency=uuid.uuid4().hex,
         notice=notice,
         now_local=utcnow().astimezone(zone(tz)).strftime("%Y-%m-%dT%H:%M"),
+        tz=tz,
         page="punches",
     )
 
@@ -109,8 +106,13 @@ def add_punch(
             scope=viewer.principal.scope,
             idempotency_key=idempotency_key,
         )
-        punch_id = punch.id
-    return RedirectResponse(f"/ui/punches?notice=added#punch-{punch_id}", status_code=303)
+        # The list shows that employee's local day, so a punch dated back is on the page.
+        day = punch.local_date.isoformat()
+        shown = urlencode(
+            {"notice": "added", "employee_code": punch.employee_code, "since": day, "until": day}
+        )
+        target = f"/ui/punches?{shown}#punch-{punch.id}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/punches/{punch_id}/void")

@@ -41,12 +41,15 @@ def percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
+def hours(seconds: int | float | None) -> str:
+    """Seconds as hours and minutes, h:mm, the one way the pages show a duration."""
+    m = int(abs(seconds or 0)) // 60
+    return f"{m // 60}:{m % 60:02d}"
+
+
 def signed_minutes(seconds: int | float | None) -> str:
     """Seconds as signed hours and minutes, e.g. -1:05."""
-    s = int(seconds or 0)
-    sign = "-" if s < 0 else "+"
-    m = abs(s) // 60
-    return f"{sign}{m // 60}:{m % 60:02d}"
+    return ("-" if (seconds or 0) < 0 else "+") + hours(seconds)
 
 
 env = Environment(
@@ -55,7 +58,9 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(when=when, local_time=local_time, percent=percent, hm=signed_minutes)
+env.filters.update(
+    when=when, local_time=local_time, percent=percent, hm=signed_minutes, hours=hours
+)
 
 
 def with_query(request: Request, **changes: Any) -> str:
@@ -84,12 +89,13 @@ def render(
         request=request,
         viewer=viewer,
         lang=lang,
-        t=lambda key: label(catalogue, key),
+        t=lambda key, **values: (
+            label(catalogue, key).format(**values) if values else label(catalogue, key)
+        ),
         csrf=viewer.csrf if viewer is not None else context.pop("csrf", ""),
         with_query=lambda **kw: with_query(request, **kw),
         path=request.url.path,
-        tz=request.app.state.store.settings.default_timezone,
-        **context,
+        **{"tz": request.app.state.store.settings.default_timezone, **context},
     )
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in ("en", "zh"):

@@ -1,4 +1,5 @@
-"""The department scope on the pages: the twin of api.scope for ids in a page's path or query.
+"""The department scope on the pages: the twin of api.scope for ids in a page's path or query,
+and the time zone of the sites that scope covers.
 
 As in the API, a page never reads an employee or punch id itself; these dependencies load
 the row within the visitor's Scope and answer the same 404 page whether it belongs to
@@ -11,9 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from api.deps import BigRowId, RowId, SessionDep
+from api.deps import BigRowId, RowId, SessionDep, StoreDep
 from api.ui.render import page_errors
 from api.ui.session import HrPage, ViewerPage
+from collector.masterdata.org import usual_zone
 from collector.store.models import Employee, Punch
 
 
@@ -33,6 +35,13 @@ def page_punch(punch_id: BigRowId, viewer: HrPage, session: SessionDep) -> Punch
         return viewer.principal.scope.punch(session, punch_id)
 
 
+def page_zone(viewer: ViewerPage, store: StoreDep, session: SessionDep) -> str:
+    """The zone a page's dates and default times are in: the sites' of the visitor's scope."""
+    default = store.settings.default_timezone
+    return usual_zone(session, scope=viewer.principal.scope, default=default)
+
+
+PageZone = Annotated[str, Depends(page_zone)]
 PageEmployee = Annotated[Employee | None, Depends(page_employee)]
 PagePunch = Annotated[Punch, Depends(page_punch)]
 RESOLVERS = (page_employee, page_punch)

@@ -119,16 +119,23 @@ class UiRequirement:
         if uisessions.touch_due(live, now):
             with store.sessions.begin() as writer:
                 uisessions.touch(writer, live, now=now)
-        principal = Principal(
-            key_id=live.key_id,
-            name=live.name,
-            role=granted_role(live.role, live.department_id),
-            department_id=live.department_id,
-        )
-        if not principal.role.allows(self.role):
+        viewer = viewer_for(live, session_id)
+        if not viewer.role.allows(self.role):
             raise PageError(403, f"this page needs a key with role {self.role.value} or higher")
-        return Viewer(principal=principal, csrf=uisessions.csrf_token(session_id))
+        return viewer
+
+
+def viewer_for(live: uisessions.LiveSession, session_id: str) -> Viewer:
+    """The visitor a live session stands for: its key's principal and the CSRF token."""
+    principal = Principal(
+        key_id=live.key_id,
+        name=live.name,
+        role=granted_role(live.role, live.department_id),
+        department_id=live.department_id,
+    )
+    return Viewer(principal=principal, csrf=uisessions.csrf_token(session_id))
 
 
 ViewerPage = Annotated[Viewer, Depends(UiRequirement(Role.VIEWER))]
 HrPage = Annotated[Viewer, Depends(UiRequirement(Role.HR))]
+AdminPage = Annotated[Viewer, Depends(UiRequirement(Role.ADMIN))]

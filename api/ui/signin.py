@@ -1,4 +1,4 @@
-"""Signing in with an API key and out again, the way in, and the stylesheet (all open)."""
+"""Signing in with an API key and out again, the way in, the stylesheet and icon (all open)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collector.apikeys import authenticate
 from collector.runtime import utcnow
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+icon_router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 HOME = "/ui/today"
 
@@ -114,3 +115,13 @@ def home(_: ViewerPage) -> Response:
 def stylesheet() -> Response:
     """The one stylesheet, served by the app (no CDN)."""
     return FileResponse(STATIC / "style.css", media_type="text/css")
+
+
+@icon_router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The pages' icon, where browsers look for it (an SVG: every current browser takes one)."""
+    return FileResponse(
+        STATIC / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import SessionDep, StoreDep
+from api.deps import SessionDep
 from api.ui.render import render
+from api.ui.scope import PageZone
 from api.ui.session import ViewerPage
 from collector.normalize import zone
 from collector.reports.board import board
@@ -30,12 +31,11 @@ def group_of(row: dict[str, Any]) -> str:
 def today_page(
     request: Request,
     viewer: ViewerPage,
-    store: StoreDep,
+    tz: PageZone,
     session: SessionDep,
     day: date | None = None,
 ) -> Response:
     """The board of today (or `day`) in the site's zone, refreshing itself."""
-    tz = store.settings.default_timezone
     when = day or utcnow().astimezone(zone(tz)).date()
     report = board(session.connection(), day=when, default_tz=tz, scope=viewer.principal.scope)
     rows = list(report.dicts())

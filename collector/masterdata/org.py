@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from collector.errors import Conflict, InvalidInput
 from collector.masterdata.common import apply, fetch, flush
+from collector.masterdata.scope import Scope
 from collector.masterdata.zones import change_device_zone
 from collector.normalize import NormalizeError, NormalizePolicy, zone
 from collector.store.models import Department, Device, Employee, Site
@@ -64,6 +65,21 @@ def _set_department(session: Session, dept: Department, values: dict[str, Any]) 
 def list_sites(session: Session) -> list[Site]:
     """All sites by code."""
     return list(session.scalars(select(Site).order_by(Site.code)))
+
+
+def usual_zone(session: Session, *, scope: Scope, default: str) -> str:
+    """The zone of the sites most of the scope's employees work at (`default` when none)."""
+    count = func.count(Employee.id)
+    query = (
+        select(Site.timezone)
+        .join(Employee, Employee.site_id == Site.id)
+        .where(Employee.deleted_at.is_(None))
+        .group_by(Site.timezone)
+        .order_by(count.desc(), Site.timezone)
+        .limit(1)
+    )
+    found = session.execute(scope.restrict(query)).scalar()
+    return found or default
 
 
 def create_site(session: Session, *, values: dict[str, Any]) -> Site:

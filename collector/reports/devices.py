@@ -19,6 +19,7 @@ COLUMNS = (
     "device_code",
     "name",
     "kind",
+    "timezone",
     "enabled",
     "status",
     "online",
@@ -37,7 +38,8 @@ COLUMNS = (
 
 
 def device_health(conn: Connection, *, now: datetime) -> Report:
-    """One row per device by code, with its punches and quarantined inputs of the last day."""
+    """One row per device by code, with its zone (the one its times are read in), its
+    punches and its quarantined inputs of the last day."""
     recent = (
         select(Punch.device_code.label("code"), func.count().label("n"))
         .where(Punch.occurred_at >= now - timedelta(days=1), Punch.device_code.is_not(None))
@@ -58,6 +60,7 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
             Device.code,
             Device.name,
             Device.kind,
+            Device.timezone,
             Device.enabled,
             Device.status,
             Device.last_seen_at,
@@ -83,12 +86,29 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
 
 
 def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
-    for code, name, kind, enabled, status, seen, skew, count, cap, users, fw, err, n, bad in rows:
+    for (
+        code,
+        name,
+        kind,
+        tz,
+        enabled,
+        status,
+        seen,
+        skew,
+        count,
+        cap,
+        users,
+        fw,
+        err,
+        n,
+        bad,
+    ) in rows:
         seen = utc(seen)
         yield (
             code,
             name,
             kind,
+            tz,
             bool(enabled),
             status,
             status == "online",

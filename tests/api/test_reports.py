@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -442,7 +442,8 @@ def test_csv_and_xlsx_hold_the_json_rows(client, keys, month, path):
     as_csv = get(client, keys, f"{path}&format=csv" if "?" in path else f"{path}?format=csv")
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in as_csv.headers["content-disposition"]
-    table = list(csv.reader(io.StringIO(as_csv.text)))
+    assert as_csv.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    table = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert table[0] == data["columns"]
     assert [_mask(r, keep) for r in table[1:]] == expected
     as_xlsx = get(client, keys, f"{path}&format=xlsx" if "?" in path else f"{path}?format=xlsx")
@@ -456,8 +457,10 @@ def test_csv_and_xlsx_hold_the_json_rows(client, keys, month, path):
 
 def test_employee_day_exports_its_punches(client, keys, month):
     path = f"/reports/employee-day?employee_id={month['1002']}&date=2026-03-28"
-    table = list(csv.reader(io.StringIO(get(client, keys, path + "&format=csv").text)))
+    answer = get(client, keys, path + "&format=csv")
+    table = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert [r[3] for r in table[1:]] == ["in", "out"]
+    assert 'filename="employee-day_1002_2026-03-28.csv"' in answer.headers["content-disposition"]
     book = load_workbook(io.BytesIO(get(client, keys, path + "&format=xlsx").content))
     assert book.worksheets[0].max_row == 3
 
@@ -495,6 +498,8 @@ def _norm(text):
 def _xlsx_text(value):
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, timedelta):  # an hours column, typed as a duration
+        return str(round(value.total_seconds() / 3600, 4))
     if value is None:
         return ""
     return str(value)

@@ -157,3 +157,17 @@ def sign_in(browser: TestClient, token: str) -> TestClient:
     )
     assert answer.status_code == 303, answer.text
     return browser
+
+
+def add_form(
+    html: str, employee_id: int, timestamp: str, reason: str, key: str
+) -> dict[str, object]:
+    """The add-punch form as a browser sends it from the page `html` (state: in)."""
+    return {
+        "csrf": csrf_of(html),
+        "employee_id": employee_id,
+        "timestamp": timestamp,
+        "state": "in",
+        "reason": reason,
+        "idempotency_key": key,
+    }

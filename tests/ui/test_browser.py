@@ -117,7 +117,8 @@ def test_every_page_shows_the_apis_figures(page, client, keys, office):
     expected = client.get(
         f"/reports/lateness?from={MON}&to={WED}&format=csv", headers=auth(keys.admin)
     )
-    assert exported == expected.content
+    assert exported.splitlines()[1:] == expected.content.splitlines()[1:]
+    assert download.value.suggested_filename == f"lateness-by-employee_{MON}_{WED}.csv"
     shot(page, "lateness")
 
     emp = office.employees["1003"]
@@ -217,3 +218,100 @@ def test_hr_dismisses_quarantine_one_item_and_many_after_confirming(
     assert api(client, keys, "/quarantine") == []
     page.goto("/ui/quarantine?status=dismissed")
     assert page.locator("#quarantine tbody tr[data-id]").count() == 4
+
+
+PHONE_PAGES = [
+    f"/ui/today?day={TUE}",
+    f"/ui/lateness?from={MON}&to={WED}",
+    f"/ui/employee?month=2026-11&day={TUE}",
+    "/ui/punches",
+    "/ui/devices",
+    "/ui/quarantine",
+    "/ui/roster",
+    "/ui/periods",
+    "/ui/nowhere",
+]
+
+
+@pytest.mark.parametrize("width", [360, 390, 430])
+def test_pages_fit_a_phone_and_the_nav_is_reachable(chromium, live, client, keys, office, width):
+    context = chromium.new_context(
+        base_url=live, viewport={"width": width, "height": 800}, is_mobile=True, has_touch=True
+    )
+    tab = context.new_page()
+    missing: list[str] = []  # anything a page asked for and did not get (the icon, say)
+    tab.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    try:
+        sign_in(tab, keys.admin)  # the admin sees every page and every form
+        for lang in ("en", "zh"):
+            for path in PHONE_PAGES:
+                tab.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+                wide = tab.evaluate("document.documentElement.scrollWidth")
+                assert wide <= tab.evaluate("window.innerWidth") == width, (path, lang, wide)
+                links = tab.locator("header nav a")
+                assert links.count() == 8  # today … quarantine, roster, periods
+                for n in range(links.count()):
+                    links.nth(n).scroll_into_view_if_needed()
+                    assert links.nth(n).is_visible(), (path, n)
+        tab.locator("header nav a[href='/ui/devices']").click()  # reachable by a tap
+        tab.wait_for_url("**/ui/devices")
+        shot(tab, f"phone-{width}-devices")
+        tab.goto("/ui/punches?lang=zh")
+        shot(tab, f"phone-{width}-punches-zh")
+    finally:
+        context.close()
+    assert {m.split("?")[0].removeprefix(live) for m in missing} == {"/ui/nowhere"}
+
+
+def test_the_favicon_is_served(page, client):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+    assert answer.content.startswith(b"<svg")
+    page.goto("/ui/sign-in")
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/favicon.ico"
+
+
+def test_api_docs_render_for_an_admin_from_this_server_only(page, live, keys):
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    sign_in(page, keys.admin)
+    page.click("a.api-docs")
+    page.wait_for_url("**/ui/docs")
+    punches = page.locator(".opblock-summary-path[data-path='/punches']").first
+    punches.wait_for()
+    assert page.locator("#swagger-ui").inner_text().startswith("punchgate")
+    assert "Authorize" in page.locator("#swagger-ui").inner_text()
+    shot(page, "api-docs")
+    assert asked and [u for u in asked if not u.startswith(live)] == []
+
+
+def test_hr_filters_with_blanks_and_adds_a_punch_months_back(page, client, keys, office):
+    sign_in(page, keys.hr)
+    page.goto("/ui/punches")
+    shown = page.locator("#punches tbody tr").count()
+    page.fill("form.filters input[name=employee_code]", "")
+    page.select_option("form.filters select[name=source_kind]", "")  # "any source"
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/ui/punches?employee_code=*")
+    assert "source_kind=&" in page.url and page.locator("#punches tbody tr").count() == shown
+    page.select_option("form.filters select[name=source_kind]", "mobile")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**source_kind=mobile*")
+    assert page.locator("#punches tbody tr").count() == 1
+    # The add form's default time is the site's (Berlin), whatever the server's zone.
+    page.goto("/ui/punches")
+    page.click("#add-punch summary")
+    stamp = page.locator("#add-punch input[name=timestamp]")
+    assert stamp.get_attribute("data-zone") == "Europe/Berlin"
+    page.select_option("#add-punch select[name=employee_id]", str(office.employees["1001"]))
+    stamp.fill("2026-08-03T08:45")
+    page.select_option("#add-punch select[name=state]", "in")
+    page.fill("#add-punch input[name=reason]", "badge left at home")
+    page.click("#add-punch button[type=submit]")
+    page.wait_for_url("**/ui/punches?notice=added*")
+    row = page.locator("#punches tbody tr", has_text="2026-08-03 08:45:00")
+    assert row.count() == 1 and "manual" in row.inner_text()
+    page.goto("/ui/lateness?from=not-a-date")  # a refusal is a page with the navigation
+    assert page.locator("#error").get_attribute("data-status") == "422"
+    assert page.locator("header nav a").count() == 6 and "hr" in page.locator(".who").inner_text()
+    shot(page, "error-page")
