@@ -23,7 +23,8 @@ from collector.runtime import utcnow
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
 OPEN_PATHS = ("/health", "/ui/sign-in", "/ui/static/style.css")  # the pages' way in
-OPEN_PREFIXES = ("/iclock",)  # push terminals authenticate by their own scheme
+# Push terminals and the punch app's phones authenticate by their own schemes.
+OPEN_PREFIXES = ("/iclock", "/app")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,11 @@ def hr_employee(employee_id: RowId, key: HrKey, session: SessionDep) -> Employee
     return key.scope.employee(session, employee_id)
 
 
+def hr_employee_for_write(employee_id: RowId, key: HrKey, session: TxDep) -> Employee:
+    """The employee `employee_id` names, loaded in the route's transaction, for an hr key."""
+    return key.scope.employee(session, employee_id)
+
+
 def admin_employee(employee_id: RowId, key: AdminKey, session: TxDep) -> Employee:
     """The employee `employee_id` names, loaded in the route's transaction, for an admin key."""
     return key.scope.employee(session, employee_id)
@@ -40,6 +45,13 @@ def admin_assignment(assignment_id: RowId, key: AdminKey, session: TxDep) -> Pol
 
 ViewerEmployee = Annotated[Employee, Depends(viewer_employee)]
 HrEmployee = Annotated[Employee, Depends(hr_employee)]
+HrEmployeeForWrite = Annotated[Employee, Depends(hr_employee_for_write)]
 AdminEmployee = Annotated[Employee, Depends(admin_employee)]
 AdminAssignment = Annotated[PolicyAssignment, Depends(admin_assignment)]
-RESOLVERS = (viewer_employee, hr_employee, admin_employee, admin_assignment)
+RESOLVERS = (
+    viewer_employee,
+    hr_employee,
+    hr_employee_for_write,
+    admin_employee,
+    admin_assignment,
+)

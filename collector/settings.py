@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     mobile_max_speed_kmh: float = Field(default=300.0, gt=0)
     mobile_late_after_s: int = Field(default=900, ge=0)
     mobile_max_age_s: int = Field(default=35 * 24 * 3600, ge=0)
+    # How long an enrolment link for the punch app stays usable (it binds one phone, once).
+    app_enrolment_ttl_s: int = Field(default=15 * 60, ge=60, le=7 * 24 * 3600)
     # Addresses or networks (CIDR) that may read /metrics without an admin key.
     metrics_allowed_ips: list[str] = Field(default_factory=list)
     # Log lines as JSON objects instead of text.
