@@ -3,8 +3,11 @@ phone ingest with receipts, the server's preview, and only one's own data."""
 
 from __future__ import annotations
 
+import gzip
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -12,7 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.phone.device import COOKIE
+from api.ui.i18n import APP_LABELS
 from collector.phoneapp import devices
+from collector.phoneapp.punching import Outcome
 from collector.runtime import utcnow
 from collector.store.models import AppDevice, Employee, Punch, Quarantine
 from tests.api.conftest import Keys, auth
@@ -245,3 +250,40 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
     with store.sessions() as s:
         codes = s.scalars(select(Punch.employee_code).order_by(Punch.id)).all()
     assert codes[0] == "2001" and set(codes[1:]) <= {"2002"}
+
+
+def test_first_load_fits_the_budget(app, keys, office):
+    """The page and all it loads, gzip-compressed, stay under 150 KB (nothing from elsewhere)."""
+    p = enrol(phone(app), keys.hr, office.ids["2001"])
+    page = p.get("/app")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:href|src)="(/[^"]+)"', page.text)
+    assert "/app/static/app.js" in assets and "/app/manifest.webmanifest" in assets
+    assert not re.search(r'(?:href|src)="(?:https?:)?//', page.text)
+    bodies = [page.content] + [p.get(a).content for a in assets]
+    bodies += [p.get(path).content for path in ("/app/sw.js", "/app/static/icon-192.png")]
+    total = sum(len(gzip.compress(b, 6)) for b in bodies)
+    assert total <= 150 * 1024, total
+
+
+def test_manifest_makes_the_app_installable(client):
+    manifest = client.get("/app/manifest.webmanifest").json()
+    assert manifest["start_url"] == "/app" and manifest["display"] == "standalone"
+    sizes = {i["sizes"] for i in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+    sw = client.get("/app/sw.js")
+    assert sw.headers["service-worker-allowed"] == "/app"
+    assert client.get("/app/static/..%2Fstyle.css").status_code == 404
+
+
+def test_every_app_label_has_a_chinese_text():
+    assert all(zh and zh != en for en, zh in APP_LABELS.values())
+    script = (Path(__file__).parents[2] / "api/static/app/app.js").read_text()
+    used = (
+        set(re.findall(r"L\.(app_\w+)", script))
+        | {f"app_will_{o}" for o in get_args(Outcome)}
+        | {f"app_r_{s}" for s in ("accepted", "rejected", "duplicate")}
+    )
+    assert used <= set(APP_LABELS)

@@ -138,7 +138,7 @@ function locate() {
   if (!navigator.geolocation) { $("position").textContent = L.app_no_position; return; }
   navigator.geolocation.getCurrentPosition(onFix, () => {
     $("position").textContent = L.app_no_position;
-  }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 20000 });
+  }, { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 });
 }
 
 async function onFix(pos) {
@@ -168,16 +168,22 @@ async function onFix(pos) {
 // --- who and my day ----------------------------------------------------------------------
 function enrolNeeded() {
   $("enrol-needed").hidden = false;
+  $("who").textContent = "";
+  localStorage.removeItem("punchgate-who");
   $("punch").disabled = true;
 }
 
 async function showWho() {
+  const known = localStorage.getItem("punchgate-who");
+  if (known) $("who").textContent = known; // offline, the name last seen
   try {
     const res = await fetch("/app/me", { credentials: "same-origin" });
     if (res.status === 401) { enrolNeeded(); return; }
     if (res.ok) {
       const me = await res.json();
-      $("who").textContent = `${me.name || me.code} (${me.code})`;
+      const who = `${me.name || me.code} (${me.code})`;
+      $("who").textContent = who;
+      localStorage.setItem("punchgate-who", who);
     }
   } catch (err) { /* offline: the queue still works */ }
 }
