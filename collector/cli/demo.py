@@ -11,7 +11,7 @@ import typer
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
-from collector.demo.access import demo_key
+from collector.demo.access import demo_enrolment, demo_key
 from collector.demo.days import days_worker, policy_start, seed_attendance
 from collector.demo.mobile import mobile_workers
 from collector.demo.push import push_workers
@@ -49,7 +49,7 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         # its own master data instead of applying a configuration file.
         store = open_store(settings, apply=False)
         try:
-            token = _seed(store)
+            token, (employee, enrol_path) = _seed(store)
             console.print(
                 f"[bold]punchgate demo[/] on http://127.0.0.1:{port}"
                 "  (health: /health, punches: /punches)"
@@ -57,6 +57,10 @@ def demo_command(web: WebApp) -> Callable[..., None]:
             console.print(f"API key (admin): Authorization: Bearer {token}")
             console.print(
                 f"HR pages: http://127.0.0.1:{port}/ui/today  (sign in with the key above)"
+            )
+            console.print(
+                f"Punch app for employee {employee}: http://127.0.0.1:{port}{enrol_path}"
+                "  (opens once, for a day; emulate a location near 52.52, 13.405 for site hq)"
             )
             console.print("press Ctrl-C to stop")
             workers = [
@@ -72,12 +76,13 @@ def demo_command(web: WebApp) -> Callable[..., None]:
     return demo
 
 
-def _seed(store: Store) -> str:
-    """Employees, an admin key and history; returns the key's token."""
+def _seed(store: Store) -> tuple[str, tuple[str, str]]:
+    """Employees, an admin key, an app enrolment and history; returns the token and link."""
     now = utcnow()
     with store.sessions.begin() as session:
         add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
         token = demo_key(session, now)
+        enrolment = demo_enrolment(session, now)
     yesterday = now.date() - timedelta(days=1)
     seeded = ingest_batch(store.engine, history(yesterday), now=now, policy=store.policy)
     seed_attendance(store, now)
@@ -85,4 +90,4 @@ def _seed(store: Store) -> str:
         f"demo database {store.settings.database_url_safe()}: {seeded.inserted} punches seeded "
         f"({seeded.duplicates} already there)"
     )
-    return token
+    return token, enrolment

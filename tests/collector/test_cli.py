@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import httpx
@@ -57,6 +58,8 @@ def test_db_upgrade_never_prints_the_password(pg_url):
 def test_demo_starts_and_answers_health(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")}
+    env["PYTHONUNBUFFERED"] = "1"  # the printed lines are read while the demo runs
+    env["COLUMNS"] = "300"  # so that the console does not wrap the link
     proc = subprocess.Popen(
         [
             *PUNCHGATE,
@@ -84,6 +87,14 @@ def test_demo_starts_and_answers_health(tmp_path):
         assert wait_for(healthy, timeout=60), "demo did not answer /health"
         punches = httpx.get(f"http://127.0.0.1:{port}/punches", timeout=5).json()
         assert len(punches) > 0
+        # The demo prints a punch app enrolment link (before serving, so it is there by now).
+        assert proc.stdout is not None
+        lines = (proc.stdout.readline() for _ in range(200))
+        app_line = next(line for line in lines if line.startswith("Punch app"))
+        link = re.search(r"http://\S+/app/enrol/\S+", app_line)
+        assert link is not None, app_line
+        page = httpx.get(link.group(0), timeout=5)
+        assert page.status_code == 200 and 'id="enrol"' in page.text
     finally:
         proc.terminate()
         proc.wait(timeout=30)
