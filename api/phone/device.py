@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from api.deps import SessionDep, StoreDep
+from api.limits import check_rate
 from collector.phoneapp import devices
 from collector.phoneapp.devices import BoundPhone
 from collector.phoneapp.punching import AppPunching
@@ -25,6 +26,7 @@ def current_phone(request: Request, store: StoreDep, session: SessionDep) -> Bou
     phone = devices.authenticate(session, token=token, now=now) if token else None
     if phone is None:
         raise HTTPException(status_code=401, detail="this phone is not enrolled (or was revoked)")
+    check_rate(request, store, f"app-device:{phone.device_id}", who="phone")
     if devices.touch_due(phone, now):
         with store.sessions.begin() as writer:
             devices.touch(writer, device_id=phone.device_id, now=now)

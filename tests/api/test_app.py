@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.app import create_app
 from api.phone.device import COOKIE
 from api.ui.i18n import APP_LABELS
 from collector.phoneapp import devices
@@ -287,3 +288,15 @@ def test_every_app_label_has_a_chinese_text():
         | {f"app_r_{s}" for s in ("accepted", "rejected", "duplicate")}
     )
     assert used <= set(APP_LABELS)
+
+
+def test_each_phone_has_its_own_rate(settings, store, keys, office):
+    store.settings = settings.model_copy(update={"api_rate_per_s": 0.01, "api_rate_burst": 3})
+    app = create_app(store.settings, store)
+    ana = enrol(phone(app), keys.admin, office.ids["2001"])
+    bo = enrol(phone(app), keys.hr, office.ids["2002"])
+    assert [ana.get("/app/me").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert ana.post("/app/punches", json=punch_body(*HQ)).status_code == 429
+    assert bo.get("/app/me").status_code == 200
+    with store.sessions() as s:
+        assert s.scalar(select(Punch.id)) is None
