@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from collector.normalize import zone
 from collector.phoneapp.devices import BoundPhone
 from collector.store.models import AttendanceDay, Punch, Site
-from rules.vocabulary import PunchFlag
+from rules.vocabulary import PunchFlag, PunchState
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,8 @@ def my_day(session: Session, *, phone: BoundPhone, now: datetime, default_tz: st
     today = now.astimezone(zone(tz)).date()
     rows = session.execute(
         select(
+            Punch.id,
+            Punch.voids_punch_id,
             Punch.occurred_at,
             Punch.tz,
             Punch.state,
@@ -60,18 +62,21 @@ def my_day(session: Session, *, phone: BoundPhone, now: datetime, default_tz: st
         .where(Punch.employee_code == phone.employee_code, Punch.local_date == today)
         .order_by(Punch.occurred_at)
     ).all()
+    # A correction voids a punch by a row of its own: neither is a punch of the day any more.
+    voided = {r[1] for r in rows if r[4] == PunchState.VOID.value}
     punches = [
         DayPunch(
-            at=r[0],
-            local_time=r[0].astimezone(zone(r[1])).strftime("%H:%M:%S"),
-            state=r[2],
-            source=r[3],
-            site=r[4],
-            distance_m=r[5],
-            decision=r[6],
-            flags=PunchFlag.names_of(r[7]) if r[7] else [],
+            at=r[2],
+            local_time=r[2].astimezone(zone(r[3])).strftime("%H:%M:%S"),
+            state=r[4],
+            source=r[5],
+            site=r[6],
+            distance_m=r[7],
+            decision=r[8],
+            flags=PunchFlag.names_of(r[9]) if r[9] else [],
         )
         for r in rows
+        if r[4] != PunchState.VOID.value and r[0] not in voided
     ]
     day = session.execute(
         select(AttendanceDay.status, AttendanceDay.worked_s, AttendanceDay.late_s).where(

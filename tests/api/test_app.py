@@ -300,3 +300,21 @@ def test_each_phone_has_its_own_rate(settings, store, keys, office):
     assert bo.get("/app/me").status_code == 200
     with store.sessions() as s:
         assert s.scalar(select(Punch.id)) is None
+
+
+def test_my_day_shows_own_punches_and_leaves_out_voided_ones(app, client, keys, office, store):
+    ana = enrol(phone(app), keys.hr, office.ids["2001"])
+    ana.post("/app/punches", json=punch_body(*HQ, id="ana-in", kind="in"))
+    ana.post("/app/punches", json=punch_body(HQ[0] + 1e-4, HQ[1], id="ana-out", kind="out"))
+    day = ana.get("/app/day").json()
+    assert [p["state"] for p in day["punches"]] == ["in", "out"]
+    assert all(p["site"] == "hq" and p["source"] == "mobile" for p in day["punches"])
+    with store.sessions() as s:
+        out_id = s.scalar(select(Punch.id).where(Punch.state == "out"))
+    voided = client.post(
+        "/corrections/void",
+        json={"punch_id": out_id, "reason": "punched twice"},
+        headers=auth(keys.hr),
+    )
+    assert voided.status_code == 201, voided.text
+    assert [p["state"] for p in ana.get("/app/day").json()["punches"]] == ["in"]
