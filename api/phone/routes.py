@@ -38,9 +38,12 @@ def enrol_page(code: str, request: Request, session: SessionDep) -> HTMLResponse
 @router.post("/enrol/{code}")
 def enrol(code: str, request: Request, session: TxDep) -> Response:
     """Use the link up, bind this phone and send it to the punch screen."""
-    token = devices.redeem(
-        session, code=code, now=utcnow(), user_agent=request.headers.get("user-agent")
-    )
+    try:
+        token = devices.redeem(
+            session, code=code, now=utcnow(), user_agent=request.headers.get("user-agent")
+        )
+    except DomainError as exc:  # refused before anything was written
+        return render_app(request, "app_enrol.html", status=exc.status, problem=exc.detail)
     response = RedirectResponse("/app", status_code=303)
     response.set_cookie(
         COOKIE,

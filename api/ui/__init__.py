@@ -7,14 +7,23 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.ui import devices, employee, lateness, punches, quarantine, signin, today
+from api.ui import (
+    app_devices,
+    devices,
+    employee,
+    lateness,
+    punches,
+    quarantine,
+    signin,
+    today,
+)
 from api.ui.render import render
 from api.ui.session import SIGN_IN, PageError, SignInRequired
 
 
 def install(app: FastAPI) -> None:
     """Add the page routes and the handlers that answer refusals as pages."""
-    for module in (signin, today, lateness, employee, punches, devices, quarantine):
+    for module in (signin, today, lateness, employee, app_devices, punches, devices, quarantine):
         app.include_router(module.router)
 
     async def to_sign_in(request: Request, exc: Exception) -> Response:

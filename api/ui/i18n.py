@@ -391,6 +391,21 @@ APP_LABELS: dict[str, tuple[str, str]] = {
     "app_flags": ("flags", "标记"),
     "app_worked": ("worked", "已工作"),
     "app_late": ("late", "迟到"),
+    # HR's card on the employee page.
+    "app_phones": ("Punch app phones", "打卡应用手机"),
+    "app_phone": ("Phone", "手机"),
+    "app_enrolled": ("Enrolled", "登记时间"),
+    "app_last_seen": ("Last seen", "最近使用"),
+    "app_revoke": ("Revoke", "撤销"),
+    "app_revoked": ("revoked", "已撤销"),
+    "app_no_phones": ("No phone enrolled.", "尚未登记手机。"),
+    "app_new_enrolment": ("New enrolment link", "新建登记链接"),
+    "app_enrolment": ("Punch app enrolment", "打卡应用登记"),
+    "app_enrolment_hint": (
+        "Scan this code with the employee's phone, or open the link on it. It works once.",
+        "请用员工的手机扫描此二维码，或在手机上打开链接。仅可使用一次。",
+    ),
+    "app_enrolment_expires": ("Valid until", "有效期至"),
 }
 EN.update({k: v[0] for k, v in APP_LABELS.items()})
 ZH.update({k: v[1] for k, v in APP_LABELS.items()})
