@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 from api.deps import RowId, StoreDep
 from api.ui.render import page_errors, render
-from api.ui.scope import PageEmployee
-from api.ui.session import HrPage, PageError
+from api.ui.scope import HrPageEmployee
+from api.ui.session import HrPage
 from collector.phoneapp import devices
 from collector.runtime import utcnow
 from collector.store.models import Employee
@@ -23,22 +23,15 @@ router = APIRouter(prefix="/ui/employee", include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=100)]
 
 
-def _chosen(emp: Employee | None) -> Employee:
-    if emp is None:
-        raise PageError(404, "no employee chosen")
-    return emp
-
-
 @router.post("/app-enrolment")
 def create_enrolment(
-    request: Request, viewer: HrPage, store: StoreDep, emp: PageEmployee, csrf: Csrf = ""
+    request: Request, viewer: HrPage, store: StoreDep, emp: HrPageEmployee, csrf: Csrf = ""
 ) -> Response:
     """Show a fresh one-time link and its QR code for the employee's phone."""
     viewer.check_csrf(csrf)
-    chosen = _chosen(emp)
     ttl = timedelta(seconds=store.settings.app_enrolment_ttl_s)
     with store.sessions.begin() as session, page_errors():
-        row = session.get(Employee, chosen.id)
+        row = session.get(Employee, emp.id)
         assert row is not None
         made = devices.create_enrolment(
             session, employee=row, now=utcnow(), ttl=ttl, actor=viewer.principal.actor
@@ -46,18 +39,17 @@ def create_enrolment(
     link = str(request.url_for("app_enrol", code=made.code))
     # segno writes the SVG itself from the link; nothing of it comes from the visitor.
     qr = Markup(segno.make(link, error="m").svg_inline(scale=5, title="punchgate enrolment"))
-    return render(request, "app_enrolment.html", viewer, emp=chosen, link=link, qr=qr, made=made)
+    return render(request, "app_enrolment.html", viewer, emp=emp, link=link, qr=qr, made=made)
 
 
 @router.post("/app-devices/{app_device_id}/revoke")
 def revoke(
-    app_device_id: RowId, viewer: HrPage, store: StoreDep, emp: PageEmployee, csrf: Csrf = ""
+    app_device_id: RowId, viewer: HrPage, store: StoreDep, emp: HrPageEmployee, csrf: Csrf = ""
 ) -> Response:
     """Revoke a phone: its next request is refused."""
     viewer.check_csrf(csrf)
-    chosen = _chosen(emp)
     with store.sessions.begin() as session, page_errors():
-        row = session.get(Employee, chosen.id)
+        row = session.get(Employee, emp.id)
         assert row is not None
         devices.revoke(
             session,
@@ -66,4 +58,4 @@ def revoke(
             now=utcnow(),
             actor=viewer.principal.actor,
         )
-    return RedirectResponse(f"/ui/employee?employee_id={chosen.id}#app-devices", status_code=303)
+    return RedirectResponse(f"/ui/employee?employee_id={emp.id}#app-devices", status_code=303)
