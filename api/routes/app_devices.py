@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import segno
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import HrKey
 from api.deps import RowId, SessionDep, TxDep
+from api.phone.qr import enrolment_qr
 from api.problems import PROBLEM_RESPONSES
 from api.scope import HrEmployee, HrEmployeeForWrite
 from collector.phoneapp import devices
@@ -55,9 +55,12 @@ def create_enrolment(
         actor=key.actor,
     )
     link = str(request.url_for("app_enrol", code=made.code))
-    qr = segno.make(link, error="m").svg_inline(scale=4, title="punchgate enrolment")
     return EnrolmentPublic(
-        id=made.id, employee_id=emp.id, link=link, expires_at=made.expires_at, qr_svg=qr
+        id=made.id,
+        employee_id=emp.id,
+        link=link,
+        expires_at=made.expires_at,
+        qr_svg=enrolment_qr(link),
     )
 
 

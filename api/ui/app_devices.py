@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from api.deps import RowId, StoreDep
+from api.phone.qr import enrolment_qr
 from api.ui.render import page_errors, render
 from api.ui.scope import HrPageEmployee
 from api.ui.session import HrPage
@@ -38,7 +38,7 @@ def create_enrolment(
         )
     link = str(request.url_for("app_enrol", code=made.code))
     # segno writes the SVG itself from the link; nothing of it comes from the visitor.
-    qr = Markup(segno.make(link, error="m").svg_inline(scale=5, title="punchgate enrolment"))
+    qr = Markup(enrolment_qr(link, scale=5))
     return render(request, "app_enrolment.html", viewer, emp=emp, link=link, qr=qr, made=made)
 
 
