@@ -17,12 +17,15 @@ from sqlalchemy import select
 from api.app import create_app
 from api.phone.device import COOKIE
 from api.ui.i18n import APP_LABELS
+from collector.days import assign_policy, process_dirty
 from collector.phoneapp import devices
 from collector.phoneapp.punching import Outcome
+from collector.reports.common import minutes
 from collector.runtime import utcnow
-from collector.store.models import AppDevice, Employee, Punch, Quarantine
+from collector.store.models import AppDevice, Employee, Policy, Punch, Quarantine
 from tests.api.conftest import Keys, auth
 from tests.app_support import DEPOT, HQ, AppOffice, enrol, seed_app_office
+from tests.rules.helpers import FLEX_DOC
 
 
 @pytest.fixture
@@ -319,3 +322,36 @@ def test_my_day_shows_own_punches_and_leaves_out_voided_ones(app, client, keys, 
     )
     assert voided.status_code == 201, voided.text
     assert [p["state"] for p in ana.get("/app/day").json()["punches"]] == ["in"]
+
+
+def test_my_day_equals_the_apis_employee_day(app, client, keys, office, store):
+    with store.sessions.begin() as s:
+        flex = Policy(name="flex", kind="flexitime", document=FLEX_DOC, updated_at=utcnow())
+        s.add(flex)
+        s.flush()
+        today = utcnow().date()
+        assign_policy(
+            s,
+            employee_id=office.ids["2001"],
+            policy_id=flex.id,
+            effective_from=today - timedelta(days=3),
+            today=today,
+        )
+    ana = enrol(phone(app), keys.hr, office.ids["2001"])
+    now = utcnow().replace(microsecond=0)
+    for n, kind in enumerate(("in", "out")):
+        taken = now - timedelta(minutes=4 - 3 * n)  # 3 minutes apart: not a repeat
+        body = punch_body(*HQ, ts=taken, id=f"ana-{kind}", kind=kind)
+        assert ana.post("/app/punches", json=body).json()["status"] == "accepted"
+    process_dirty(store.engine, now=utcnow())
+    mine = ana.get("/app/day").json()
+    theirs = client.get(
+        "/reports/employee-day",
+        params={"employee_id": office.ids["2001"], "date": mine["date"]},
+        headers=auth(keys.viewer),
+    ).json()
+    assert mine["status"] is not None and mine["status"] == theirs["result"]["status"]
+    assert minutes(mine["worked_s"]) == theirs["result"]["worked_minutes"]
+    assert minutes(mine["late_s"]) == theirs["result"]["late_minutes"]
+    assert len(mine["punches"]) == len(theirs["punches"]) == 2
+    assert mine["worked_s"] > 0 and theirs["result"]["last_out"] is not None
