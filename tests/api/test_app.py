@@ -355,3 +355,13 @@ def test_my_day_equals_the_apis_employee_day(app, client, keys, office, store):
     assert minutes(mine["late_s"]) == theirs["result"]["late_minutes"]
     assert len(mine["punches"]) == len(theirs["punches"]) == 2
     assert mine["worked_s"] > 0 and theirs["result"]["last_out"] is not None
+
+
+@pytest.mark.parametrize(
+    ("shift", "flag"),
+    [(timedelta(hours=-1), "late_delivery"), (timedelta(hours=1), "future_timestamp")],
+)
+def test_a_phone_clock_off_by_an_hour_is_flagged_not_believed(app, keys, office, shift, flag):
+    p = enrol(phone(app), keys.hr, office.ids["2001"])
+    receipt = p.post("/app/punches", json=punch_body(*HQ, ts=utcnow() + shift)).json()
+    assert receipt["status"] == "accepted" and flag in receipt["flags"]
