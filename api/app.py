@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems, ui
+from api import phone, problems, ui
 from api.limits import BodySizeLimit
 from api.routes import (
+    app_devices,
     device_commands,
     devices,
     employees,
@@ -111,7 +112,9 @@ def create_app(
         periods,
         rosters,
         ui_sessions,
+        app_devices,
     ):
         app.include_router(module.router)
     ui.install(app)
+    phone.install(app)
     return app

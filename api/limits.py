@@ -79,8 +79,8 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
     await response(scope, receive, send)
 
 
-def check_rate(request: Request, store: Store, key_id: int) -> None:
-    """Take one request from the key's bucket; 429 with Retry-After when it is empty."""
+def check_rate(request: Request, store: Store, key_id: int | str, *, who: str = "API key") -> None:
+    """Take one request from the key's (or phone's) bucket; 429 with Retry-After when empty."""
     limiter: RateLimiter | None = getattr(request.app.state, "api_limiter", None)
     if limiter is None:
         s = store.settings
@@ -90,6 +90,6 @@ def check_rate(request: Request, store: Store, key_id: int) -> None:
     if wait > 0:
         raise HTTPException(
             status_code=429,
-            detail="too many requests for this API key; slow down",
+            detail=f"too many requests for this {who}; slow down",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     # window going into one row per device or phone that counts them and keeps their text.
     quarantine_max_per_origin: int = Field(default=1000, ge=1)
     quarantine_window_s: int = Field(default=3600, ge=60)
+    # How long an enrolment link for the punch app stays usable (it binds one phone, once).
+    app_enrolment_ttl_s: int = Field(default=15 * 60, ge=60, le=7 * 24 * 3600)
     # Addresses or networks (CIDR) that may read /metrics without an admin key.
     metrics_allowed_ips: list[str] = Field(default_factory=list)
     # Log lines as JSON objects instead of text.

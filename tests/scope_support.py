@@ -83,6 +83,7 @@ class Foreign:
             "site_id": self.site_id,
             "policy_id": self.policy_id,
             "key_id": MISSING_ID,  # a walk must not revoke keys it uses
+            "app_device_id": MISSING_ID,
             "department": "ENG",
             "search": "Zebulon",
             "include_deleted": "true",

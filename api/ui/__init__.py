@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.ui import (
     apidocs,
+    app_devices,
     devices,
     employee,
     errors,
@@ -30,6 +31,7 @@ def install(app: FastAPI) -> None:
         today,
         lateness,
         employee,
+        app_devices,
         roster,
         punches,
         devices,

@@ -16,6 +16,7 @@ from api.ui.session import ViewerPage
 from collector.days.statement import period_statement
 from collector.masterdata.employees import list_employees
 from collector.normalize import zone
+from collector.phoneapp import devices
 from collector.reports.employee_day import employee_day
 from collector.runtime import utcnow
 
@@ -50,7 +51,12 @@ def employee_page(
     people = list_employees(session, scope=viewer.principal.scope, limit=1000)
     today = utcnow().astimezone(zone(tz)).date()
     first, last = month_bounds(month, today)
-    context: dict[str, Any] = {"people": people, "first": first, "page": "employee"}
+    context: dict[str, Any] = {
+        "people": people,
+        "first": first,
+        "page": "employee",
+        "app_devices": None,
+    }
     if emp is None and people:
         emp = people[0]
     if emp is not None:
@@ -75,5 +81,9 @@ def employee_page(
             next_month=shift(first, 1),
             month=f"{first:%Y-%m}",
             last=last,
+            # HR manages the employee's punch app phones here.
+            app_devices=devices.list_devices(session, employee=emp)
+            if viewer.principal.sees_private
+            else None,
         )
     return render(request, "employee.html", viewer, **context)

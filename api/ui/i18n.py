@@ -521,6 +521,97 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
 for prefix, table in VALUES.items():
     EN.update({prefix + key: en for key, (en, _) in table.items()})
     ZH.update({prefix + key: zh for key, (_, zh) in table.items()})
+# The punch app's labels (api/phone): the page and its script read them by these keys.
+APP_LABELS: dict[str, tuple[str, str]] = {
+    "app_title": ("Punch", "打卡"),
+    "app_punch_in": ("Punch in", "上班打卡"),
+    "app_punch_out": ("Punch out", "下班打卡"),
+    "app_switch": ("Switch in / out", "切换上班 / 下班"),
+    "app_locate": ("Update position", "更新位置"),
+    "app_locating": ("Finding your position…", "正在定位…"),
+    "app_no_position": (
+        "No position: allow location for this site.",
+        "无法定位：请允许本网站使用位置信息。",
+    ),
+    "app_accuracy": ("accuracy ±{n} m", "精度 ±{n} 米"),
+    "app_nearest": ("Nearest site", "最近的工作地点"),
+    "app_to_fence": ("{n} m outside the fence", "距围栏 {n} 米"),
+    "app_at_fence": ("inside the fence", "在围栏内"),
+    "app_will_inside": (
+        "Inside the fence: the punch will be accepted.",
+        "在围栏内：打卡将被接受。",
+    ),
+    "app_will_outside_flagged": (
+        "Outside the fence: the punch will be kept, flagged for HR.",
+        "在围栏外：打卡会保留，但会标记给人事审核。",
+    ),
+    "app_will_outside_rejected": (
+        "Outside the fence: the punch will be rejected.",
+        "在围栏外：打卡将被拒绝。",
+    ),
+    "app_will_accuracy_too_poor": (
+        "Accuracy too poor: wait for a better fix.",
+        "定位精度不足：请等待更准确的定位。",
+    ),
+    "app_will_unknown": (
+        "Offline: the punch will be decided when it is sent.",
+        "离线：打卡将在发送时判定。",
+    ),
+    "app_queue": ("Waiting to be sent", "待发送"),
+    "app_queue_empty": ("Nothing waiting.", "没有待发送的打卡。"),
+    "app_receipt": ("Receipt", "回执"),
+    "app_r_accepted": ("Accepted", "已接受"),
+    "app_r_rejected": ("Rejected", "已拒绝"),
+    "app_r_duplicate": ("Already stored", "已存储（重复）"),
+    "app_my_day": ("My day", "我的今天"),
+    "app_no_punches": ("No punches today.", "今天还没有打卡。"),
+    "app_day_status": ("Day status", "当日状态"),
+    "app_not_computed": ("not computed yet", "尚未计算"),
+    "app_privacy": (
+        "Your position is read only while this screen is open and when you punch; it is"
+        " never tracked in the background. You see only your own data.",
+        "只有在本页面打开及打卡时才会读取您的位置，从不在后台跟踪。您只能看到自己的数据。",
+    ),
+    "app_ok": ("OK", "知道了"),
+    "app_not_enrolled": (
+        "This phone is not enrolled (or was revoked). Ask HR for an enrolment link.",
+        "此手机尚未登记（或已被撤销）。请向人事索取登记链接。",
+    ),
+    "app_enrol_title": ("Enrol this phone", "登记此手机"),
+    "app_enrol_confirm": (
+        "Bind this phone to the punch app for {name}?",
+        "将此手机绑定到 {name} 的打卡应用？",
+    ),
+    "app_enrol_invalid": (
+        "This enrolment link is unknown, used or expired. Ask HR for a new one.",
+        "此登记链接无效、已使用或已过期。请向人事索取新的链接。",
+    ),
+    "app_offline": ("Offline: punches wait on this phone", "离线：打卡保存在手机上等待发送"),
+    "app_sending": ("Sending…", "发送中…"),
+    "app_taken": ("taken at", "打卡时间"),
+    "app_site": ("site", "地点"),
+    "app_distance": ("distance", "距离"),
+    "app_flags": ("flags", "标记"),
+    "app_worked": ("worked", "已工作"),
+    "app_late": ("late", "迟到"),
+    # HR's card on the employee page.
+    "app_phones": ("Punch app phones", "打卡应用手机"),
+    "app_phone": ("Phone", "手机"),
+    "app_enrolled": ("Enrolled", "登记时间"),
+    "app_last_seen": ("Last seen", "最近使用"),
+    "app_revoke": ("Revoke", "撤销"),
+    "app_revoked": ("revoked", "已撤销"),
+    "app_no_phones": ("No phone enrolled.", "尚未登记手机。"),
+    "app_new_enrolment": ("New enrolment link", "新建登记链接"),
+    "app_enrolment": ("Punch app enrolment", "打卡应用登记"),
+    "app_enrolment_hint": (
+        "Scan this code with the employee's phone, or open the link on it. It works once.",
+        "请用员工的手机扫描此二维码，或在手机上打开链接。仅可使用一次。",
+    ),
+    "app_enrolment_expires": ("Valid until", "有效期至"),
+}
+EN.update({k: v[0] for k, v in APP_LABELS.items()})
+ZH.update({k: v[1] for k, v in APP_LABELS.items()})
 CATALOGUES = {"en": EN, "zh": ZH}
 
 

@@ -29,6 +29,12 @@ def page_employee(
         return viewer.principal.scope.employee(session, employee_id)
 
 
+def hr_page_employee(viewer: HrPage, session: SessionDep, employee_id: RowId) -> Employee:
+    """The employee a form's `employee_id` names, for an hr visitor or better."""
+    with page_errors():
+        return viewer.principal.scope.employee(session, employee_id)
+
+
 def page_punch(punch_id: BigRowId, viewer: HrPage, session: SessionDep) -> Punch:
     """The punch a form's path names, for an hr visitor or better."""
     with page_errors():
@@ -43,5 +49,6 @@ def page_zone(viewer: ViewerPage, store: StoreDep, session: SessionDep) -> str:
 
 PageZone = Annotated[str, Depends(page_zone)]
 PageEmployee = Annotated[Employee | None, Depends(page_employee)]
+HrPageEmployee = Annotated[Employee, Depends(hr_page_employee)]
 PagePunch = Annotated[Punch, Depends(page_punch)]
-RESOLVERS = (page_employee, page_punch)
+RESOLVERS = (page_employee, hr_page_employee, page_punch)

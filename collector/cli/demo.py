@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
-from collector.demo.access import demo_key
+from collector.demo.access import demo_enrolment, demo_key
 from collector.demo.days import SeededHistory, days_worker, policy_start, seed_attendance
 from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
 from collector.demo.push import push_workers
@@ -64,7 +64,7 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         # its own master data instead of applying a configuration file.
         store = open_store(settings, apply=False)
         try:
-            employees, token, seeded = _seed(store)
+            employees, token, seeded, app = _seed(store)
             phones = mobile_workers(store)
             walkers = Walkers([e.code for e in demo_employees()])  # one office, three doors
             workers = [
@@ -73,7 +73,7 @@ def demo_command(web: WebApp) -> Callable[..., None]:
                 *phones.workers,
                 days_worker(store),
             ]
-            for line in banner(settings, port, token, phones, employees, seeded):
+            for line in banner(settings, port, token, phones, employees, seeded, app):
                 console.print(line, markup=False, highlight=False)
             Service(web(store), workers).run(host="127.0.0.1", port=port, duration=duration)
         finally:
@@ -94,14 +94,16 @@ def _port_taken(port: int) -> str | None:
     return None
 
 
-def _seed(store: Store) -> tuple[int, str, SeededHistory]:
-    """Employees, an admin key and history: how many employees, the key's token, the history."""
+def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str]]:
+    """Employees, an admin key, a punch-app enrolment and history: how many employees, the
+    key's token, the history, and (employee code, enrolment link path)."""
     now = utcnow()
     with store.sessions.begin() as session:
         employees = add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
         token = demo_key(session, now)
+        app = demo_enrolment(session, now)
         add_leave_examples(session, now)
-    return employees, token, seed_attendance(store, now)
+    return employees, token, seed_attendance(store, now), app
 
 
 def banner(
@@ -111,6 +113,7 @@ def banner(
     phones: DemoPhones,
     employees: int,
     seeded: SeededHistory,
+    app: tuple[str, str],
 ) -> list[str]:
     """What a second terminal needs to use the running demo, as lines to print."""
     api = f"http://127.0.0.1:{port}"
@@ -126,6 +129,8 @@ def banner(
         f"  API        {api}   (health: {api}/health)",
         f"  HR pages   {api}/ui/today   (sign in with the admin key)",
         f"  admin key  {token}",
+        f"  punch app  {api}{app[1]}   (employee {app[0]}'s phone: opens once, valid a day;"
+        " in a desktop browser, emulate a location near 52.52, 13.405)",
         f"             curl -s -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",
         f"  MQTT       {mqtt}   ({broker}; the demo's phones: employees 1001–{first_free - 1})",
         f"  database   {safe_url(db)}",

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -40,7 +40,7 @@ from collector.metrics import (
 from collector.mqtt.client import RETRY_MAX_S, new_client, publish_replies
 from collector.mqtt.handling import Inbound
 from collector.mqtt.ingestproc import IngestProcess
-from collector.mqtt.options import MqttOptions
+from collector.mqtt.options import MqttOptions, fix_policy_of
 from collector.mqtt.pipeline import BatchResult, Pipeline
 from collector.mqtt.wakeup import one_wakeup
 from collector.runtime import Store, utcnow
@@ -80,12 +80,7 @@ class MqttConsumer:
         self.options = options
         self.clock = clock
         s = store.settings
-        self.fix_policy = fix_policy or FixPolicy(
-            max_speed_kmh=s.mobile_max_speed_kmh,
-            future_tolerance=timedelta(seconds=s.future_tolerance_s),
-            late_after=timedelta(seconds=s.mobile_late_after_s),
-            max_age=timedelta(seconds=s.mobile_max_age_s),
-        )
+        self.fix_policy = fix_policy or fix_policy_of(s)
         self._pipeline: Pipeline | IngestProcess = (
             IngestProcess(s, options, self.fix_policy)
             if options.ingest_process

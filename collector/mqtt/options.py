@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from collector.settings import Settings
 from devices.mobile.topics import Topics
+from rules.geofence import FixPolicy
 
 
 class MqttConfigError(ValueError):
@@ -81,10 +83,25 @@ def options_from_settings(settings: Settings, *, url: str | None = None) -> Mqtt
         protocol=settings.mqtt_protocol,
         client_id=settings.mqtt_client_id,
         session_expiry_s=settings.mqtt_session_expiry_s,
-        topics=Topics(settings.mqtt_topic_root, settings.mqtt_owntracks_root),
+        topics=topics_of(settings),
         owntracks_identity=settings.mqtt_owntracks_identity,
         batch_size=settings.mqtt_batch_size,
         batch_wait_s=settings.mqtt_batch_wait_ms / 1000,
         receipt_qos=settings.mqtt_receipt_qos,
         ingest_process=settings.mqtt_ingest_process,
     )
+
+
+def fix_policy_of(settings: Settings) -> FixPolicy:
+    """The phone fix tolerances the settings give (MQTT and the punch app alike)."""
+    return FixPolicy(
+        max_speed_kmh=settings.mobile_max_speed_kmh,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+        late_after=timedelta(seconds=settings.mobile_late_after_s),
+        max_age=timedelta(seconds=settings.mobile_max_age_s),
+    )
+
+
+def topics_of(settings: Settings) -> Topics:
+    """The phone topics the settings name."""
+    return Topics(settings.mqtt_topic_root, settings.mqtt_owntracks_root)

@@ -573,3 +573,33 @@ class OutboxAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # delivered, retry, rejected, gone, skipped
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppEnrolment(Base):
+    """A one-time link HR gives an employee to bind a phone to the punch app; only its hash kept."""
+
+    __tablename__ = "app_enrolments"
+    __table_args__ = (Index("ix_app_enrolments_employee", "employee_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the link's code
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()  # set once: a link binds one phone
+
+
+class AppDevice(Base):
+    """A phone bound to an employee for the punch app: the cookie holds a token, this its hash."""
+
+    __tablename__ = "app_devices"
+    __table_args__ = (Index("ix_app_devices_employee", "employee_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the token
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("app_enrolments.id"))
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()  # refused from this moment on
+    revoked_by: Mapped[str | None] = mapped_column(String(200))

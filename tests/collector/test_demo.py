@@ -112,6 +112,11 @@ def test_banner_names_everything_a_second_terminal_needs(demo: Demo) -> None:
     venv_punchgate = str(Path(sys.executable).parent / "punchgate")
     for word in ("import", "simulate", "sync"):
         assert f"{venv_punchgate} {word}" in demo.line(word)
+    # The punch app's enrolment link opens the app's confirm page for the demo employee.
+    link = re.search(r"punch app\s+(http://\S+/app/enrol/\S+)", demo.banner)
+    assert link, demo.banner
+    page = httpx.get(link.group(1), timeout=10)
+    assert page.status_code == 200 and 'id="enrol"' in page.text
 
 
 def test_printed_import_line_imports_the_sample_export(demo: Demo, tmp_path: Path) -> None:

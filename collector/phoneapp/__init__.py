@@ -1,0 +1,1 @@
+"""The employee's punch app: bound phones, their punches through the phone ingest, their day."""
