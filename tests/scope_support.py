@@ -84,6 +84,9 @@ class Foreign:
             "policy_id": self.policy_id,
             "key_id": MISSING_ID,  # a walk must not revoke keys it uses
             "app_device_id": MISSING_ID,
+            "period_id": MISSING_ID,  # pay periods are the company's: never a department's
+            "calendar": "NOSUCH",
+            "start": MON.isoformat(),
             "department": "ENG",
             "search": "Zebulon",
             "include_deleted": "true",
