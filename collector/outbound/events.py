@@ -36,8 +36,8 @@ class EventType(enum.StrEnum):
     DAY_FINALIZED = "day.finalized"
     DEVICE_OFFLINE = "device.offline"
     DEVICE_ONLINE = "device.online"
-    # Declared for the pay-period and request work of issue 16; nothing emits them yet.
     PERIOD_CLOSED = "period.closed"
+    # Declared for employee requests (issue 15); nothing emits it yet.
     REQUEST_DECIDED = "request.decided"
 
 

@@ -106,3 +106,19 @@ def device_event(code: str, status: str, previous: str, error: str | None, at: d
         "at": iso_utc(at),
     }
     return Event(kind, data, code)
+
+
+def period_event(
+    calendar: str, period_id: int, start: date, end: date, employees: int, carried: int
+) -> Event:
+    """period.closed: a pay period's figures are frozen and its payroll can be exported."""
+    data = {
+        "calendar": calendar,
+        "period_id": period_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "employees": employees,
+        "adjustments_carried": carried,
+        "payroll": f"/periods/{period_id}/payroll",
+    }
+    return Event(EventType.PERIOD_CLOSED, data, calendar)

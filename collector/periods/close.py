@@ -14,6 +14,8 @@ from collector import audit
 from collector.days.context import CHUNK, FED_BY
 from collector.days.recompute import recompute
 from collector.errors import Conflict, InvalidInput, NotFound
+from collector.outbound.events import emit
+from collector.outbound.payloads import period_event
 from collector.store.ingest import mark_dirty
 from collector.store.models import (
     AttendanceDay,
@@ -239,6 +241,12 @@ def close_period(
     emps = members(session, cal, start, end)
     frozen = _freeze(session, period, emps, start, end, windows)
     carried = _carry(session, period, emps, start)
+    # Announced in the close's own transaction: subscribers hear of it exactly when it holds.
+    emit(
+        session.connection(),
+        [period_event(code, period.id, start, end, found.employees, carried)],
+        now=now,
+    )
     audit.record(
         session,
         actor=actor,

@@ -276,3 +276,26 @@ def test_leave_in_a_closed_period_is_paid_as_leave_and_a_late_entry_is_an_adjust
         [adj] = s.scalars(select(DayAdjustment)).all()
     assert adj.delta["status"] == ["present", "leave:sick"]
     assert adj.cause.startswith("the day is now leave:sick (was present)")
+
+
+def test_closing_announces_period_closed_to_subscribers_in_the_same_transaction(store, now):
+    import json
+
+    from collector.outbound.events import EventType
+    from collector.store.models import OutboxMessage
+    from tests.collector.outbound.test_outbox import check_schema
+    from tests.outbound_support import add_webhook
+
+    office_weeks(store, now)
+    add_webhook(store, "http://127.0.0.1:9/hook", now, events=[EventType.PERIOD_CLOSED])
+    with pytest.raises(CloseBlocked), store.sessions.begin() as s:
+        close_period(s, "weekly", date(2026, 11, 23), actor="hr:test", now=now)
+    with store.sessions() as s:
+        assert s.scalars(select(OutboxMessage)).all() == []  # a refused close tells nobody
+    pid, _ = close(store, now, WEEK1)
+    with store.sessions() as s:
+        [msg] = s.scalars(select(OutboxMessage)).all()
+    body = json.loads(str(msg.payload))
+    check_schema(body)
+    assert body["data"]["period_id"] == pid and body["data"]["start"] == "2026-11-02"
+    assert msg.event_type == "period.closed" and msg.subject == "weekly"
