@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from collector.cli.common import console, setup_logging
@@ -18,12 +19,14 @@ from collector.config import load_config
 from collector.demo.access import demo_enrolment, demo_key
 from collector.demo.days import SeededHistory, days_worker, policy_start, seed_attendance
 from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
+from collector.demo.periods import close_last_week
 from collector.demo.push import push_workers
 from collector.demo.seed import Walkers, add_employees, add_leave_examples, demo_employees
 from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import Store, open_store, utcnow
 from collector.service import Service, WebApp
 from collector.settings import Settings, get_settings, safe_url
+from collector.store.models import Employee
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_CONFIG = DEMO_DIR / "demo.toml"
@@ -103,7 +106,11 @@ def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str]]:
         token = demo_key(session, now)
         app = demo_enrolment(session, now)
         add_leave_examples(session, now)
-    return employees, token, seed_attendance(store, now), app
+    seeded = seed_attendance(store, now)  # the factory's rostered workers join here
+    with store.sessions() as session:
+        employees = session.scalar(select(func.count()).select_from(Employee)) or employees
+    close_last_week(store, now)
+    return employees, token, seeded, app
 
 
 def banner(
@@ -129,6 +136,7 @@ def banner(
         f"  API        {api}   (health: {api}/health)",
         f"  HR pages   {api}/ui/today   (sign in with the admin key)",
         f"  admin key  {token}",
+        f"  payroll    {api}/ui/periods   (last week closed; its payroll export is there)",
         f"  punch app  {api}{app[1]}   (employee {app[0]}'s phone: opens once, valid a day;"
         " in a desktop browser, emulate a location near 52.52, 13.405)",
         f"             curl -s -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",

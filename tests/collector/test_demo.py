@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -178,32 +178,31 @@ def test_banner_count_matches_the_seeded_history_and_it_looks_real(demo: Demo) -
     assert seeded, demo.banner
     people, punches, days = (int(g) for g in seeded.groups())
     engine = demo.engine()
+    door = (Punch.source_kind == "import", Punch.device_code == "door-fp")
     with engine.connect() as conn:
         names = list(conn.scalars(select(Employee.name)))
-        history = list(
-            conn.scalars(
-                select(Punch.occurred_at).where(
-                    Punch.source_kind == "import", Punch.device_code == "door-fp"
-                )
-            )
-        )
+        history = list(conn.execute(select(Punch.employee_code, Punch.occurred_at).where(*door)))
         # The doors' live punches (pulled and pushed terminals) keep office hours too.
         doors = list(
             conn.scalars(
                 select(Punch.occurred_at).where(Punch.source_kind.in_(("terminal", "push")))
             )
         )
-        stored_days = conn.scalar(
+        office_days = conn.scalar(
             select(func.count(func.distinct(func.date(Punch.occurred_at)))).where(
-                Punch.source_kind == "import", Punch.device_code == "door-fp"
+                *door, Punch.employee_code.like("10%")
             )
         )
     engine.dispose()
-    assert len(names) == people == len(set(names)) == 20
+    # The office (1001–1020) and the rostered factory shift workers (2001–…).
+    assert len(names) == people == len(set(names)) >= 20
     assert len(history) == punches > 0
-    assert stored_days == days
+    assert office_days == days
+    office = [when for code, when in history if code.startswith("10")]
+    shifts = {code for code, _ in history if code.startswith("20")}
+    assert office and shifts  # the factory's rotation is seeded at the same door
     berlin = site_calendar("Europe/Berlin", "DE", "BE")
-    for when in history + doors:
+    for when in office + doors:
         local = when.astimezone(BERLIN)
         assert time(7, 0) <= local.time() <= time(20, 0), local
         assert local.weekday() < 5 and berlin.public_holiday(local.date()) is None, local
@@ -249,3 +248,14 @@ def test_ctrl_c_stops_the_demo_in_order_without_tracebacks(tmp_path: Path) -> No
             proc.kill()
             proc.wait()
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def test_the_demo_closed_last_week_and_its_payroll_export_has_everyone(demo: Demo) -> None:
+    assert re.search(r"payroll\s+http://\S+/ui/periods", demo.banner), demo.banner
+    [period] = [p for p in demo.get("/periods").json() if p["status"] == "closed"]
+    start = date.fromisoformat(period["start"])
+    assert start.weekday() == 0 and (date.fromisoformat(period["end"]) - start).days == 6
+    export = demo.get(f"/periods/{period['id']}/payroll", profile="generic-wide-en")
+    assert export.status_code == 200, export.text
+    rows = export.content.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Employee code,Name") and len(rows) - 1 == period["employees"] > 0
