@@ -28,6 +28,7 @@ from collector.store.models import (
     PayCalendar,
     PayPeriod,
 )
+from rules.leavetypes import LEAVE_TYPES
 from rules.vocabulary import DayStatus, OvertimeCategory
 
 A, C, E, D = AttendanceDay, ClosedDay, Employee, Department
@@ -47,6 +48,8 @@ FIGURES: dict[str, str] = {
     "absent_days": "days",
     "incomplete_days": "days",
     "leave_days": "days",
+    # Days of each leave type (leave_annual_days, leave_sick_days…), trips included.
+    **{f"leave_{code}_days": "days" for code in LEAVE_TYPES},
     "business_trip_days": "days",
     "balance_change_hours": "seconds",
     "adjustment_worked_hours": "seconds",
@@ -211,7 +214,7 @@ def _figures(
         "absent_days": absent,
         "incomplete_days": incomplete,
         "leave_days": sum(n for t, n in leave.items() if t not in TRIP_TYPES),
-        "leave_by_type": {t: n for t, n in sorted(leave.items()) if t not in TRIP_TYPES},
+        **{f"leave_{code}_days": leave.get(code, 0) for code in LEAVE_TYPES},
         "business_trip_days": trips,
         "balance_change_hours": bal,
         "adjustment_worked_hours": adj.get("worked_s", 0),

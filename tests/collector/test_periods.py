@@ -265,7 +265,8 @@ def test_leave_in_a_closed_period_is_paid_as_leave_and_a_late_entry_is_an_adjust
     first, _ = close(store, now, WEEK1)
     with store.engine.connect() as conn:
         [paid] = payroll_figures(conn, first)
-    assert (paid["leave_days"], paid["absent_days"]) == (1, 0)
+    assert (paid["leave_days"], paid["leave_annual_days"], paid["absent_days"]) == (1, 1, 0)
+    assert paid["leave_sick_days"] == 0
     # A sick day entered after the close, for the Tuesday worked in the closed week.
     with store.sessions.begin() as s:
         emp = s.scalars(select(Employee)).one()
