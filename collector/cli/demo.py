@@ -19,7 +19,7 @@ from collector.config import load_config
 from collector.demo.access import demo_enrolment, demo_key
 from collector.demo.days import SeededHistory, days_worker, policy_start, seed_attendance
 from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
-from collector.demo.periods import close_last_week
+from collector.demo.periods import close_last_month
 from collector.demo.push import push_workers
 from collector.demo.seed import Walkers, add_employees, add_leave_examples, demo_employees
 from collector.demo.terminals import demo_terminal_workers
@@ -67,7 +67,7 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         # its own master data instead of applying a configuration file.
         store = open_store(settings, apply=False)
         try:
-            employees, token, seeded, app = _seed(store)
+            employees, token, seeded, app, closed = _seed(store)
             phones = mobile_workers(store)
             walkers = Walkers([e.code for e in demo_employees()])  # one office, three doors
             workers = [
@@ -76,7 +76,7 @@ def demo_command(web: WebApp) -> Callable[..., None]:
                 *phones.workers,
                 days_worker(store),
             ]
-            for line in banner(settings, port, token, phones, employees, seeded, app):
+            for line in banner(settings, port, token, phones, employees, seeded, app, closed):
                 console.print(line, markup=False, highlight=False)
             Service(web(store), workers).run(host="127.0.0.1", port=port, duration=duration)
         finally:
@@ -97,9 +97,9 @@ def _port_taken(port: int) -> str | None:
     return None
 
 
-def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str]]:
+def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str], int | None]:
     """Employees, an admin key, a punch-app enrolment and history: how many employees, the
-    key's token, the history, and (employee code, enrolment link path)."""
+    key's token, the history, (employee code, enrolment link path), last month's period id."""
     now = utcnow()
     with store.sessions.begin() as session:
         employees = add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
@@ -109,8 +109,8 @@ def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str]]:
     seeded = seed_attendance(store, now)  # the factory's rostered workers join here
     with store.sessions() as session:
         employees = session.scalar(select(func.count()).select_from(Employee)) or employees
-    close_last_week(store, now)
-    return employees, token, seeded, app
+    closed = close_last_month(store, now)
+    return employees, token, seeded, app, closed
 
 
 def banner(
@@ -121,6 +121,7 @@ def banner(
     employees: int,
     seeded: SeededHistory,
     app: tuple[str, str],
+    closed: int | None = None,
 ) -> list[str]:
     """What a second terminal needs to use the running demo, as lines to print."""
     api = f"http://127.0.0.1:{port}"
@@ -136,7 +137,12 @@ def banner(
         f"  API        {api}   (health: {api}/health)",
         f"  HR pages   {api}/ui/today   (sign in with the admin key)",
         f"  admin key  {token}",
-        f"  payroll    {api}/ui/periods   (last week closed; its payroll export is there)",
+        f"  payroll    {api}/ui/periods   "
+        + (
+            f"(last month closed; its payroll export: {api}/periods/{closed}/payroll)"
+            if closed is not None
+            else "(last month could not be closed yet: its checklist says why)"
+        ),
         f"  punch app  {api}{app[1]}   (employee {app[0]}'s phone: opens once, valid a day;"
         " in a desktop browser, emulate a location near 52.52, 13.405)",
         f"             curl -s -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",

@@ -14,7 +14,7 @@ from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest_batch
 from collector.store.models import Device
 
-HISTORY_DAYS = 14
+HISTORY_DAYS = 14  # at least this much history, and always all of last month
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,10 @@ class SeededHistory:
 
 
 def policy_start(now: datetime) -> date:
-    """The day the demo's policy assignments start: the first day of seeded history."""
-    return now.date() - timedelta(days=HISTORY_DAYS)
+    """The day the demo's policy assignments start: the first day of seeded history, the
+    first of last month (so the demo can close last month's pay period) or earlier."""
+    last_month = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    return min(last_month, now.date() - timedelta(days=HISTORY_DAYS))
 
 
 def seed_attendance(store: Store, now: datetime) -> SeededHistory:

@@ -1,4 +1,4 @@
-"""The demo's pay calendar, with last week closed so its payroll export can be opened."""
+"""The demo's pay calendar, with last month closed so its payroll export can be opened."""
 
 from __future__ import annotations
 
@@ -11,22 +11,18 @@ from collector.periods.close import OVERRIDABLE, close_period
 from collector.runtime import Store
 from collector.store.models import PayCalendar, PayPeriod
 
-CALENDAR = "weekly"
+CALENDAR = "monthly"
 # The demo is a showcase: what would need HR in a real close is overridden, and says so.
 OVERRIDES = {item: "demo data, checked by nobody" for item in OVERRIDABLE}
 
 
-def close_last_week(store: Store, now: datetime) -> int | None:
-    """A weekly pay calendar (Monday to Sunday) with last week closed: the period's id."""
-    today = now.date()
-    this_monday = today - timedelta(days=today.weekday())
-    start = this_monday - timedelta(days=7)
+def close_last_month(store: Store, now: datetime) -> int | None:
+    """A monthly pay calendar with last month closed: the period's id (None: not closable)."""
+    start = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
     with store.sessions.begin() as session:
         if session.scalar(select(PayCalendar.id).where(PayCalendar.code == CALENDAR)) is None:
             session.add(
-                PayCalendar(
-                    code=CALENDAR, name="Weekly (demo)", kind="weekly", anchor=start, created_at=now
-                )
+                PayCalendar(code=CALENDAR, name="Monthly (demo)", kind="monthly", created_at=now)
             )
         done = session.scalar(
             select(PayPeriod.id).where(PayPeriod.start == start, PayPeriod.status == "closed")

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -250,11 +250,14 @@ def test_ctrl_c_stops_the_demo_in_order_without_tracebacks(tmp_path: Path) -> No
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
-def test_the_demo_closed_last_week_and_its_payroll_export_has_everyone(demo: Demo) -> None:
-    assert re.search(r"payroll\s+http://\S+/ui/periods", demo.banner), demo.banner
+def test_the_demo_closed_last_month_and_its_payroll_export_has_everyone(demo: Demo) -> None:
+    link = re.search(r"payroll export: (http://\S+/periods/(\d+)/payroll)", demo.banner)
+    assert link, demo.banner
     [period] = [p for p in demo.get("/periods").json() if p["status"] == "closed"]
-    start = date.fromisoformat(period["start"])
-    assert start.weekday() == 0 and (date.fromisoformat(period["end"]) - start).days == 6
+    assert period["id"] == int(link.group(2))
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    today = datetime.now(UTC).date()
+    assert start.day == 1 and end == today.replace(day=1) - timedelta(days=1)
     export = demo.get(f"/periods/{period['id']}/payroll", profile="generic-wide-en")
     assert export.status_code == 200, export.text
     rows = export.content.decode("utf-8-sig").splitlines()
