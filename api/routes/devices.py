@@ -18,10 +18,20 @@ from collector.store.models import Device
 router = APIRouter(prefix="/devices", tags=["master data"], responses=PROBLEM_RESPONSES)
 
 
+# Options that are credentials (a Hikvision terminal's push token): write-only, like comm keys.
+SECRET_OPTIONS = ("push_token",)
+SHOWN = "(set)"
+
+
 def _public(device: Device) -> DevicePublic:
     data = {
         name: getattr(device, name) for name in DevicePublic.model_fields if name != "has_comm_key"
     }
+    options = dict(device.options or {})
+    for name in SECRET_OPTIONS:
+        if name in options:
+            options[name] = SHOWN
+    data["options"] = options
     return DevicePublic(has_comm_key=bool(device.comm_key_secret), **data)
 
 
@@ -58,6 +68,13 @@ def update_device(
 ) -> DevicePublic:
     """Change a device; a new zone re-times its stored terminal and push punches (audited)."""
     values = _values(body, partial=True)
+    options = values.get("options")
+    if isinstance(options, dict):
+        # Options read back from GET carry "(set)" for a secret: that keeps the stored one.
+        stored = fetch(session, Device, device_id, "device").options or {}
+        for name in SECRET_OPTIONS:
+            if options.get(name) == SHOWN and name in stored:
+                options[name] = stored[name]
     device = devices.update_device(
         session,
         device_id=device_id,

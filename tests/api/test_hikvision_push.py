@@ -152,3 +152,32 @@ def test_store_away_answers_503_then_the_repost_is_stored(client, store):
     assert reply.status_code == 503 and reply.headers["Retry-After"] == "10"
     assert client.post("/hik/gate?token=t0k", json=body).status_code == 200
     assert len(punches(store)) == 1
+
+
+def test_the_push_token_is_write_only_in_the_devices_api(client, store, now):
+    from collector.apikeys import Role, create_key
+    from tests.api.conftest import auth
+
+    with store.sessions.begin() as s:
+        viewer = create_key(s, name="v", role=Role.VIEWER, now=now).token
+        admin = create_key(s, name="a", role=Role.ADMIN, now=now).token
+    for token in (viewer, admin):
+        listed = client.get("/devices", headers=auth(token))
+        if listed.status_code != 200:
+            continue  # a role that may not list devices sees no token either
+        [gate] = [d for d in listed.json() if d["code"] == "gate"]
+        assert gate["options"]["push_token"] == "(set)"
+        assert "t0k" not in listed.text
+    # Sending back what GET showed keeps the token; the terminal still gets in with it.
+    [gate] = [d for d in client.get("/devices", headers=auth(admin)).json() if d["code"] == "gate"]
+    changed = client.patch(
+        f"/devices/{gate['id']}",
+        json={"options": {**gate["options"], "note": "lobby"}},
+        headers=auth(admin),
+    )
+    assert changed.status_code == 200, changed.text
+    with store.sessions() as s:
+        assert s.scalars(select(Device).where(Device.code == "gate")).one().options == {
+            "push_token": "t0k",
+            "note": "lobby",
+        }
