@@ -54,6 +54,8 @@ def outcome(page, expected: str) -> None:
 
 def test_enrol_by_link_preview_and_receipts(phone, client, keys, app_office, store):
     page = enrolled(phone, client, keys, app_office.ids["2001"])
+    # The name comes from /app/day once the screen has loaded: wait for it, then read it.
+    page.wait_for_selector("#who:has-text('Ana')", timeout=10_000)
     assert "Ana" in page.locator("#who").inner_text()
     outcome(page, "inside")
     assert "hq" in page.locator("#site").inner_text()
