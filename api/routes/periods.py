@@ -14,8 +14,7 @@ from api.auth import AdminKey, HrKey, Principal
 from api.deps import RowId, SessionDep, StoreDep, TxDep
 from api.payroll import payroll_response
 from api.problems import PROBLEM_RESPONSES
-from collector import audit
-from collector.errors import Conflict, InvalidInput
+from collector.periods.calendars import add_calendar
 from collector.periods.close import (
     OVERRIDABLE,
     calendar_by_code,
@@ -27,7 +26,7 @@ from collector.periods.close import (
 from collector.periods.payroll import profiles
 from collector.runtime import utcnow
 from collector.store.models import DayAdjustment, Department, PayCalendar, PayPeriod
-from rules.payperiod import CycleError, CycleKind, PayCycle
+from rules.payperiod import CycleKind
 
 router = APIRouter(tags=["periods"], responses=PROBLEM_RESPONSES)
 
@@ -137,50 +136,16 @@ def list_calendars(key: HrKey, session: SessionDep) -> list[CalendarOut]:
 def create_calendar(body: CalendarIn, key: HrKey, session: TxDep) -> CalendarOut:
     """Add a pay calendar (one per department, one company default)."""
     _company(key)
-    try:
-        PayCycle(body.kind, body.start_day, body.anchor)
-    except CycleError as exc:
-        raise InvalidInput(str(exc), field="kind") from None
-    dept_id = None
-    if body.department is not None:
-        dept_id = session.scalar(select(Department.id).where(Department.code == body.department))
-        if dept_id is None:
-            raise InvalidInput(f"no department {body.department!r}", field="department")
-    clash = session.scalar(
-        select(PayCalendar.code).where(
-            (PayCalendar.code == body.code)
-            | (
-                PayCalendar.department_id.is_(None)
-                if dept_id is None
-                else PayCalendar.department_id == dept_id
-            )
-        )
-    )
-    if clash is not None:
-        raise Conflict(
-            f"pay calendar {clash!r} already has that code or pays that"
-            f" {'company' if dept_id is None else 'department'}"
-        )
-    now = utcnow()
-    cal = PayCalendar(
+    cal = add_calendar(
+        session,
         code=body.code,
-        name=body.name,
-        kind=body.kind.value,
+        kind=body.kind,
         start_day=body.start_day,
         anchor=body.anchor,
-        department_id=dept_id,
-        created_at=now,
-    )
-    session.add(cal)
-    session.flush()
-    audit.record(
-        session,
+        department=body.department,
+        name=body.name,
         actor=key.actor,
-        action="create",
-        entity="pay_calendar",
-        entity_id=cal.id,
-        now=now,
-        details=body.model_dump(mode="json"),
+        now=utcnow(),
     )
     return _calendar_out(cal, body.department)
 

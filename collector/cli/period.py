@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from collector.cli.common import console, setup_logging
 from collector.errors import DomainError
+from collector.periods.calendars import add_calendar
 from collector.periods.close import (
     CloseBlocked,
     calendar_by_code,
@@ -22,8 +23,8 @@ from collector.periods.close import (
 from collector.periods.payroll import csv_chunks, payroll_figures, period_of, profiles, shape
 from collector.runtime import Store, open_store, utcnow
 from collector.settings import get_settings
-from collector.store.models import Department, PayCalendar, PayPeriod
-from rules.payperiod import CycleError, CycleKind, PayCycle
+from collector.store.models import PayCalendar, PayPeriod
+from rules.payperiod import CycleKind
 
 app = typer.Typer(
     help="Pay periods: calendars, close, reopen, payroll export.", no_args_is_help=True
@@ -59,30 +60,22 @@ def calendar_command(
     name: str = typer.Option("", "--name"),
 ) -> None:
     """Add a pay calendar for the company (no --department) or one department."""
-    try:
-        PayCycle(kind, start_day, _day(anchor) if anchor else None)
-    except CycleError as exc:
-        raise typer.BadParameter(str(exc)) from None
     store = _store()
     try:
         with store.sessions.begin() as s:
-            dept_id = None
-            if department is not None:
-                dept_id = s.scalar(select(Department.id).where(Department.code == department))
-                if dept_id is None:
-                    console.print(f"[red]no department {department!r}[/]")
-                    raise typer.Exit(2)
-            s.add(
-                PayCalendar(
-                    code=code,
-                    name=name,
-                    kind=kind.value,
-                    start_day=start_day,
-                    anchor=_day(anchor) if anchor else None,
-                    department_id=dept_id,
-                    created_at=utcnow(),
-                )
+            add_calendar(
+                s,
+                code=code,
+                kind=kind,
+                start_day=start_day,
+                anchor=_day(anchor) if anchor else None,
+                department=department,
+                name=name,
+                actor=ACTOR,
+                now=utcnow(),
             )
+    except DomainError as exc:
+        raise _fail(exc) from None
     finally:
         store.close()
     console.print(f"pay calendar {code} added")
