@@ -1,4 +1,4 @@
-"""Retention: old phone coordinates give way to the decision; old dismissed quarantine goes.
+"""Retention: old coordinates give way to the decision; old dismissed quarantine and sent events go.
 
 Location privacy: the punch stays (time, person, site, decision); what goes is where
 exactly the phone was: latitude, longitude, accuracy and the exact distance become a
@@ -8,6 +8,10 @@ Quarantined phone messages of the same age lose their raw text too, keeping the 
 Quarantine housekeeping: an item HR dismissed is deleted once it has been dismissed
 longer than its own retention period (the audit log keeps who dismissed it and why).
 Open and reprocessed items are never deleted here.
+
+Outbox housekeeping: a message delivered (or skipped by its target) longer ago than the
+outbox retention is deleted with its delivery log; failed and rejected ones are kept,
+since HR still has to act on them (replay makes them pending again).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
 
-from collector.store.models import Punch, Quarantine
+from collector.store.models import OutboxAttempt, OutboxMessage, Punch, Quarantine
 from rules.vocabulary import SourceKind
 
 log = logging.getLogger(__name__)
@@ -125,8 +129,34 @@ def purge_dismissed(engine: Engine, *, now: datetime, days: int) -> int:
     return purged
 
 
+def purge_outbox(engine: Engine, *, now: datetime, days: int) -> int:
+    """Delete outbox messages delivered or skipped more than `days` ago; returns how many."""
+    cutoff = now - timedelta(days=days)
+    finished = or_(
+        and_(OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff),
+        and_(OutboxMessage.status == "skipped", OutboxMessage.created_at < cutoff),
+    )
+    purged = 0
+    while True:  # oldest first by primary key: old finished rows sit at the low ids
+        with engine.begin() as conn:
+            ids = list(
+                conn.scalars(
+                    select(OutboxMessage.id).where(finished).order_by(OutboxMessage.id).limit(CHUNK)
+                )
+            )
+            if ids:
+                conn.execute(delete(OutboxAttempt).where(OutboxAttempt.message_id.in_(ids)))
+                conn.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+        purged += len(ids)
+        if len(ids) < CHUNK:
+            break
+    if purged:
+        log.info("retention: %d delivered outbox messages deleted", purged)
+    return purged
+
+
 class RetentionWorker:
-    """Runs the location and dismissed-quarantine retention once a day inside the service."""
+    """Runs the location, dismissed-quarantine and outbox retention once a day in the service."""
 
     name = "retention"
 
@@ -137,10 +167,11 @@ class RetentionWorker:
         days: int,
         clock: Callable[[], datetime],
         dismissed_days: int | None = None,
+        outbox_days: int | None = None,
         interval_s: float = 86400,
     ) -> None:
         self.engine, self.days, self.clock, self.interval_s = engine, days, clock, interval_s
-        self.dismissed_days = dismissed_days
+        self.dismissed_days, self.outbox_days = dismissed_days, outbox_days
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -162,6 +193,8 @@ class RetentionWorker:
                 scrub_locations(self.engine, now=now, days=self.days)
                 if self.dismissed_days is not None:
                     purge_dismissed(self.engine, now=now, days=self.dismissed_days)
+                if self.outbox_days is not None:
+                    purge_outbox(self.engine, now=now, days=self.outbox_days)
             except Exception:  # the next run retries; a failed run loses nothing
                 log.exception("retention failed")
             self._stop.wait(self.interval_s)

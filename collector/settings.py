@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     outbox_retry_window_s: float = Field(default=3 * 24 * 3600.0, gt=0)
     outbox_timeout_s: float = Field(default=10.0, gt=0)
     outbox_poll_s: float = Field(default=0.5, gt=0)
+    # Days a delivered or skipped outbox message (and its delivery log) is kept, then deleted;
+    # failed and rejected messages stay until HR replays them (they are still to act on).
+    outbox_retention_days: int = Field(default=30, ge=1)
     # How many recent days the "close the day" pass keeps checking for absences.
     days_lookback: int = Field(default=7, ge=1)
     # MQTT protocol version towards the broker: "5" or "3.1.1" (the embedded broker needs 3.1.1).

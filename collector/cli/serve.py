@@ -42,6 +42,7 @@ def serve_command(web: WebApp) -> Callable[..., None]:
                     store.engine,
                     days=settings.location_retention_days,
                     dismissed_days=settings.quarantine_dismissed_retention_days,
+                    outbox_days=settings.outbox_retention_days,
                     clock=utcnow,
                 ),
             ]

@@ -16,11 +16,12 @@ from collector.retention import (
     RetentionWorker,
     distance_band,
     purge_dismissed,
+    purge_outbox,
     scrub_locations,
 )
 from collector.settings import Settings
 from collector.store.ingest import QuarantineItem, ingest_batch
-from collector.store.models import Punch, Quarantine
+from collector.store.models import OutboundTarget, OutboxAttempt, OutboxMessage, Punch, Quarantine
 from rules.vocabulary import SourceKind
 from tests.helpers import run_cli, wait_for
 
@@ -179,3 +180,63 @@ def test_the_dismissed_retention_defaults_to_90_days_and_must_be_positive(monkey
     monkeypatch.setenv("PUNCHGATE_QUARANTINE_DISMISSED_RETENTION_DAYS", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def _outbox_aged(engine, now: datetime) -> None:
+    """Outbox messages by subject: delivered 31 and 29 days ago; skipped, failed, ... 40."""
+    old = now - timedelta(days=40)
+    rows = (
+        ("delivered-31", "delivered", now - timedelta(days=31)),
+        ("delivered-29", "delivered", now - timedelta(days=29)),
+        ("skipped-40", "skipped", None),
+        ("failed-40", "failed", None),
+        ("rejected-40", "rejected", None),
+        ("pending-40", "pending", None),
+    )
+    with Session(engine) as s, s.begin():
+        target = OutboundTarget(
+            name="hook", kind="webhook", url="http://127.0.0.1:9/", created_at=old
+        )
+        s.add(target)
+        s.flush()
+        for subject, status, delivered_at in rows:
+            msg = OutboxMessage(
+                msg_id=f"msg_{subject}",
+                target_id=target.id,
+                event_type="punch.created",
+                payload="{}",
+                subject=subject,
+                status=status,
+                attempts=1,
+                next_attempt_at=old,
+                created_at=old,
+                delivered_at=delivered_at,
+            )
+            s.add(msg)
+            s.flush()
+            s.add(OutboxAttempt(message_id=msg.id, at=old, code=200, outcome="delivered"))
+
+
+def _outbox_left(engine) -> set[str]:
+    with Session(engine) as s:
+        return set(s.scalars(select(OutboxMessage.subject)))
+
+
+def test_delivered_and_skipped_outbox_messages_go_after_their_retention(engine, now):
+    _outbox_aged(engine, now)
+    assert purge_outbox(engine, now=now, days=30) == 2
+    kept = {"delivered-29", "failed-40", "rejected-40", "pending-40"}
+    assert _outbox_left(engine) == kept  # what HR must still act on is never deleted
+    with Session(engine) as s:
+        logged = set(s.scalars(select(OutboxAttempt.message_id)))
+        assert logged == set(s.scalars(select(OutboxMessage.id)))  # their log went with them
+    assert purge_outbox(engine, now=now, days=30) == 0
+
+
+def test_retention_run_reads_the_outbox_retention_setting(engine, db_url):
+    _outbox_aged(engine, datetime.now(UTC))
+    env = {"PUNCHGATE_DATABASE_URL": db_url, "PUNCHGATE_OUTBOX_RETENTION_DAYS": "10"}
+    done = run_cli("retention", "run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "3 delivered outbox messages deleted" in done.stdout + done.stderr
+    assert _outbox_left(engine) == {"failed-40", "rejected-40", "pending-40"}
