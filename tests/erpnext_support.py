@@ -7,6 +7,8 @@ Employee found for the given employee field value"; an inactive employee 417 "Tr
 cannot be created for an Inactive Employee"; the same employee, time and log type again
 409 DuplicateEntryError "This employee already has a log with the same timestamp". Each
 error carries `exc_type` and `_server_messages` (a JSON list of JSON strings), as Frappe's.
+`PUT /api/resource/Shift Type/<name>` with a JSON body updates a shift type's fields (404
+DoesNotExistError for one the site does not have), as Frappe's REST resource API does.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from tests.outbound_support import JsonHandler, serving
 
@@ -32,6 +34,8 @@ class Site:
     employees: dict[str, dict[str, str]] = field(default_factory=dict)  # value → name, status
     checkins: list[dict[str, str]] = field(default_factory=list)
     fail_once: dict[str, int] = field(default_factory=dict)  # field value → a 5xx to give once
+    shift_types: dict[str, dict[str, str]] = field(default_factory=dict)  # name → its fields
+    shift_puts: list[tuple[str, str]] = field(default_factory=list)  # (name, last sync) sent
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -108,6 +112,25 @@ def erpnext_site(site: Site | None = None) -> Iterator[tuple[str, Site]]:
                         status, answer = fault, {"exc_type": "ServerError"}
                     else:
                         status, answer = state.checkin(form)
+            self.answer(status, answer)
+
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+            prefix = "/api/resource/Shift%20Type/"
+            with state.lock:
+                state.requests += 1
+                name = unquote(self.path[len(prefix) :])
+                if self.headers.get("authorization") != f"token {state.token}":
+                    status, answer = _error(401, "AuthenticationError", "Invalid token")
+                elif not self.path.startswith(prefix) or name not in state.shift_types:
+                    status, answer = _error(
+                        404, "DoesNotExistError", f"Shift Type {name} not found"
+                    )
+                else:
+                    fields = json.loads(body)
+                    state.shift_types[name].update(fields)
+                    state.shift_puts.append((name, fields["last_sync_of_checkin"]))
+                    status, answer = 200, {"data": {"name": name, **state.shift_types[name]}}
             self.answer(status, answer)
 
     with serving(Handler) as port:

@@ -40,7 +40,7 @@ Origin = tuple[str, str, int | None]  # scheme, host, port
 
 
 class HttpClient:
-    """POSTs over per-thread keep-alive connections; safe to share between threads."""
+    """Requests over per-thread keep-alive connections; safe to share between threads."""
 
     def __init__(self, *, timeout: float, tls: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
@@ -51,6 +51,10 @@ class HttpClient:
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Response:
         """One POST; HttpError when there is no answer."""
+        return self.request("POST", url, body, headers)
+
+    def request(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> Response:
+        """One request; HttpError when there is no answer."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise HttpError(f"not an http(s) URL: {url!r}")
@@ -67,7 +71,7 @@ class HttpClient:
                 with self._lock:
                     self._open.add(conn)
             try:
-                conn.request("POST", path, body=body, headers=headers)
+                conn.request(method, path, body=body, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read(MAX_BODY + 1)
                 if len(data) > MAX_BODY or answer.will_close:

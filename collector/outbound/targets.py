@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from collector.errors import NotFound
+from collector.errors import InvalidInput, NotFound
 from collector.outbound.events import EventType
 from collector.sealing import SecretBox
 from collector.store.models import OutboundTarget
@@ -71,6 +71,7 @@ def create_target(
     """Add a target; a webhook without a secret gets a new one (returned, shown once)."""
     if kind not in KINDS:
         raise ValueError(f"unknown target kind {kind!r}")
+    check_config(kind, config)
     if kind == "webhook" and not secret:
         secret = new_secret()
     target = OutboundTarget(
@@ -86,6 +87,17 @@ def create_target(
     session.add(target)
     session.flush()
     return target, secret if kind == "webhook" else None
+
+
+def check_config(kind: str, config: dict[str, Any]) -> None:
+    """Refuse a connector configuration its sender could not use."""
+    if kind == "erpnext" and "shift_types" in config:
+        from collector.outbound.erpnext_shifts import shift_types  # imports this module
+
+        try:
+            shift_types(config)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="config") from exc
 
 
 def find_target(session: Session, name: str) -> OutboundTarget | None:
@@ -125,6 +137,8 @@ def list_targets(session: Session) -> list[OutboundTarget]:
 def update_target(session: Session, target_id: int, **changes: Any) -> OutboundTarget:
     """Change a target's URL, events, config or enabled flag (None leaves a field as it is)."""
     target = get_target(session, target_id)
+    if changes.get("config") is not None:
+        check_config(target.kind, changes["config"])
     for name in ("url", "config"):
         if changes.get(name) is not None:
             setattr(target, name, changes[name])

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from collector.outbound.delivery import Attempt, Claimed, Outcome, claim, record
+from collector.outbound.erpnext_shifts import ShiftSync
 from collector.outbound.http import HttpClient
 from collector.outbound.lanes import Lanes
 from collector.outbound.targets import TargetInfo, load_targets
@@ -28,6 +29,7 @@ from collector.runtime import Store, utcnow
 log = logging.getLogger(__name__)
 TARGETS_REFRESH_S = 5.0  # a new or changed target is picked up within this time
 RECORD_WAIT_S = 0.1  # outcomes are recorded at most this long after they come back
+SHIFT_SYNC_S = 60.0  # how often ERPNext Shift Types' last sync marks are looked at
 
 
 class Sender(Protocol):
@@ -76,14 +78,21 @@ class OutboxWorker:
         self._targets_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._shift_sync: ShiftSync | None = None
 
     @property
     def senders(self) -> dict[str, Sender]:
         """Senders by target kind (built on first use, with this worker's HTTP client)."""
         if self._senders is None:
-            self._client = http_client(self.store)
-            self._senders = {s.kind: s for s in default_senders(self._client)}
+            self._senders = {s.kind: s for s in default_senders(self.client)}
         return self._senders
+
+    @property
+    def client(self) -> HttpClient:
+        """The HTTP client this worker's senders and shift sync share (built on first use)."""
+        if self._client is None:
+            self._client = http_client(self.store)
+        return self._client
 
     def start(self) -> None:
         """Start delivering in the background."""
@@ -114,6 +123,13 @@ class OutboxWorker:
         self._record(results)
         return len(results)
 
+    def sync_shift_types(self) -> int:
+        """Move ERPNext Shift Types' last sync marks forward where they advanced; PUTs made."""
+        if self._shift_sync is None:
+            self._shift_sync = ShiftSync(self.client)
+        targets = load_targets(self.store.engine, self.store.box, now=self.clock())
+        return self._shift_sync.run(self.store.engine, targets.values())
+
     def _run(self) -> None:
         settings = self.settings
         lanes = Lanes(
@@ -131,7 +147,14 @@ class OutboxWorker:
         failures = 0
         next_claim = 0.0
         skipped: list[int] = []
+        next_shift_sync = time.monotonic() + SHIFT_SYNC_S
         while not self._stop.is_set() or any(t.is_alive() for t in senders) or not done.empty():
+            if not self._stop.is_set() and time.monotonic() >= next_shift_sync:
+                next_shift_sync = time.monotonic() + SHIFT_SYNC_S
+                try:
+                    self.sync_shift_types()
+                except Exception:  # the next round tries again; checkins are not held up
+                    log.exception("updating ERPNext shift types failed")
             full = lanes.full()
             # Claim when the last claim may have left more, or a lane has room again.
             if not self._stop.is_set() and (time.monotonic() >= next_claim or full != skipped):
