@@ -16,14 +16,15 @@ import ipaddress
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
+from collector.normalize import NormalizeError, RawPunch, to_utc, zone
 from collector.poller.hikdevices import KIND, HikDevice
 from collector.poller.hiksync import hik_batch
 from collector.poller.terminals import seen
 from collector.push.terminals import BadToken, UnknownTerminal
 from collector.runtime import Store
-from collector.store.ingest import QuarantineItem, ingest
+from collector.store.ingest import IngestResult, Outcome, QuarantineItem, ingest
 from collector.store.models import Device
 from devices.hikvision.notify import NotificationError, parse_notification
 from rules.vocabulary import DirectionMode, SourceKind
@@ -76,12 +77,40 @@ def receive_hik(
             events = [note.event] if note.event is not None else []
             batch = hik_batch(events, device, 0, ignored, source=SourceKind.PUSH)
             result = ingest(conn, batch, now=now, policy=store.policy)
+            until = _delivered_until(
+                batch, result, device.timezone, now + store.policy.future_tolerance
+            )
+            if until is not None:  # how far the terminal has delivered: holds days provisional
+                conn.execute(
+                    update(Device)
+                    .where(
+                        Device.code == code,
+                        or_(Device.reported_until.is_(None), Device.reported_until < until),
+                    )
+                    .values(reported_until=until)
+                )
             if batch:
                 outcome = f"{result.inserted} stored"
             else:
                 outcome = next(iter(ignored), f"{note.event_type}: nothing to store")
         conn.execute(update(Device).where(Device.code == code).values(**seen(now)))
     return outcome
+
+
+def _delivered_until(
+    batch: list[RawPunch | QuarantineItem], result: IngestResult, tz_name: str, limit: datetime
+) -> datetime | None:
+    """The latest stored punch time no later than `limit` (a clock far ahead closes nothing)."""
+    try:
+        tz = zone(tz_name)
+    except NormalizeError:
+        return None
+    times = [
+        to_utc(p.timestamp, tz)[0] if p.timestamp.tzinfo is None else p.timestamp
+        for p, outcome in zip(batch, result.outcomes, strict=True)
+        if isinstance(p, RawPunch) and outcome is not Outcome.QUARANTINED
+    ]
+    return max((t for t in times if t <= limit), default=None)
 
 
 def _is_ip(host: str | None) -> bool:

@@ -85,6 +85,14 @@ def test_json_notification_becomes_one_push_punch_and_a_repeat_stores_nothing(cl
         device = s.scalars(select(Device).where(Device.code == "gate")).one()
     assert punch.source_kind == "push" and "pictureURL" not in (punch.raw or "")
     assert device.status == "online" and device.last_seen_at is not None
+    # How far the terminal has delivered: the site's days wait for it as for ZK terminals.
+    assert device.reported_until == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    earlier = {**EVENT, "serialNo": 40, "time": "2026-11-26T08:00:00+08:00"}
+    reply = client.post("/hik/gate?token=t0k", json=notification_body(earlier))
+    assert reply.status_code == 200
+    with store.sessions() as s:
+        until = s.scalar(select(Device.reported_until).where(Device.code == "gate"))
+    assert until == datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # a late event never moves it back
 
 
 def test_multipart_keeps_the_json_and_drops_the_picture(client, store):
