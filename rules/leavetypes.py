@@ -88,6 +88,10 @@ LEAVE_TYPES: Mapping[str, LeaveType] = MappingProxyType(
 )
 
 
+# Leave types reported as trips rather than leave (days away working, not days off).
+TRIP_TYPES = ("business_trip",)
+
+
 def leave_type(code: str) -> LeaveType:
     """The leave type with that code; unknown codes raise ValueError naming the known ones."""
     found = LEAVE_TYPES.get(code)

@@ -15,6 +15,7 @@ from api.problems import PROBLEM_RESPONSES
 from api.schemas.reports import EmployeeDayPublic, ReportPublic
 from api.scope import ViewerEmployee
 from collector.normalize import zone
+from collector.reports.adherence import roster_adherence
 from collector.reports.attendance import attendance_summary
 from collector.reports.board import board
 from collector.reports.departments import department_stats
@@ -84,6 +85,18 @@ def attendance_report(
         store,
         format,
         lambda conn: attendance_summary(conn, start=start, end=end, scope=key.scope),
+    )
+
+
+@router.get("/roster-adherence", responses=REPORT_DOC, response_class=Response)
+def roster_adherence_report(
+    key: ViewerKey, store: StoreDep, start: FromQ, end: ToQ, format: FormatQ = Format.JSON
+) -> Response:
+    """Per employee: rostered shifts kept, late, left early, missed, and rest days worked."""
+    return respond(
+        store,
+        format,
+        lambda conn: roster_adherence(conn, start=start, end=end, scope=key.scope),
     )
 
 

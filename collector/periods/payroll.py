@@ -28,12 +28,11 @@ from collector.store.models import (
     PayCalendar,
     PayPeriod,
 )
-from rules.leavetypes import LEAVE_TYPES
+from rules.leavetypes import LEAVE_TYPES, TRIP_TYPES
 from rules.vocabulary import DayStatus, OvertimeCategory
 
 A, C, E, D = AttendanceDay, ClosedDay, Employee, Department
 LEAVE_PREFIX = "leave:"
-TRIP_TYPES = ("business_trip", "trip")
 # Each payroll figure and its unit: seconds are shown as hours, counts and days as numbers.
 FIGURES: dict[str, str] = {
     "target_hours": "seconds",

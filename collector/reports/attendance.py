@@ -1,4 +1,4 @@
-"""Attendance summary per employee for a period: day counts, hours, overtime, balance."""
+"""Attendance summary per employee for a period: day counts, leave by type, hours, overtime."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 from collector.masterdata.scope import Scope
 from collector.reports.common import Report, check_period, count_if, hours
 from collector.store.models import AttendanceDay, Department, Employee
+from rules.leavetypes import LEAVE_TYPES, TRIP_TYPES
 from rules.vocabulary import DayStatus, OvertimeCategory
 
 A, E, D = AttendanceDay, Employee, Department
@@ -24,6 +25,12 @@ STATUS_COLUMNS = {
     "rest_days": (DayStatus.REST_DAY,),
     "provisional_days": (DayStatus.PROVISIONAL,),
 }
+# Days with status leave:<type>: all leave but trips, each type (trips included), trips.
+LEAVE_COLUMNS = {
+    "leave_days": tuple(t for t in LEAVE_TYPES if t not in TRIP_TYPES),
+    **{f"leave_{code}_days": (code,) for code in LEAVE_TYPES},
+    "business_trip_days": TRIP_TYPES,
+}
 OVERTIME_COLUMNS = {f"overtime_{c.value}_hours": c for c in OvertimeCategory}
 COLUMNS = (
     "employee_id",
@@ -31,6 +38,7 @@ COLUMNS = (
     "name",
     "department",
     *STATUS_COLUMNS,
+    *LEAVE_COLUMNS,
     "worked_hours",
     "break_hours",
     *OVERTIME_COLUMNS,
@@ -44,6 +52,10 @@ def attendance_summary(conn: Connection, *, start: date, end: date, scope: Scope
     statuses = [
         count_if(A.status.in_([s.value for s in group])).label(name)
         for name, group in STATUS_COLUMNS.items()
+    ]
+    statuses += [
+        count_if(A.status.in_([f"leave:{t}" for t in types])).label(name)
+        for name, types in LEAVE_COLUMNS.items()
     ]
     overtime = [
         func.coalesce(func.sum(A.overtime[cat.value].as_integer()), 0).label(name)
@@ -80,7 +92,7 @@ def attendance_summary(conn: Connection, *, start: date, end: date, scope: Scope
 
 
 def _shape(rows: Any) -> Iterator[tuple[Any, ...]]:
-    n_status = len(STATUS_COLUMNS)
+    n_status = len(STATUS_COLUMNS) + len(LEAVE_COLUMNS)
     for row in rows:
         head = tuple(row[:4])
         counts = tuple(int(v or 0) for v in row[4 : 4 + n_status])

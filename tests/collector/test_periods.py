@@ -140,7 +140,16 @@ def test_reopen_says_what_changes_then_folds_the_adjustment_back_into_the_day(st
 
 
 def test_payroll_figures_equal_the_attendance_summary_of_the_period(store, now):
+    from collector.store.models import Employee
+    from collector.workforce.leave import LeaveInput, add_leave
+
     office_weeks(store, now)
+    with store.sessions.begin() as s:  # Wednesday on annual leave, Thursday on a trip
+        emp = s.scalars(select(Employee)).one()
+        for kind, offset in (("annual", 2), ("business_trip", 3)):
+            data = LeaveInput(kind, WEEK1 + timedelta(days=offset))
+            add_leave(s, employee=emp, data=data, actor="hr", now=now)
+    process_dirty(store.engine, now=now)
     pid, _ = close(store, now, WEEK1)
     end = WEEK1 + timedelta(days=6)
     with store.engine.connect() as conn:
@@ -155,6 +164,9 @@ def test_payroll_figures_equal_the_attendance_summary_of_the_period(store, now):
     assert p["late_count"] == s["late_days"]
     assert p["absent_days"] == s["absent_days"] == 1  # Monday had no punch
     assert p["incomplete_days"] == s["incomplete_days"]
+    assert (s["leave_days"], s["leave_annual_days"], s["business_trip_days"]) == (1, 1, 1)
+    for name in ("leave_days", "business_trip_days", "leave_annual_days", "leave_sick_days"):
+        assert p[name] == s[name]
     for cat in ("regular", "rest_day", "holiday"):
         name = {"regular": "weekday"}.get(cat, cat)
         assert round(p[f"overtime_{name}_hours"] / 3600, 2) == s[f"overtime_{cat}_hours"]
