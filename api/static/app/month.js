@@ -97,6 +97,17 @@ function showDay(iso) {
   if (leave.length) box.append(el("p", "", leave.map(leaveLabel).join(" · ")));
 }
 
+function drawStatuses() {
+  const list = $("statuses");
+  list.replaceChildren();
+  for (const [status, n] of Object.entries(data.statuses)) {
+    const li = el("li", "badge " + statusClass(status), `${statusLabel(status)} ${n}`);
+    li.dataset.status = status;
+    li.dataset.count = n;
+    list.append(li);
+  }
+}
+
 function drawTotals() {
   const wt = $("worked-target");
   wt.textContent = `${hm(data.worked_s)} / ${hm(data.target_s)}`;
@@ -142,6 +153,7 @@ async function load(month) {
   $("month-title").textContent = data.month;
   $("zone-note").textContent = fmt("app_month_zone", data.timezone);
   drawCalendar();
+  drawStatuses();
   drawTotals();
   const pick = data.month === data.today.slice(0, 7) ? data.today : null;
   if (pick) showDay(pick);
