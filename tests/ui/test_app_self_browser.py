@@ -3,6 +3,7 @@ month's figures are the API's, in English and complete in Chinese; break buttons
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,13 +23,14 @@ def app_office(store, now, keys: Keys) -> AppOffice:
     return seed_app_office(store, now)
 
 
-def my_month(page, lang: str = "") -> dict:
+def my_month(page, lang: str = "") -> dict[str, Any]:
     """Open my month for MONTH; returns what /app/month answers this phone."""
     page.goto(f"/app/my-month?month={MONTH}{lang}")
     page.wait_for_selector(f"body[data-loaded='{MONTH}']", timeout=10_000)
-    return page.evaluate(
+    found: dict[str, Any] = page.evaluate(
         f"fetch('/app/month?month={MONTH}', {{credentials: 'same-origin'}}).then(r => r.json())"
     )
+    return found
 
 
 def test_my_month_shows_the_apis_figures(phone, client, keys, app_office, store):  # noqa: F811
