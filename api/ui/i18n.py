@@ -619,6 +619,7 @@ APP_LABELS: dict[str, tuple[str, str]] = {
     "app_early_leaves": ("Early leaves", "早退次数"),
     "app_leave_taken": ("Leave taken", "已休假"),
     "app_no_leave": ("No leave this month.", "本月无休假。"),
+    "app_day_one": ("1 day", "1 天"),
     "app_days_n": ("{n} days", "{n} 天"),
     "app_min_n": ("{n} min", "{n} 分钟"),
     "app_pick_day": ("Tap a day for its figures.", "点击日期查看当日详情。"),

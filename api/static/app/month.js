@@ -133,7 +133,8 @@ function drawTotals() {
   const types = Object.entries(data.leave_days);
   if (!types.length) leave.append(el("li", "muted", L.app_no_leave));
   for (const [type, days] of types) {
-    const li = el("li", "", `${leaveLabel(type)} · ${fmt("app_days_n", days)}`);
+    const n = days === 1 ? L.app_day_one : fmt("app_days_n", days);
+    const li = el("li", "", `${leaveLabel(type)} · ${n}`);
     li.dataset.type = type;
     li.dataset.days = days;
     leave.append(li);
