@@ -142,6 +142,9 @@ def test_on_a_trip_day_the_preview_and_the_punch_accept_anywhere(app, client, ke
     # Inside a fence it stays an ordinary inside punch.
     inside = ana.get("/app/preview", params={"lat": HQ[0], "lon": HQ[1], "acc": 10}).json()
     assert inside["outcome"] == "inside"
+    vague = {"lat": HQ[0], "lon": HQ[1], "acc": 400}  # too vague to place: anywhere will do
+    assert ana.get("/app/preview", params=vague).json()["outcome"] == "trip"
+    assert bo.get("/app/preview", params=vague).json()["outcome"] == "accuracy_too_poor"
     receipt = ana.post("/app/punches", json=punch_body(far["lat"], far["lon"], id="trip")).json()
     assert receipt["status"] == "accepted"
     assert receipt["flags"] == ["outside_fence", "trip_day"]
