@@ -66,6 +66,14 @@ def test_my_month_shows_the_apis_figures(phone, client, keys, app_office, store)
     assert "sick leave (morning)" in detail.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     shot(page, "app-my-month")
+    # Offline, the service worker serves the page and the phone keeps the month last seen.
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+    phone.set_offline(True)
+    page.reload()
+    page.wait_for_selector(f"body[data-loaded='{MONTH}']", timeout=10_000)
+    assert page.locator("#net").is_visible()
+    assert page.locator("#cal .cell[data-status]").count() == len(cells)
+    phone.set_offline(False)
 
 
 def test_my_month_in_chinese_has_no_english_left(phone, client, keys, app_office, store):  # noqa: F811

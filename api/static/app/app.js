@@ -178,7 +178,9 @@ async function onFix(pos) {
 function enrolNeeded() {
   $("enrol-needed").hidden = false;
   $("who").textContent = "";
-  localStorage.removeItem("punchgate-who");
+  for (const k of Object.keys(localStorage)) {
+    if (k === "punchgate-who" || k.startsWith("punchgate-month-")) localStorage.removeItem(k);
+  }
   $("punch").disabled = true;
 }
 

@@ -141,15 +141,34 @@ function drawTotals() {
   }
 }
 
+// The last answer per month is kept on the phone, so a month seen once opens offline.
+const KEPT = "punchgate-month-";
+function forget() {
+  for (const k of Object.keys(localStorage)) if (k.startsWith(KEPT)) localStorage.removeItem(k);
+}
+
 async function load(month) {
   const q = month ? "?month=" + month : "";
   let res;
   try {
     res = await fetch("/app/month" + q, { credentials: "same-origin" });
-  } catch (err) { $("net").hidden = false; return; }
-  if (res.status === 401) { $("enrol-needed").hidden = false; return; }
+  } catch (err) {
+    $("net").hidden = false;
+    const kept = localStorage.getItem(KEPT + (month || localStorage.getItem(KEPT + "last")));
+    if (kept) show(JSON.parse(kept));
+    return;
+  }
+  $("net").hidden = true;
+  if (res.status === 401) { forget(); $("enrol-needed").hidden = false; return; }
   if (!res.ok) return;
-  data = await res.json();
+  const got = await res.json();
+  localStorage.setItem(KEPT + got.month, JSON.stringify(got));
+  if (!month) localStorage.setItem(KEPT + "last", got.month);
+  show(got);
+}
+
+function show(got) {
+  data = got;
   shown = data.month;
   $("month-title").textContent = data.month;
   $("zone-note").textContent = fmt("app_month_zone", data.timezone);
@@ -166,3 +185,4 @@ $("next").addEventListener("click", () => data && load(data.next_month));
 const known = localStorage.getItem("punchgate-who");
 if (known) $("who").textContent = known;
 load(new URLSearchParams(location.search).get("month") || shown);
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(() => {});
