@@ -7,21 +7,25 @@ the API served by uvicorn in its own process (`uvicorn --factory api.app:create_
   connection (each punch decided, committed and answered with its receipt);
 - ``burst``: every phone punching once, at times spread evenly over ``--window`` seconds
   (default 20: harder than the target's minute), each on its own connection, 64 at a time;
+- ``first_load_*_kb``: each screen (the punch page, my month) and all it loads, gzip-compressed
+  (level 6) as a compressing proxy would send it; ``month_p95_ms``: ``GET /app/month``;
 - floors beside them: ``GET /health`` over the same HTTP (the server's floor for any
   request that touches the database) and the Pipeline alone in-process (decide + ingest +
   receipt for one punch, no HTTP).
 
 The browser's part of "button → receipt shown" (a few ms of script) is not in these
 figures. Prints one JSON object. Targets: round trip p95 ≤ 300 ms; 500 phones within a
-minute, p99 ≤ 1 s.
+minute, p99 ≤ 1 s; first load ≤ 150 KB compressed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -99,6 +103,25 @@ def post(conn: http.client.HTTPConnection, token: str, data: bytes) -> float:
     return elapsed
 
 
+def get(conn: http.client.HTTPConnection, token: str, path: str) -> bytes:
+    """One GET as the bound phone; the body."""
+    conn.request("GET", path, headers={"Cookie": f"punchgate_app={token}"})
+    response = conn.getresponse()
+    data = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"GET {path}: {response.status}")
+    return data
+
+
+def first_load_kb(conn: http.client.HTTPConnection, token: str, page: str) -> float:
+    """A screen and everything it loads (plus the service worker and an icon), gzip-compressed."""
+    html = get(conn, token, page)
+    assets = re.findall(rb'(?:href|src)="(/[^"]+)"', html)
+    paths = [a.decode() for a in assets] + ["/app/sw.js", "/app/static/icon-192.png"]
+    bodies = [html] + [get(conn, token, p) for p in paths]
+    return round(sum(len(gzip.compress(b, 6)) for b in bodies) / 1024, 1)
+
+
 def quantile(values: list[float], q: float) -> float:
     """The q-quantile in milliseconds."""
     ordered = sorted(values)
@@ -142,6 +165,17 @@ def main() -> None:
             conn.getresponse().read()
             health.append(time.perf_counter() - begin)
         trips = [post(conn, tokens[0], body(n, 0)) for n in range(args.punches)]
+        loads = [first_load_kb(conn, tokens[0], page) for page in ("/app", "/app/my-month")]
+        result["first_load_punch_kb"], result["first_load_month_kb"] = loads
+        months = []
+        for _ in range(min(args.punches, 100)):
+            begin = time.perf_counter()
+            get(conn, tokens[0], "/app/month")
+            months.append(time.perf_counter() - begin)
+        result["month_p50_ms"], result["month_p95_ms"] = (
+            quantile(months, 0.5),
+            quantile(months, 0.95),
+        )
         conn.close()
         result["health_p50_ms"], result["health_p95_ms"] = (
             quantile(health, 0.5),
@@ -190,10 +224,12 @@ def main() -> None:
     result["pipeline_p95_ms"] = quantile(inproc, 0.95)
     at_size = args.phones >= 500 and args.window <= 60
     rt, b99 = result["round_trip_p95_ms"], result["burst_p99_ms"]
-    assert isinstance(rt, float) and isinstance(b99, float)
+    kb = max(loads)
+    assert isinstance(rt, float) and isinstance(b99, float) and isinstance(kb, float)
     result["targets"] = [
         target("punch round trip p95 (ms, loopback)", "≤ 300", rt, rt <= 300),
         target("500 phones in a minute, p99 (ms)", "≤ 1000", b99, b99 <= 1000, at_size=at_size),
+        target("first load, compressed (KB)", "≤ 150", kb, kb <= 150),
     ]
     emit(result)
 

@@ -192,7 +192,7 @@ def decide(
 
     `anywhere` names why the employee may punch away from every site today (a business
     trip, field work): a fix outside the fences, or too inaccurate to place, is then
-    accepted, flagged, with that reason.
+    accepted, flagged OUTSIDE_FENCE and TRIP_DAY, with that reason.
     """
     flags, too_old = timing(fix, now=now, policy=policy)
     flags |= travel_flags(fix, previous, policy)
@@ -235,7 +235,7 @@ def decide(
     else:
         reason = f"{nearest.distance_m - fence.radius_m:.0f} m outside the fence"
     if anywhere is not None:
-        flags |= PunchFlag.OUTSIDE_FENCE
+        flags |= PunchFlag.OUTSIDE_FENCE | PunchFlag.TRIP_DAY
         reason = f"{reason}; accepted: {anywhere}"
         return GeoDecision(True, Tier.OUTSIDE, reason, fence.site_code, nearest.distance_m, flags)
     if fence.outside is Outside.REJECT:

@@ -190,3 +190,8 @@ class Policy:
     def reaches_previous_day(self) -> bool:
         """A punch on the previous local date may belong to this day."""
         return self.window_bounds[0] < 0
+
+    @property
+    def punches_breaks(self) -> bool:
+        """Breaks are punched: a break table applies and punches pair by the state chosen."""
+        return self.pairing.mode is PairingMode.BY_STATE and bool(self.breaks.deductions)

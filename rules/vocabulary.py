@@ -67,6 +67,7 @@ class PunchFlag(enum.IntFlag):
     IMPOSSIBLE_SPEED = 1 << 10  # faster than plausible travel from the previous fix
     REPEATED_COORDINATES = 1 << 11  # identical coordinates to the last decimal as before
     BSSID_PROOF = 1 << 12  # presence proven by an allowed Wi-Fi BSSID, not GPS
+    TRIP_DAY = 1 << 13  # accepted away from every fence: a business-trip or field-work day
 
     @classmethod
     def names_of(cls, value: int) -> list[str]:

@@ -17,12 +17,15 @@ from api.deps import SessionDep, StoreDep, TxDep
 from api.phone.device import COOKIE, COOKIE_MAX_AGE, PhoneDep, PunchingDep
 from api.phone.pages import render_app
 from collector.errors import DomainError
+from collector.normalize import zone
 from collector.phoneapp import devices
-from collector.phoneapp.myday import my_day
+from collector.phoneapp.myday import my_day, phone_zone, punches_breaks
+from collector.phoneapp.mymonth import my_month
 from collector.runtime import utcnow
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 MAX_PUNCH_BYTES = 16 * 1024
+MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 @router.get("/enrol/{code}", name="app_enrol")
@@ -58,9 +61,16 @@ def enrol(code: str, request: Request, session: TxDep) -> Response:
 
 
 @router.get("/me")
-def me(phone: PhoneDep) -> dict[str, Any]:
-    """Who this phone punches for."""
-    return {"code": phone.employee_code, "name": phone.employee_name, "device": phone.device_id}
+def me(phone: PhoneDep, store: StoreDep, session: SessionDep) -> dict[str, Any]:
+    """Who this phone punches for, and whether today's policy has punched breaks."""
+    tz = phone_zone(session, phone=phone, default_tz=store.settings.default_timezone)
+    today = utcnow().astimezone(zone(tz)).date()
+    return {
+        "code": phone.employee_code,
+        "name": phone.employee_name,
+        "device": phone.device_id,
+        "breaks": punches_breaks(session, phone=phone, day=today),
+    }
 
 
 @router.get("/preview")
@@ -72,7 +82,7 @@ def preview(
     acc: Annotated[float, Query(ge=0, le=1_000_000)],
 ) -> dict[str, Any]:
     """What a punch from this fix would come to, by the server's own geofence decision."""
-    return asdict(punching.preview(lat=lat, lon=lon, acc=acc, now=utcnow()))
+    return asdict(punching.preview(phone, lat=lat, lon=lon, acc=acc, now=utcnow()))
 
 
 @router.post("/punches")
@@ -89,4 +99,19 @@ async def punch(request: Request, phone: PhoneDep, punching: PunchingDep) -> Res
 def day(phone: PhoneDep, store: StoreDep, session: SessionDep) -> dict[str, Any]:
     """This phone's employee's punches today and the day's status."""
     found = my_day(session, phone=phone, now=utcnow(), default_tz=store.settings.default_timezone)
+    return asdict(found)
+
+
+@router.get("/month")
+def month(
+    phone: PhoneDep, store: StoreDep, session: SessionDep, month: MonthQ = None
+) -> dict[str, Any]:
+    """This phone's employee's month ('YYYY-MM', this month by default): HR's figures."""
+    found = my_month(
+        session,
+        phone=phone,
+        month=month,
+        now=utcnow(),
+        default_tz=store.settings.default_timezone,
+    )
     return asdict(found)

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "app"
 FILES = {
     "app.js": "text/javascript",
+    "month.js": "text/javascript",
     "app.css": "text/css",
     "icon.svg": "image/svg+xml",
     "icon-192.png": "image/png",
@@ -30,6 +31,14 @@ REVALIDATE = {"Cache-Control": "no-cache"}  # the service worker and browser ask
 def punch_page(request: Request) -> HTMLResponse:
     """The punch screen (the same for every phone: who it is comes from /app/me)."""
     response = render_app(request, "app.html")
+    response.headers.update(REVALIDATE)
+    return response
+
+
+@router.get("/my-month")
+def month_page(request: Request) -> HTMLResponse:
+    """My month (the same for every phone: the figures come from /app/month)."""
+    response = render_app(request, "app_month.html")
     response.headers.update(REVALIDATE)
     return response
 

@@ -29,6 +29,7 @@ class StoredDay:
     early_leave_s: int
     overtime: dict[str, int]
     balance_delta_s: int
+    target_s: int = 0  # the day's expected working time under its policy
 
 
 @dataclass
@@ -39,6 +40,7 @@ class PeriodStatement:
     days: list[StoredDay] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     worked_s: int = 0
+    target_s: int = 0
     late_days: int = 0
     late_s: int = 0
     early_leave_days: int = 0
@@ -56,7 +58,7 @@ def period_statement(
     rows = query(
         conn,
         "SELECT local_date, status, provisional, first_in, last_out, worked_s, late_s,"
-        " early_leave_s, overtime, balance_delta_s FROM attendance_days"
+        " early_leave_s, overtime, balance_delta_s, target_s FROM attendance_days"
         f" WHERE employee_id = {m} AND local_date >= {m} AND local_date <= {m}"
         " ORDER BY local_date",
         [employee_id, db_date(start, dialect), db_date(end, dialect)],
@@ -65,7 +67,7 @@ def period_statement(
     statuses: Counter[str] = Counter()
     overtime: Counter[str] = Counter()
     change = 0
-    for day, status, prov, first, last, worked, late, early, ot, delta in rows:
+    for day, status, prov, first, last, worked, late, early, ot, delta, target in rows:
         ot = json.loads(ot) if isinstance(ot, str) else (ot or {})
         out.days.append(
             StoredDay(
@@ -79,10 +81,12 @@ def period_statement(
                 early,
                 ot,
                 delta,
+                target or 0,
             )
         )
         statuses[status] += 1
         out.worked_s += worked
+        out.target_s += target or 0
         out.late_days += late > 0
         out.late_s += late
         out.early_leave_days += early > 0

@@ -70,7 +70,13 @@ class Handled:
 
 log = logging.getLogger(__name__)
 
-STATES = {"in": PunchState.IN, "out": PunchState.OUT, "auto": PunchState.UNKNOWN}
+STATES = {
+    "in": PunchState.IN,
+    "out": PunchState.OUT,
+    "break_out": PunchState.BREAK_OUT,
+    "break_in": PunchState.BREAK_IN,
+    "auto": PunchState.UNKNOWN,
+}
 
 
 class Decider:
@@ -118,20 +124,7 @@ class Decider:
             return Handled(bad, reply, punch.id, response_topic_refused=refused)
         fix = Fix(punch.lat, punch.lon, punch.acc, punch.ts, punch.mock, punch.bssid)
         previous = self.directory.previous_fix(conn, code, fix.taken_at)
-        verdict = decide(fix, self._fences(), now=now, policy=self.policy, previous=previous)
-        if not verdict.accepted and verdict.site_code is not None:
-            # Refused for where it was: on a trip or field-work day, anywhere will do.
-            day = fix.taken_at.astimezone(zone(person.timezone)).date()
-            away = self.directory.away_reason(conn, code, day)
-            if away is not None:
-                verdict = decide(
-                    fix,
-                    self._fences(),
-                    now=now,
-                    policy=self.policy,
-                    previous=previous,
-                    anywhere=away,
-                )
+        verdict = self.decide_punch(conn, person, fix, now=now, previous=previous)
         device = punch.device[:64] if punch.device else None
         if not verdict.accepted:
             return Handled(
@@ -143,6 +136,28 @@ class Decider:
             )
         raw = self._punch(msg, person, fix, verdict, STATES[punch.kind], f"n:{punch.id}", device)
         return Handled(raw, reply, punch.id, verdict, response_topic_refused=refused)
+
+    def decide_punch(
+        self,
+        conn: Connection,
+        person: Person,
+        fix: Fix,
+        *,
+        now: datetime,
+        previous: PreviousFix | None,
+    ) -> GeoDecision:
+        """The one verdict on a phone punch (MQTT and the app's punches and preview alike)."""
+        verdict = decide(fix, self._fences(), now=now, policy=self.policy, previous=previous)
+        if verdict.decision in CONTAINING or verdict.site_code is None:
+            return verdict
+        # Outside every fence: on a trip or field-work day anywhere will do, flagged as such.
+        day = fix.taken_at.astimezone(zone(person.timezone)).date()
+        away = self.directory.away_reason(conn, person.code, day)
+        if away is None:
+            return verdict
+        return decide(
+            fix, self._fences(), now=now, policy=self.policy, previous=previous, anywhere=away
+        )
 
     def _reply_topics(self, msg: Inbound, code: str) -> tuple[list[str], str | None]:
         """Where a native punch's receipt goes, and why its response topic is refused."""

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collector.days.context import Context
 from collector.normalize import zone
 from collector.phoneapp.devices import BoundPhone
 from collector.store.models import AttendanceDay, Punch, Site
@@ -40,11 +41,24 @@ class MyDay:
     late_s: int = 0
 
 
+def phone_zone(session: Session, *, phone: BoundPhone, default_tz: str) -> str:
+    """The zone of the phone's employee's site (the service's default when there is none)."""
+    if phone.site_id is None:
+        return default_tz
+    return session.scalar(select(Site.timezone).where(Site.id == phone.site_id)) or default_tz
+
+
+def punches_breaks(session: Session, *, phone: BoundPhone, day: date) -> bool:
+    """Whether the policy in force for the phone's employee on `day` has punched breaks."""
+    ctx = Context()
+    ctx.load(session.connection(), [phone.employee_id])
+    found = ctx.policy_on(phone.employee_id, day)
+    return found is not None and found[1].punches_breaks
+
+
 def my_day(session: Session, *, phone: BoundPhone, now: datetime, default_tz: str) -> MyDay:
     """Only `phone`'s employee's punches and day: the query takes no id from the request."""
-    tz = default_tz
-    if phone.site_id is not None:
-        tz = session.scalar(select(Site.timezone).where(Site.id == phone.site_id)) or default_tz
+    tz = phone_zone(session, phone=phone, default_tz=default_tz)
     today = now.astimezone(zone(tz)).date()
     rows = session.execute(
         select(

@@ -4,7 +4,8 @@ A punch posted by the app is handed to `collector.mqtt.pipeline.Pipeline` as if 
 arrived on the employee's native punch topic, so it is parsed by `devices.mobile.native`,
 decided by `rules.geofence` against the same fences with the same flags, stored by the one
 ingest (the app's id is the dedupe key) and answered with the same receipt, after commit.
-The preview runs the same `rules.geofence.decide` on the Pipeline's cached fences.
+The preview asks the Pipeline's own Decider (`decide_punch`: the fences, then a trip or
+field-work day's "anywhere"), so what it says is what the punch will meet.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from typing import Literal
 
 import orjson
 
+from collector.mqtt.directory import Person
 from collector.mqtt.handling import Inbound
 from collector.mqtt.options import MqttOptions, fix_policy_of, topics_of
 from collector.mqtt.pipeline import Pipeline
 from collector.phoneapp.devices import BoundPhone
 from collector.runtime import Store
 from devices.mobile.wire import PayloadError, load_object
-from rules.geofence import CONTAINING, Fix, decide
+from rules.geofence import CONTAINING, Fix
+from rules.vocabulary import PunchFlag
 
-Outcome = Literal["inside", "outside_flagged", "outside_rejected", "accuracy_too_poor"]
+Outcome = Literal["inside", "outside_flagged", "outside_rejected", "accuracy_too_poor", "trip"]
 
 
 class ReceiptLost(RuntimeError):
@@ -52,6 +55,7 @@ class AppPunching:
         options = MqttOptions(
             topics=self.topics, owntracks_identity=settings.mqtt_owntracks_identity
         )
+        self.store = store
         self.policy = fix_policy_of(settings)
         self.pipeline = Pipeline(store, options, self.policy)
         self._lock = threading.Lock()
@@ -73,20 +77,27 @@ class AppPunching:
             raise ReceiptLost("the punch was stored but its receipt could not be written")
         return replies[0][1]
 
-    def preview(self, *, lat: float, lon: float, acc: float, now: datetime) -> Preview:
+    def preview(
+        self, phone: BoundPhone, *, lat: float, lon: float, acc: float, now: datetime
+    ) -> Preview:
         """The outcome a punch at this fix would get now (travel flags aside)."""
-        with self._lock:
-            self.pipeline.directory.refresh()
-            sites = list(self.pipeline.directory.sites)
-        verdict = decide(
-            Fix(lat, lon, acc, now), [s.fence for s in sites], now=now, policy=self.policy
-        )
+        fix = Fix(lat, lon, acc, now)
+        with self._lock, self.store.engine.connect() as conn:
+            directory = self.pipeline.directory
+            directory.refresh()
+            person = directory.person(phone.employee_code) or Person(
+                phone.employee_code, directory.default_tz
+            )
+            verdict = self.pipeline.decider.decide_punch(conn, person, fix, now=now, previous=None)
+            sites = list(directory.sites)
         fence = next((s.fence for s in sites if s.fence.site_code == verdict.site_code), None)
         to_fence = None
         if fence is not None and verdict.distance_m is not None:
             to_fence = round(max(0.0, verdict.distance_m - fence.radius_m), 1)
         outcome: Outcome
-        if verdict.accepted:
+        if verdict.accepted and verdict.flags & PunchFlag.TRIP_DAY:
+            outcome = "trip"  # away from every fence on a trip or field-work day: accepted
+        elif verdict.accepted:
             outcome = "inside" if verdict.decision in CONTAINING else "outside_flagged"
         elif fence is not None and acc > fence.max_accuracy_m:
             outcome = "accuracy_too_poor"

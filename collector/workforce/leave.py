@@ -250,13 +250,23 @@ def quotas(session: Session, *, employee: Employee, year: int) -> list[QuotaLine
 
 def taken_days(session: Session, *, employee_id: int, year: int) -> dict[str, float]:
     """Leave days taken (or booked) per type in a calendar year, under the policies in force."""
+    return taken_between(
+        session, employee_id=employee_id, start=date(year, 1, 1), end=date(year, 12, 31)
+    )
+
+
+def taken_between(
+    session: Session, *, employee_id: int, start: date, end: date
+) -> dict[str, float]:
+    """Leave days taken (or booked) per type in [start, end]: a working day 1, a half ½, hours
+    pro rata, rest days and holidays nothing (the quotas' own count)."""
     ctx = Context()
     conn = session.connection()
     ctx.load(conn, [employee_id])
     cal = ctx.calendar_of(employee_id)
     out: dict[str, float] = defaultdict(float)
     for (emp, day), entries in ctx.leaves.items():
-        found = ctx.policy_on(emp, day) if day.year == year else None
+        found = ctx.policy_on(emp, day) if start <= day <= end else None
         if found is not None:
             for entry in entries:
                 out[entry.type.code] += day_share(found[1], cal, day, entry)

@@ -29,7 +29,8 @@ class NativePunch(BaseModel):
     lat: Latitude
     lon: Longitude
     acc: Metres  # the fix's ~68% confidence radius
-    kind: Literal["in", "out", "auto"] = "auto"
+    # in / out, a break's start (break_out) and end (break_in), or auto (pairing decides)
+    kind: Literal["in", "out", "break_out", "break_in", "auto"] = "auto"
     mock: Annotated[bool, Field(strict=True)] = False  # the OS said the location was simulated
     ssid: Annotated[str, Field(strict=True, max_length=64)] | None = None
     bssid: Annotated[str, Field(strict=True, max_length=64)] | None = None

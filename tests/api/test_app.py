@@ -22,7 +22,7 @@ from collector.phoneapp import devices
 from collector.phoneapp.punching import Outcome
 from collector.reports.common import minutes
 from collector.runtime import utcnow
-from collector.store.models import AppDevice, Employee, Policy, Punch, Quarantine
+from collector.store.models import AppDevice, Employee, Leave, Policy, Punch, Quarantine
 from tests.api.conftest import Keys, auth
 from tests.app_support import DEPOT, HQ, AppOffice, enrol, seed_app_office
 from tests.rules.helpers import FLEX_DOC
@@ -113,6 +113,8 @@ def test_revoked_phone_is_refused_at_once(app, client, keys, office):
     assert res.status_code == 200 and res.json()["revoked_at"] is not None
     assert p.get("/app/me").status_code == 401
     assert p.get("/app/day").status_code == 401
+    assert p.get("/app/month").status_code == 401
+    assert p.get("/app/month", params={"month": "2026-10"}).status_code == 401
     assert p.get("/app/preview", params={"lat": HQ[0], "lon": HQ[1], "acc": 5}).status_code == 401
     assert p.post("/app/punches", json=punch_body(*HQ)).status_code == 401
     with app.state.store.sessions() as s:
@@ -216,7 +218,7 @@ def app_routes(app) -> list[APIRoute]:
 
 def test_routes_refuse_a_phone_without_cookie(app, office):
     anonymous = phone(app)
-    for path in ("/app/me", "/app/day", "/app/preview?lat=1&lon=1&acc=1"):
+    for path in ("/app/me", "/app/day", "/app/month", "/app/preview?lat=1&lon=1&acc=1"):
         assert anonymous.get(path).status_code == 401
     assert anonymous.post("/app/punches", json=punch_body(*HQ)).status_code == 401
 
@@ -225,6 +227,31 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
     ana = enrol(phone(app), keys.hr, office.ids["2001"])
     bo = enrol(phone(app), keys.hr, office.ids["2002"])
     assert ana.post("/app/punches", json=punch_body(*HQ, id="ana-1")).json()["status"] == "accepted"
+    with store.sessions.begin() as s:  # Ana has a computed day and leave this month
+        flex = Policy(name="flex", kind="flexitime", document=FLEX_DOC, updated_at=utcnow())
+        s.add(flex)
+        s.flush()
+        today = utcnow().date()
+        assign_policy(
+            s,
+            employee_id=office.ids["2001"],
+            policy_id=flex.id,
+            effective_from=today - timedelta(days=40),
+            today=today,
+        )
+        s.add(
+            Leave(
+                employee_id=office.ids["2001"],
+                leave_type="annual",
+                start_date=today - timedelta(days=1),
+                end_date=today - timedelta(days=1),
+                part="full",
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+    process_dirty(store.engine, now=utcnow())
+    assert ana.get("/app/month").json()["days"] and ana.get("/app/me").json()["breaks"]
     with store.sessions() as s:
         ana_device = s.scalar(
             select(AppDevice.id).where(AppDevice.employee_id == office.ids["2001"])
@@ -238,6 +265,7 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
         "app_device_id": ana_device,
         "punch_id": 1,
         "name": "x",
+        "month": f"{utcnow():%Y-%m}",
     }
     walked = 0
     for route in app_routes(app):
@@ -248,10 +276,15 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
             res = bo.request(method, path, params=names, json=punch_body(*HQ, id=f"bo-{walked}"))
             walked += 1
             assert "Ana" not in res.text and '"2001"' not in res.text, (method, route.path)
-    assert walked >= 8
+            if res.headers.get("content-type", "").startswith("application/json"):
+                assert "annual" not in res.text, (method, route.path)  # her leave, her days
+    assert walked >= 10
     day = bo.get("/app/day").json()
     assert all(p["source"] == "mobile" for p in day["punches"])
     assert bo.get("/app/me").json()["code"] == "2002"
+    assert bo.get("/app/me").json()["breaks"] is False  # Ana's policy, not Bo's
+    month = bo.get("/app/month").json()
+    assert month["days"] == [] and month["leave_days"] == {} and month["leave_on"] == {}
     with store.sessions() as s:
         codes = s.scalars(select(Punch.employee_code).order_by(Punch.id)).all()
     assert codes[0] == "2001" and set(codes[1:]) <= {"2002"}
@@ -269,6 +302,13 @@ def test_first_load_fits_the_budget(app, keys, office):
     bodies += [p.get(path).content for path in ("/app/sw.js", "/app/static/icon-192.png")]
     total = sum(len(gzip.compress(b, 6)) for b in bodies)
     assert total <= 150 * 1024, total
+    # My month is a page of its own: it and what it loads stay within the budget too.
+    month = p.get("/app/my-month")
+    assets = re.findall(r'(?:href|src)="(/[^"]+)"', month.text)
+    assert "/app/static/month.js" in assets
+    assert not re.search(r'(?:href|src)="(?:https?:)?//', month.text)
+    bodies = [month.content] + [p.get(a).content for a in assets]
+    assert sum(len(gzip.compress(b, 6)) for b in bodies) <= 150 * 1024
 
 
 def test_manifest_makes_the_app_installable(client):
@@ -285,9 +325,12 @@ def test_manifest_makes_the_app_installable(client):
 
 def test_every_app_label_has_a_chinese_text():
     assert all(zh and zh != en for en, zh in APP_LABELS.values())
-    script = (Path(__file__).parents[2] / "api/static/app/app.js").read_text()
+    static = Path(__file__).parents[2] / "api/static/app"
+    script = "".join((static / name).read_text() for name in ("app.js", "month.js"))
     used = (
         set(re.findall(r"L\.(app_\w+)", script))
+        | set(re.findall(r'"(app_[a-z_]*[a-z])"', script))
+        | {f"app_part_{p}" for p in ("am", "pm", "hours")}
         | {f"app_will_{o}" for o in get_args(Outcome)}
         | {f"app_r_{s}" for s in ("accepted", "rejected", "duplicate")}
     )

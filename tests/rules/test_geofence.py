@@ -246,7 +246,7 @@ def test_on_a_trip_day_outside_and_inaccurate_fixes_are_accepted_with_the_reason
     trip = "business trip on 2026-11-27"
     far = decide(fix(*north(*HQ, 400)), [reject], now=NOW, policy=POLICY, anywhere=trip)
     assert far.accepted and far.decision is Tier.OUTSIDE
-    assert far.flags == PunchFlag.OUTSIDE_FENCE
+    assert far.flags == PunchFlag.OUTSIDE_FENCE | PunchFlag.TRIP_DAY
     assert far.reason == f"300 m outside the fence; accepted: {trip}"
     fuzzy = decide(fix(*HQ, acc=250), [CIRCLE], now=NOW, policy=POLICY, anywhere=trip)
     assert fuzzy.accepted and fuzzy.reason.endswith(f"; accepted: {trip}")

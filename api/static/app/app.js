@@ -6,7 +6,11 @@ const L = JSON.parse(document.getElementById("labels").textContent);
 const $ = (id) => document.getElementById(id);
 const fmt = (key, n) => L[key].replace("{n}", n);
 let fix = null; // the latest position: {lat, lon, acc, at}
-let kind = "in"; // what the big button punches next
+let kind = "in"; // what the big button punches next: in, out or break_in (ending a break)
+let breaks = false; // the employee's policy has punched breaks (from /app/me)
+// What follows a punch: after in (or a break's end) out, after a break's start its end.
+const NEXT = { in: "out", out: "in", break_out: "break_in", break_in: "out" };
+const MAIN = { in: "app_punch_in", out: "app_punch_out", break_in: "app_break_end" };
 let flushing = false;
 
 // --- the queue in IndexedDB -------------------------------------------------------------
@@ -35,6 +39,7 @@ function newId() {
   const b = crypto.getRandomValues(new Uint8Array(16));
   return "app-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
+const flagLabels = (flags) => flags.map((f) => L["f_" + f] || f).join(", ");
 const clock = (iso) => new Date(iso).toLocaleTimeString();
 
 async function showQueue() {
@@ -51,7 +56,7 @@ async function showQueue() {
   for (const p of items) {
     const li = document.createElement("li");
     li.dataset.id = p.id;
-    li.textContent = `${L[p.kind] || p.kind} · ${L.app_taken} ${clock(p.ts)} · ±${Math.round(p.acc)} m`;
+    li.textContent = `${stateLabel(p.kind)} · ${L.app_taken} ${clock(p.ts)} · ±${Math.round(p.acc)} m`;
     list.append(li);
   }
 }
@@ -95,7 +100,7 @@ function showReceipt(r, p) {
   const parts = [`${L.app_taken} ${clock(p.ts)}`];
   if (r.site) parts.push(`${L.app_site} ${r.site}`);
   if (r.distance_m !== null && r.distance_m !== undefined) parts.push(`${L.app_distance} ${r.distance_m} m`);
-  if (r.flags && r.flags.length) parts.push(`${L.app_flags} ${r.flags.join(", ")}`);
+  if (r.flags && r.flags.length) parts.push(`${L.app_flags} ${flagLabels(r.flags)}`);
   const title = document.createElement("strong");
   title.textContent = `${L.app_receipt}: ${L["app_r_" + r.status] || r.status}`;
   const detail = document.createElement("p");
@@ -109,7 +114,7 @@ function showReceipt(r, p) {
   }
 }
 
-async function punch() {
+async function punch(what) {
   if (!fix) return;
   const p = {
     schema_version: 1,
@@ -118,10 +123,10 @@ async function punch() {
     lat: fix.lat,
     lon: fix.lon,
     acc: fix.acc,
-    kind,
+    kind: what,
   };
   await enqueue(p);
-  setKind(kind === "in" ? "out" : "in");
+  setKind(NEXT[what]);
   await showQueue();
   await flush();
 }
@@ -130,8 +135,11 @@ function setKind(next) {
   kind = next;
   const b = $("punch");
   b.className = "big " + kind;
-  b.textContent = kind === "in" ? L.app_punch_in : L.app_punch_out;
+  b.textContent = L[MAIN[kind]];
+  b.dataset.kind = kind;
+  $("break").hidden = !(breaks && kind === "out"); // a break starts only while at work
 }
+const stateLabel = (s) => L["p_" + s] || L[s] || s;
 
 // --- position and the server's preview ---------------------------------------------------
 function locate() {
@@ -146,6 +154,7 @@ async function onFix(pos) {
   fix = { lat: c.latitude, lon: c.longitude, acc: c.accuracy, at: pos.timestamp };
   $("position").textContent = `${c.latitude.toFixed(5)}, ${c.longitude.toFixed(5)} · ${fmt("app_accuracy", Math.round(c.accuracy))}`;
   $("punch").disabled = false;
+  $("break").disabled = false;
   const will = $("will");
   try {
     const q = new URLSearchParams({ lat: c.latitude, lon: c.longitude, acc: c.accuracy });
@@ -169,7 +178,9 @@ async function onFix(pos) {
 function enrolNeeded() {
   $("enrol-needed").hidden = false;
   $("who").textContent = "";
-  localStorage.removeItem("punchgate-who");
+  for (const k of Object.keys(localStorage)) {
+    if (k === "punchgate-who" || k.startsWith("punchgate-month-")) localStorage.removeItem(k);
+  }
   $("punch").disabled = true;
 }
 
@@ -182,6 +193,8 @@ async function showWho() {
     if (res.ok) {
       const me = await res.json();
       const who = `${me.name || me.code} (${me.code})`;
+      breaks = Boolean(me.breaks);
+      setKind(kind);
       $("who").textContent = who;
       localStorage.setItem("punchgate-who", who);
     }
@@ -209,20 +222,21 @@ async function showDay() {
   }
   for (const p of day.punches) {
     const li = document.createElement("li");
-    const bits = [p.local_time, L[p.state] || p.state];
+    const bits = [p.local_time, stateLabel(p.state)];
     if (p.site) bits.push(`${p.site}${p.distance_m !== null ? ` (${p.distance_m} m)` : ""}`);
-    if (p.flags.length) bits.push(p.flags.join(", "));
+    if (p.flags.length) bits.push(flagLabels(p.flags));
     li.textContent = bits.join(" · ");
     list.append(li);
   }
   const last = day.punches[day.punches.length - 1];
-  if (last && (last.state === "in" || last.state === "out")) setKind(last.state === "in" ? "out" : "in");
+  if (last && NEXT[last.state]) setKind(NEXT[last.state]);
 }
 
 function showNet() { $("net").hidden = navigator.onLine; }
 
 // --- start -------------------------------------------------------------------------------
-$("punch").addEventListener("click", punch);
+$("punch").addEventListener("click", () => punch(kind));
+$("break").addEventListener("click", () => punch("break_out"));
 $("switch").addEventListener("click", () => setKind(kind === "in" ? "out" : "in"));
 $("locate").addEventListener("click", locate);
 if (!localStorage.getItem("punchgate-privacy-seen")) $("privacy").hidden = false;

@@ -256,10 +256,35 @@ def test_on_a_business_trip_day_a_punch_far_from_every_fence_is_accepted(
     # 1 km from the depot, whose fence rejects outside punches: refused for 1003, not for 1002.
     phone.publish(topics.punch("1002"), punch(now, "trip", lat=52.409, lon=13.20))
     phone.publish(topics.punch("1003"), punch(now, "home", lat=52.409, lon=13.20))
-    wait_for(lambda: len(phone.receipts()) == 2)
+    # 330 m from hq, whose fence flags outside punches: flagged as a trip day's for 1002 only.
+    later = now + timedelta(minutes=3)
+    phone.publish(topics.punch("1002"), punch(later, "trip-hq", lat=52.523, lon=13.405))
+    phone.publish(topics.punch("1003"), punch(later, "hq-out", lat=52.523, lon=13.405))
+    wait_for(lambda: len(phone.receipts()) == 4)
     got = {r["id"]: r for r in phone.receipts()}
-    assert got["trip"]["status"] == "accepted" and got["trip"]["flags"] == ["outside_fence"]
+    assert got["trip"]["status"] == "accepted"
+    assert got["trip"]["flags"] == ["outside_fence", "trip_day"]
+    assert "business trip on" in got["trip"]["reason"]
     assert got["home"]["status"] == "rejected"
+    assert {"outside_fence", "trip_day"} <= set(got["trip-hq"]["flags"])  # and a fast trip
+    assert got["hq-out"]["status"] == "accepted" and got["hq-out"]["flags"] == ["outside_fence"]
     with seeded.sessions() as s:
         stored = s.scalar(select(Punch).where(Punch.source_ref == "n:trip"))
-    assert stored is not None and stored.flags == PunchFlag.OUTSIDE_FENCE
+    assert stored is not None and stored.flags == PunchFlag.OUTSIDE_FENCE | PunchFlag.TRIP_DAY
+
+
+def test_break_punches_keep_their_state(run_consumer, phone, topics, seeded, now):
+    run_consumer()
+    for n, kind in enumerate(("in", "break_out", "break_in", "out")):
+        body = punch(now + timedelta(minutes=3 * n), kind, kind=kind, lat=52.5201 + n * 1e-4)
+        phone.publish(topics.punch("1002"), body)
+    wait_for(lambda: len(phone.receipts()) == 4)
+    assert {r["status"] for r in phone.receipts()} == {"accepted"}
+    with seeded.sessions() as s:
+        rows = s.execute(select(Punch.source_ref, Punch.state)).all()
+    assert {ref: state for ref, state in rows} == {
+        "n:in": "in",
+        "n:break_out": "break_out",
+        "n:break_in": "break_in",
+        "n:out": "out",
+    }
