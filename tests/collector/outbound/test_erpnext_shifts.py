@@ -20,7 +20,7 @@ from tests.factories import raw_punch
 SHIFTS = {"Day Shift": ["ZK-1", "ZK-2"], "Gate Shift": ["ZK-2"]}
 
 
-def add_target(store, url: str, now: datetime, token: str, config: dict) -> int:
+def add_target(store, url: str, now: datetime, token: str, config: dict[str, object]) -> int:
     with store.sessions.begin() as s:
         target, _ = create_target(
             s,
