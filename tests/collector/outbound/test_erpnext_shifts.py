@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from tests.factories import raw_punch
 SHIFTS = {"Day Shift": ["ZK-1", "ZK-2"], "Gate Shift": ["ZK-2"]}
 
 
-def add_target(store, url: str, now: datetime, token: str, config: dict[str, object]) -> int:
+def add_target(store, url: str, now: datetime, token: str, config: dict[str, Any]) -> int:
     with store.sessions.begin() as s:
         target, _ = create_target(
             s,
