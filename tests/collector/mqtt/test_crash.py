@@ -77,7 +77,7 @@ def test_sigkill_while_publishing_5000_stores_each_once(store, db_url, tmp_path,
         phone = Phone(url, protocol)
         try:
             # Its session (and subscriptions) exist once it says it is online.
-            wait_for(lambda: b"online" in [b for _, b, _ in watcher.received], timeout=30)
+            wait_for(lambda: b"online" in [b for _, b, _ in watcher.received], timeout=90)
             start = now - timedelta(minutes=2)
 
             def publish_all() -> None:
