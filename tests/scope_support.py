@@ -48,6 +48,7 @@ MISSING = {
     "punch_id": 999_992,
     "assignment_id": 999_993,
     "employee_code": "NOSUCH0000",
+    "employee": "NOSUCH0000",
 }
 ENG_PEOPLE = (("ENGZQ7731", "Zebulon Quartermaine"), ("ENGXV5520", "Xiomara Vantablack"))
 ENG_REASON = "Quokka correction for ENG"
@@ -74,6 +75,7 @@ class Foreign:
         return {
             "employee_id": self.employee_ids[0],
             "employee_code": ENG_PEOPLE[0][0],
+            "employee": ENG_PEOPLE[0][0],  # the roster page's form names one by code
             "punch_id": self.punch_ids[0],
             "assignment_id": self.assignment_ids[0],
             "item_id": self.quarantine_ids[0],

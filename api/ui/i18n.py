@@ -417,6 +417,15 @@ EN.update(
         "src_department_pattern": "department's pattern",
         "src_auto": "auto shift",
         "src_none": "not rostered: the policy's own shift",
+        "roster_change": "Change a day",
+        "roster_day": "Day",
+        "roster_shift": "Shift",
+        "roster_save": "Save",
+        "roster_back_to_pattern": "— back to the pattern —",
+        "roster_change_help": "A swap, an extra shift or a day off for one employee on one "
+        "day; the day and its neighbours are recomputed. Click a cell to fill the form in.",
+        "roster_day_saved": "The day is rostered; it is being recomputed.",
+        "roster_day_cleared": "The day follows the pattern again; it is being recomputed.",
     }
 )
 ZH.update(
@@ -430,6 +439,15 @@ ZH.update(
         "src_department_pattern": "部门排班周期",
         "src_auto": "自动排班",
         "src_none": "未排班：按考勤规则的班次",
+        "roster_change": "调整单日排班",
+        "roster_day": "日期",
+        "roster_shift": "班次",
+        "roster_save": "保存",
+        "roster_back_to_pattern": "— 恢复按排班周期 —",
+        "roster_change_help": "为一名员工的某一天换班、加班或安排休息；该日及前后两日将重新计算。"
+        "点击表格中的单元格可自动填写。",
+        "roster_day_saved": "已保存单日排班，正在重新计算。",
+        "roster_day_cleared": "该日已恢复按排班周期，正在重新计算。",
     }
 )
 # Pairs of (English, Chinese) by key prefix: the words around errors and lists, error
