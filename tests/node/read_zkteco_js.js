@@ -34,8 +34,9 @@ async function main() {
 }
 
 function describe(err) {
-  // Both clients wrap errors in their own class with the cause in `err`.
-  const cause = err && err.err ? err.err : err;
+  // Both clients wrap errors (sometimes twice) in their own class with the cause in `err`.
+  let cause = err;
+  while (cause && cause.err) cause = cause.err;
   return String((cause && (cause.message || cause.code)) || cause);
 }
 
