@@ -39,7 +39,7 @@ def zk_command(
     memory_full: bool = typer.Option(False, help="Fault: no free record slots."),
     udp_only: bool = typer.Option(False, help="Fault: TCP refused, UDP only."),
     chunk_gap_ms: float = typer.Option(
-        1.0, min=0, help="Pause between the parts of a chunked TCP reply, as firmware makes."
+        5.0, min=0, help="Pause between the parts of a chunked TCP reply to a remote client."
     ),
     clear_after_reads: int | None = typer.Option(None, help="Fault: log erased after N reads."),
     roll_over_after_reads: int | None = typer.Option(

@@ -114,38 +114,43 @@ class _TcpConnection:
             return None
         return f"{addr}:{theirs[1]:04X} {mine}:{ours[1]:04X}"
 
-    async def _peer_caught_up(self, key: str | None, limit_s: float = 2.0) -> None:
-        """Wait (bounded) until a client on this host has read all we sent.
+    async def _peer_caught_up(self, key: str, limit_s: float = 2.0) -> bool:
+        """Wait (bounded) until a client on this host has read all we sent; False: unknown.
 
         Firmware is slow enough that a client reads each part of a chunked reply on its own;
         on loopback the emulator waits for the client's receive queue to empty instead.
         """
-        if key is None:
-            return
-        deadline = asyncio.get_running_loop().time() + limit_s
-        while asyncio.get_running_loop().time() < deadline:
-            unread = _unread_bytes(key)
-            if not unread:
-                return
-            await asyncio.sleep(0.001)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        delay = 0.0
+        while (unread := _unread_bytes(key)) is not None:
+            if unread == 0 or loop.time() > deadline:
+                return True
+            await asyncio.sleep(delay)
+            delay = 0.0005
+        return False
 
     async def _write_loop(self) -> None:
         gap = self.terminal.spec.chunk_gap_ms / 1000
         peer = self._peer_key()
+        paced = False  # the last write was part of a chunked reply
         while (item := await self.queue.get()) is not None:
             data, pause, abort = item
             if self.aborted:
                 continue
-            if data:
-                self.writer.write(data)
-            if abort:
-                self.abort()
-            elif pause:
+            if paced:
+                # Wait only now, when there is more to write: a client that asks for the
+                # next chunk after reading this one (pyzk, zkteco-js) is not held up.
                 with contextlib.suppress(ConnectionError, OSError):
                     await self.writer.drain()
-                await self._peer_caught_up(peer)
-                if gap:
+                # A client elsewhere cannot be watched: pause as long as firmware would.
+                if not (peer and await self._peer_caught_up(peer)) and gap:
                     await asyncio.sleep(gap)
+            if data:
+                self.writer.write(data)
+            paced = pause
+            if abort:
+                self.abort()
 
     async def flush(self) -> None:
         """Write out every queued reply, then stop the writer task."""
