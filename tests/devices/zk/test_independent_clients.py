@@ -1,8 +1,9 @@
 """The ZK emulator read by clients written by others for real terminals.
 
 node-zklib and zkteco-js (npm) are installed from the committed lock file into `.node/`
-(git-ignored) once; without node/npm, or when the install fails, those tests are skipped with
-the reason. zkteco-js has no working UDP path (its TCP-to-UDP fallback tests the code of an
+(git-ignored) once, the only traffic here that leaves 127.0.0.1 (`PUNCHGATE_TEST_NPM_INSTALL=0`
+forbids it); without node/npm, or when the install fails, those tests are skipped with the
+reason. zkteco-js has no working UDP path (its TCP-to-UDP fallback tests the code of an
 error it has already wrapped, and its chunked UDP read never returns), so only node-zklib is
 checked over UDP. pyzk's own high-level calls are checked over both transports.
 """
@@ -52,6 +53,8 @@ def node_modules() -> Path:
         installed = NODE_DIR / "package-lock.json"
         modules = NODE_DIR / "node_modules"
         if not (installed.exists() and installed.read_bytes() == lock and modules.is_dir()):
+            if os.environ.get("PUNCHGATE_TEST_NPM_INSTALL") == "0":
+                pytest.skip("the npm ZK clients are not in .node/ and installing is switched off")
             for name in ("package.json", "package-lock.json"):
                 shutil.copy(NODE_SOURCES / name, NODE_DIR / name)
             try:
