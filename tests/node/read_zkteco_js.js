@@ -23,6 +23,14 @@ async function main() {
     out.records_err = logs.err ? describe(logs.err) : null;
     if (out.transport === 'tcp') {
       out.time = localStamp(await zk.getTime());
+      // Options (CMD_OPTIONS_RRQ) and CMD_GET_VERSION; the firmware string keeps its NUL.
+      out.identity = {
+        serial: await zk.getSerialNumber(),
+        deviceName: await zk.getDeviceName(),
+        platform: await zk.getPlatform(),
+        mac: await zk.getMacAddress(),
+        firmware: (await zk.getFirmware()).replace(/\u0000+$/, ''),
+      };
     }
   } catch (err) {
     out.error = describe(err);

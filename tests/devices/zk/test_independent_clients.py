@@ -127,9 +127,17 @@ def test_npm_clients_read_every_user_and_record_over_tcp(node_modules, host, scr
     assert terminal.spec.users_layout == 72 and terminal.spec.record_size == 40
     report = run_client(node_modules, script, host.add(terminal))
     check_read(report, terminal, "tcp", 24)
-    if "time" in report:  # zkteco-js also reads the clock
+    if "time" in report:  # zkteco-js also reads the clock and the identity
         clock = datetime.fromisoformat(report["time"])
         assert abs(clock - terminal.now()) < timedelta(seconds=10)
+        spec = terminal.spec
+        assert report["identity"] == {
+            "serial": spec.serial,
+            "deviceName": spec.device_name,
+            "platform": spec.platform,
+            "mac": spec.mac,
+            "firmware": spec.firmware,
+        }
 
 
 def test_node_zklib_reads_every_user_and_record_over_udp(node_modules, host):
