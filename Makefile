@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 SOAK_ARGS ?= --duration 600
 
-.PHONY: demo test lint bench soak setup clean
+.PHONY: demo test lint bench soak setup clean zk-clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check collector api devices rules tests bench soak
 	$(BIN)/mypy
 
+# The ZK emulator read by independent clients: node-zklib and zkteco-js (npm, installed from
+# tests/node/package-lock.json into .node/) and pyzk's high-level calls (docs/zk.md).
+zk-clients: $(STAMP)
+	$(BIN)/python -m pytest -n 0 -q tests/devices/zk/test_independent_clients.py
+
 # Every benchmark, each printing one JSON object (kept in .bench/results/), then one table
 # of all their targets; it exits non-zero only when a benchmark failed to give a result.
 bench: $(STAMP)
@@ -48,4 +53,4 @@ soak: $(STAMP)
 	$(BIN)/python -m soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .bench .node .pytest_cache .mypy_cache .ruff_cache

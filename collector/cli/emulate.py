@@ -38,6 +38,9 @@ def zk_command(
     impossible_date: bool = typer.Option(False, help="Fault: a record dated 31 February."),
     memory_full: bool = typer.Option(False, help="Fault: no free record slots."),
     udp_only: bool = typer.Option(False, help="Fault: TCP refused, UDP only."),
+    chunk_gap_ms: float = typer.Option(
+        5.0, min=0, help="Pause between the parts of a chunked TCP reply to a remote client."
+    ),
     clear_after_reads: int | None = typer.Option(None, help="Fault: log erased after N reads."),
     roll_over_after_reads: int | None = typer.Option(
         None, help="Fault: oldest records dropped after N reads."
@@ -57,6 +60,7 @@ def zk_command(
         encoding=encoding,
         timezone=timezone,
         udp_only=udp_only,
+        chunk_gap_ms=chunk_gap_ms,
     )
     faults = Faults(
         latency_s=latency_ms / 1000,

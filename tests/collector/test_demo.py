@@ -208,6 +208,18 @@ def test_banner_count_matches_the_seeded_history_and_it_looks_real(demo: Demo) -
         assert local.weekday() < 5 and berlin.public_holiday(local.date()) is None, local
 
 
+def test_the_devices_report_shows_the_emulated_hikvision_door_online(demo: Demo) -> None:
+    def report() -> dict[str, dict[str, object]]:
+        rows = demo.get("/reports/devices").json()["rows"]
+        return {d["device_code"]: d for d in rows}
+
+    assert wait_for(lambda: report()["door-hik"]["status"] == "online", timeout=60), report()
+    hik = report()["door-hik"]
+    assert (hik["kind"], hik["last_error"], hik["timezone"]) == ("hik", None, "Europe/Berlin")
+    assert str(hik["firmware"]).startswith("V3.10.0")  # as the emulator's deviceInfo says
+    assert {"door-fp", "door-face", "door-hik", "face-push"} <= set(report())
+
+
 def test_a_port_in_use_is_refused_before_anything_is_printed_or_made(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

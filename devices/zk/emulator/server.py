@@ -41,8 +41,28 @@ def _garble(data: bytes) -> bytes:
     return bytes(b ^ 0xFF for b in data[:4]) + data[4:]
 
 
+def _unread_bytes(key: str) -> int | None:
+    """The receive-queue length of the local TCP socket `key` names (None: not found)."""
+    try:
+        with open("/proc/net/tcp", encoding="ascii") as table:
+            for line in table:
+                fields = line.split()
+                if len(fields) > 4 and f"{fields[1]} {fields[2]}" == key:
+                    return int(fields[4].split(":")[1], 16)
+    except OSError:
+        return None
+    return None
+
+
 class _TcpConnection:
-    """One TCP client: frames replies, applies the drop and corruption faults."""
+    """One TCP client: frames replies, paces chunked ones, applies the drop and corruption faults.
+
+    Real firmware answers a READ_BUFFER with PREPARE_DATA, then (a moment later) the DATA and
+    the closing ACK_OK, and the next chunk's PREPARE_DATA only after another pause. The npm
+    clients (node-zklib, zkteco-js) parse one packet per socket read and discard whatever else
+    that read held once a chunk is complete, so a reply written in one burst loses data there:
+    replies are queued and written by one task that pauses where firmware does.
+    """
 
     def __init__(self, terminal: Terminal, writer: asyncio.StreamWriter) -> None:
         self.terminal = terminal
@@ -50,29 +70,93 @@ class _TcpConnection:
         self.sent = 0
         self.chunks = 0
         self.aborted = False
+        self.queue: asyncio.Queue[tuple[bytes, bool, bool] | None] = asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self._write_loop())
 
     def send(self, packets: list[bytes]) -> None:
         if self.aborted or self.writer.is_closing():
             return
         faults = self.terminal.faults
-        if any(p.HEADER.unpack_from(pk)[0] == p.CMD_PREPARE_DATA for pk in packets):
+        chunked = any(p.HEADER.unpack_from(pk)[0] == p.CMD_PREPARE_DATA for pk in packets)
+        if chunked:
             self.chunks += 1
             limit = faults.drop_after_chunks
             if limit is not None and self.chunks > limit:
                 faults.drop_after_chunks = None
-                self.abort()
+                self.queue.put_nowait((b"", False, True))
                 return
-        data = b"".join(p.tcp_frame(pk) for pk in packets)
+        framed = [p.tcp_frame(pk) for pk in packets]
+        # PREPARE_DATA goes alone; the DATA and the ACK_OK that closes the chunk go together.
+        pieces = (
+            [framed[0], b"".join(framed[1:])] if chunked and len(framed) > 1 else [b"".join(framed)]
+        )
         if _take_corruption(self.terminal):
-            data = _garble(data)
-        limit = faults.drop_after_bytes
-        if limit is not None and self.sent + len(data) >= limit:
-            faults.drop_after_bytes = None
-            self.writer.write(data[: max(limit - self.sent, 0)])
-            self.abort()
-            return
-        self.sent += len(data)
-        self.writer.write(data)
+            pieces[0] = _garble(pieces[0])
+        for piece in pieces:
+            limit = faults.drop_after_bytes
+            if limit is not None and self.sent + len(piece) >= limit:
+                faults.drop_after_bytes = None
+                self.queue.put_nowait((piece[: max(limit - self.sent, 0)], False, True))
+                return
+            self.sent += len(piece)
+            self.queue.put_nowait((piece, chunked, False))
+
+    def _peer_key(self) -> str | None:
+        """The client socket's row key in /proc/net/tcp, when the client is on this host."""
+        try:
+            ours = self.writer.get_extra_info("sockname")
+            theirs = self.writer.get_extra_info("peername")
+            if not (ours and theirs and theirs[0] == ours[0]):
+                return None
+            addr = f"{struct.unpack('<I', socket.inet_aton(theirs[0]))[0]:08X}"
+            mine = f"{struct.unpack('<I', socket.inet_aton(ours[0]))[0]:08X}"
+        except (OSError, TypeError, ValueError, struct.error):
+            return None
+        return f"{addr}:{theirs[1]:04X} {mine}:{ours[1]:04X}"
+
+    async def _peer_caught_up(self, key: str, limit_s: float = 2.0) -> bool:
+        """Wait (bounded) until a client on this host has read all we sent; False: unknown.
+
+        Firmware is slow enough that a client reads each part of a chunked reply on its own;
+        on loopback the emulator waits for the client's receive queue to empty instead.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        delay = 0.0
+        while (unread := _unread_bytes(key)) is not None:
+            if unread == 0 or loop.time() > deadline:
+                return True
+            await asyncio.sleep(delay)
+            delay = 0.0005
+        return False
+
+    async def _write_loop(self) -> None:
+        gap = self.terminal.spec.chunk_gap_ms / 1000
+        peer = self._peer_key()
+        paced = False  # the last write was part of a chunked reply
+        while (item := await self.queue.get()) is not None:
+            data, pause, abort = item
+            if self.aborted:
+                continue
+            if paced:
+                # Wait only now, when there is more to write: a client that asks for the
+                # next chunk after reading this one (pyzk, zkteco-js) is not held up.
+                with contextlib.suppress(ConnectionError, OSError):
+                    await self.writer.drain()
+                # A client elsewhere cannot be watched: pause as long as firmware would.
+                if not (peer and await self._peer_caught_up(peer)) and gap:
+                    await asyncio.sleep(gap)
+            if data:
+                self.writer.write(data)
+            paced = pause
+            if abort:
+                self.abort()
+
+    async def flush(self) -> None:
+        """Write out every queued reply, then stop the writer task."""
+        self.queue.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.task), timeout=10)
 
     def abort(self) -> None:
         """Reset the connection (RST), as a terminal losing power or link does."""
@@ -247,6 +331,7 @@ class EmulatorHost:
             pass
         finally:
             session.close()
+            await conn.flush()
             self._tcp.discard(conn)
             if not conn.aborted:
                 with contextlib.suppress(ConnectionError, OSError):

@@ -36,6 +36,10 @@ class TerminalSpec:
     record_capacity: int = 200_000
     user_capacity: int = 3_000
     udp_only: bool = False  # TCP refused: the terminal answers on UDP only
+    # Pause after each part of a chunked TCP reply (PREPARE_DATA | DATA + ACK_OK), as firmware
+    # does: the npm clients parse one packet per socket read (docs/zk.md). A client on this
+    # host is instead waited for until it has read each part.
+    chunk_gap_ms: float = 5.0
 
     @property
     def users_layout(self) -> int:
