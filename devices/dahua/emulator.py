@@ -68,6 +68,7 @@ class DahuaController:
     records: list[dict[str, Any]] = field(default_factory=list)
     next_rec_no: int = 1
     finds: int = 0  # search replies asked for, for faults and tests
+    attaches: int = 0  # event streams opened, for tests
     pages_served: int = 0
     queries: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -272,6 +273,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, "Error\r\nBad Request!\r\n")
             return
         heartbeat = max(1, int(query.get("heartbeat", "0") or 0) or 60)
+        with controller.lock:
+            controller.attaches += 1
         self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
