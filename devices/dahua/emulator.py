@@ -2,7 +2,7 @@
 
 It answers what the pull client and independent CGI clients ask, behind HTTP Digest auth
 (qop=auth, MD5, realm "Login to <serial>"): `magicBox.cgi` (getSystemInfo,
-getSoftwareVersion, getSerialNo, getDeviceType), `global.cgi?action=getCurrentTime`,
+getSoftwareVersion, getSerialNo, getDeviceType, getMachineName), `global.cgi?action=getCurrentTime`,
 `recordFinder.cgi?action=find&name=AccessControlCardRec` (StartTime/EndTime on CreateTime,
 both inclusive, `count` capped at 1024, records in storage order, `found` = records in the
 reply) and `eventManager.cgi?action=attach&codes=[AccessControl]&heartbeat=N` (a
@@ -227,6 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, f"version={controller.firmware_version}\r\n")
         elif path == "/cgi-bin/magicBox.cgi" and action == "getSerialNo":
             self._send(200, f"sn={controller.serial_number}\r\n")
+        elif path == "/cgi-bin/magicBox.cgi" and action == "getMachineName":
+            self._send(200, f"name={controller.serial_number}\r\n")
         elif path == "/cgi-bin/magicBox.cgi" and action == "getDeviceType":
             self._send(200, f"type={controller.device_type}\r\n")
         elif path == "/cgi-bin/global.cgi" and action == "getCurrentTime":
