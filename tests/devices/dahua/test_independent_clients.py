@@ -36,8 +36,9 @@ def test_pydahua_logs_in_with_digest_and_reads_info_and_clock(served):
     info = api.get_system_info()
     assert info["status_code"] == 200 and info["serialNumber"] == controller.serial_number
     assert api.get_serial_number()["sn"] == controller.serial_number
-    clock = datetime.strptime(api.get_system_time()["result"], "%Y-%m-%d %H:%M:%S")
-    berlin = datetime.now(UTC).astimezone(controller.zone).replace(tzinfo=None)
+    wall = datetime.strptime(api.get_system_time()["result"], "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
+    clock = wall.replace(tzinfo=controller.zone)
+    berlin = datetime.now(UTC).astimezone(controller.zone)
     assert abs(clock - berlin) < timedelta(seconds=30)
     refused = pydahua.DahuaAPI(f"http://127.0.0.1:{emulator.port}", "admin", "wrong")
     assert refused.get_system_info()["status_code"] == 401
@@ -53,10 +54,9 @@ def test_pydahua_reads_every_record_of_a_window(served):
     got = [(int(r["rec_no"]), r["user_id"], int(r["method"])) for r in logs["records"]]
     want = [(r["RecNo"], r["UserID"], r["Method"]) for r in controller.records]
     assert got == want
-    # its times are naive local readings of CreateTime, as it writes them
-    assert logs["records"][0]["create_time"] == datetime.fromtimestamp(
-        controller.records[0]["CreateTime"]
-    )
+    # its times are naive readings of CreateTime in the process's zone, as it writes them
+    naive = logs["records"][0]["create_time"]
+    assert naive.astimezone(UTC) == first
     middle = datetime.fromtimestamp(controller.records[30]["CreateTime"], UTC)
     tail = api.get_control_card_rec(start_time=middle, end_time=last)["records"]
     assert [int(r["rec_no"]) for r in tail] == [r["RecNo"] for r in controller.records[30:]]
