@@ -1,4 +1,4 @@
-"""One poller per terminal (ZK, Hikvision, Dahua): interval, backoff, availability, session."""
+"""One poller per terminal (ZK, Hikvision, Dahua, BioTime): interval, backoff, availability."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import threading
 import time
 
 from collector.metrics import POLL_DURATION, POLL_FAILURES
+from collector.poller.biotimedevices import BioTimeDevice
+from collector.poller.biotimesync import sync_biotime
 from collector.poller.dahuadevices import DahuaDevice
 from collector.poller.dahuasync import sync_dahua
 from collector.poller.hikdevices import HikDevice
@@ -22,6 +24,7 @@ from collector.poller.terminals import (
 )
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest
+from devices.biotime.client import BioTimeClient
 from devices.dahua.client import DahuaClient
 from devices.errors import DeviceAuthError, DeviceError, DeviceUnreachable
 from devices.hikvision.client import ISAPIClient
@@ -37,7 +40,7 @@ class TerminalPoller:
     def __init__(
         self,
         store: Store,
-        terminal: Terminal | HikDevice | DahuaDevice,
+        terminal: Terminal | HikDevice | DahuaDevice | BioTimeDevice,
         *,
         rng: random.Random | None = None,
     ):
@@ -85,6 +88,9 @@ class TerminalPoller:
         if isinstance(terminal, DahuaDevice):
             with DahuaClient(terminal.target(self.settings)) as client:
                 return sync_dahua(self.store, terminal, client, full_info=full_info)
+        if isinstance(terminal, BioTimeDevice):
+            with BioTimeClient(terminal.target(self.settings)) as api:
+                return sync_biotime(self.store, terminal, api, full_info=full_info)
         with ZKSession(terminal.target(self.settings)) as session:
             return sync_terminal(self.store, terminal, session, full_info=full_info)
 
@@ -128,7 +134,7 @@ class TerminalPoller:
         if isinstance(terminal, DahuaDevice):
             self._run_dahua_live(terminal, stop)
             return
-        assert isinstance(terminal, Terminal), "Hikvision terminals hold no live session"
+        assert isinstance(terminal, Terminal), "Hikvision and BioTime hold no live session"
         window_s = float(terminal.options.get("live_window_s", 1.0))
         while not stop.is_set():
             try:
