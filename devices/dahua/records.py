@@ -187,23 +187,32 @@ def parse_record(fields: dict[str, str], *, local_times: bool = False) -> CardRe
 
 
 def parse_page(text: str, *, local_times: bool = False) -> RecordPage:
-    """A recordFinder reply; WireError when it is not one."""
-    table = parse_table(text)
-    if "found" not in table:
-        raise WireError("reply has no found= line")
-    try:
-        found = int(table["found"])
-    except ValueError:
-        raise WireError("found is not a number") from None
+    """A recordFinder reply; WireError when it is not one (one pass over its lines)."""
+    found: int | None = None
     grouped: dict[int, dict[str, str]] = {}
-    for key, value in table.items():
-        if not key.startswith("records["):
-            continue
-        index, _, name = key[8:].partition("].")
-        try:
-            grouped.setdefault(int(index), {})[name] = value
-        except ValueError:
-            raise WireError(f"bad record key {key[:60]!r}") from None
+    for line in text.splitlines():
+        if line.startswith("records["):
+            close = line.find("].", 8)
+            key, sep, value = line[close + 2 :].partition("=")
+            try:
+                number = int(line[8:close])
+            except ValueError:
+                raise WireError(f"bad record key {line[:60]!r}") from None
+            if close < 0 or not sep:
+                raise WireError(f"not a record line: {line[:80]!r}")
+            fields = grouped.get(number)
+            if fields is None:
+                fields = grouped[number] = {}
+            fields[key.strip()] = value.strip()
+        elif line.startswith("found="):
+            try:
+                found = int(line[6:])
+            except ValueError:
+                raise WireError("found is not a number") from None
+        elif line.strip() and "=" not in line:
+            raise WireError(f"not a key=value line: {line[:80]!r}")
+    if found is None:
+        raise WireError("reply has no found= line")
     records: list[CardRecord] = []
     bad: list[tuple[str, dict[str, str]]] = []
     for number in sorted(grouped):
