@@ -15,6 +15,7 @@ cleared transactions and ids that start again (a restored database).
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import secrets
@@ -33,6 +34,17 @@ PAGE_CAP = 1000
 STATES = ("0", "1")  # check in, check out: what most people press
 VERIFY = (15, 15, 1, 4)  # face mostly, fingerprint, card
 ORDERINGS = {"punch_time", "-punch_time", "upload_time", "-upload_time"}
+
+
+def jwt_token(username: str, lifetime_s: int = 3600) -> str:
+    """A token shaped like djangorestframework-jwt's (header.claims.signature, HS256)."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims = {"user_id": 1, "username": username, "exp": int(time.time()) + lifetime_s}
+    header = part({"typ": "JWT", "alg": "HS256"})
+    return f"{header}.{part(claims)}.{secrets.token_urlsafe(32)}"
 
 
 @dataclass
@@ -157,11 +169,7 @@ class BioTimeServer:
         good = body.get("username") == self.username and body.get("password") == self.password
         if self.faults.wrong_password or not good:
             return 400, {"non_field_errors": ["Unable to log in with provided credentials."]}
-        token = (
-            "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9." + secrets.token_urlsafe(24)
-            if scheme == "JWT"
-            else secrets.token_hex(20)
-        )
+        token = jwt_token(self.username) if scheme == "JWT" else secrets.token_hex(20)
         with self.lock:
             self.tokens[f"{scheme} {token}"] = 0
             self.logins.append(scheme)
