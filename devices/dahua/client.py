@@ -154,11 +154,12 @@ class DahuaClient:
         Yields None for each heartbeat, so a reader notices a silent link within one. The
         read timeout is a few heartbeats: a controller that stops sending is a timeout.
         """
-        params = {"action": "attach", "codes": codes, "heartbeat": str(heartbeat)}
+        # The brackets go unescaped, as the API documents them and other clients send them.
+        url = f"{ATTACH_PATH}?action=attach&codes={codes}&heartbeat={int(heartbeat)}"
         timeout = httpx.Timeout(self.target.timeout, read=max(3.0 * heartbeat, 1.0))
         with (
             self._errors(),
-            self._http.stream("GET", ATTACH_PATH, params=params, timeout=timeout) as reply,
+            self._http.stream("GET", url, timeout=timeout) as reply,
         ):
             self._check(reply, read=True)
             kind = reply.headers.get("content-type", "")
