@@ -80,6 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=TARGET_RECORDS)
     parser.add_argument("--rounds", type=int, default=2, help="best of N for each side")
+    parser.add_argument(
+        "--commit-records", type=int, default=1000, help="records per commit (the option)"
+    )
     args = parser.parse_args()
     # About one exit-button or failed-face record follows every third punch.
     proc, port = start_emulator(max(1, args.records * 10 // 13))
@@ -89,7 +92,7 @@ def main() -> None:
         "host": "127.0.0.1",
         "port": port,
         "comm_key": PASSWORD,
-        "options": {"timeout_s": 30, "page_size": PAGE},
+        "options": {"timeout_s": 30, "page_size": PAGE, "commit_records": args.commit_records},
     }
     bare_s: list[float] = []
     bare_cpu: list[float] = []
@@ -123,6 +126,7 @@ def main() -> None:
             "punches_stored": outcome.inserted,
             "ignored": outcome.ignored,
             "rounds": args.rounds,
+            "commit_records": args.commit_records,
             "bare_read_s": round(min(bare_s), 3),
             "bare_read_cpu_s": round(min(bare_cpu), 3),
             "ours_pull_into_sqlite_s": round(min(ours_s), 3),
