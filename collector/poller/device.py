@@ -177,6 +177,8 @@ class TerminalPoller:
                     DahuaClient(target) as listen,
                     listen.attach(heartbeat=heartbeat) as events,
                 ):
+                    # Subscribed first, then read: a record made between the two is both
+                    # read now and announced, never neither.
                     self._live_read(device, pull)  # whatever came while disconnected
                     last_read = time.monotonic()
                     for event in events():
