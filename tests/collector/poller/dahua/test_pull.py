@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from collector.cli import app
 from collector.poller.worker import TerminalPollerWorker
+from collector.reports.devices import device_health
 from collector.store.models import Punch
 from devices.dahua.client import DahuaClient, DahuaTarget
 from rules.vocabulary import PunchFlag
@@ -252,3 +253,18 @@ def test_emulate_dahua_command_serves_the_client():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_devices_report_shows_a_dahua_controller_with_its_skew(zk_store, dahua, now):
+    controller = dahua("report", records=20)
+    controller.skew_s = 120
+    assert dahua_poller(zk_store, "report").poll() is not None
+    with zk_store.engine.connect() as conn:
+        rows = {r["device_code"]: r for r in device_health(conn, now=now).dicts()}
+    row = rows["report"]
+    assert (row["kind"], row["status"], row["firmware"]) == (
+        "dahua",
+        "online",
+        controller.firmware_version,
+    )
+    assert 100 < row["clock_skew_s"] < 140
