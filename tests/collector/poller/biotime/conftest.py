@@ -27,7 +27,9 @@ def biotime_server() -> Iterator[tuple[BioTimeServer, BioTimeEmulator]]:
 
 
 @pytest.fixture
-def biotime(zk_store, now, biotime_server) -> Callable[..., BioTimeServer]:
+def biotime(
+    zk_store, now, biotime_server: tuple[BioTimeServer, BioTimeEmulator]
+) -> Callable[..., BioTimeServer]:
     """Declare a `biotime` device reading the emulated server."""
     server, emulator = biotime_server
 
