@@ -58,13 +58,14 @@ def biotime_punch(item: Transaction, device: BioTimeDevice) -> RawPunch:
 
 def _read_new(
     client: BioTimeClient, cursor: int, device: BioTimeDevice
-) -> tuple[list[Transaction], list[QuarantineItem], bool]:
+) -> tuple[list[Transaction], list[tuple[int | None, QuarantineItem]], bool]:
     """The transactions above the cursor (id order), the unreadable ones, and a restart."""
     items: dict[int, Transaction] = {}
-    bad: list[QuarantineItem] = []
+    bad: list[tuple[int | None, QuarantineItem]] = []
     restarted = False
     for number, page in enumerate(client.pages_after(cursor)):
-        if number == 0 and cursor and page.items and max(i.id for i in page.items) < cursor:
+        ids = [i.id for i in page.items] + [int(r["id"]) for _, r in page.bad if _has_id(r)]
+        if number == 0 and cursor and ids and max(ids) < cursor:
             restarted = True  # the newest id is below the cursor: ids started again
             break
         _take(page, cursor, items, bad, device)
@@ -74,24 +75,31 @@ def _read_new(
     return [items[k] for k in sorted(items)], bad, restarted
 
 
+def _has_id(raw: dict[str, Any]) -> bool:
+    """Whether an unreadable transaction still has a readable id."""
+    return str(raw.get("id", "")).isdigit()
+
+
 def _take(
     page: TransactionPage,
     cursor: int,
     items: dict[int, Transaction],
-    bad: list[QuarantineItem],
+    bad: list[tuple[int | None, QuarantineItem]],
     device: BioTimeDevice,
 ) -> None:
     items.update((i.id, i) for i in page.items if i.id > cursor)
-    bad += [
-        QuarantineItem(
+    for reason, raw in page.bad:
+        ident = int(raw["id"]) if _has_id(raw) else None
+        if ident is not None and ident <= cursor:
+            continue  # quarantined by the sync that passed it
+        item = QuarantineItem(
             SourceKind.TERMINAL,
             reason=f"unreadable transaction: {reason}",
             raw=json.dumps(raw, ensure_ascii=False)[:4000],
             device_code=device.code,
             reference="biotime transaction",
         )
-        for reason, raw in page.bad
-    ]
+        bad.append((ident, item))
 
 
 def sync_biotime(
@@ -107,11 +115,14 @@ def sync_biotime(
     cursor = 0 if restarted else start_cursor
     every = int(device.options.get("commit_records", COMMIT_TRANSACTIONS))
     batches = [fresh[i : i + every] for i in range(0, len(fresh), every)] or [[]]
-    for number, batch in enumerate(batches):
+    for number, batch in enumerate(batches, start=1):
         pending: list[RawPunch | QuarantineItem] = [biotime_punch(t, device) for t in batch]
-        if number == 0:
-            pending += bad
         cursor = max([cursor, *(t.id for t in batch)])
+        if number == len(batches):
+            # The unreadable ones go with the last batch, and the cursor passes them there:
+            # a newest transaction that cannot be read is not offered again every poll.
+            pending += [q for _, q in bad]
+            cursor = max([cursor, *(i for i, _ in bad if i is not None)])
         now = utcnow()
         with store.engine.begin() as conn:
             result = ingest(conn, pending, now=now, policy=store.policy)

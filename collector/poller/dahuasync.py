@@ -73,7 +73,10 @@ def _compact(raw: dict[str, str]) -> str:
     return json.dumps(raw, separators=(",", ":"), ensure_ascii=False)[:4000]
 
 
-def _bad_items(page: RecordPage, device: DahuaDevice) -> list[QuarantineItem]:
+def _bad_items(page: RecordPage, device: DahuaDevice, seen_up_to: int) -> list[QuarantineItem]:
+    # A bad record numbered at or below what an earlier sync read was quarantined then: the
+    # day of overlap each sync reads again must not offer it again (it would count against
+    # the device's bad-input budget every poll).
     return [
         QuarantineItem(
             SourceKind.TERMINAL,
@@ -83,6 +86,7 @@ def _bad_items(page: RecordPage, device: DahuaDevice) -> list[QuarantineItem]:
             reference="dahua AccessControlCardRec",
         )
         for reason, fields in page.bad
+        if not fields.get("RecNo", "").isdigit() or int(fields["RecNo"]) > seen_up_to
     ]
 
 
@@ -98,10 +102,14 @@ class _Reader:
     last_time: int  # newest CreateTime read (the controller's units)
     floor: int | None  # records before this time are the old log's (after a restart)
     restarted: bool = False
+    seen_up_to: int = field(init=False)  # the cursor this sync started from
     counts: Counter[str] = field(default_factory=Counter)
     ignored: Counter[str] = field(default_factory=Counter)
     pending: list[RawPunch | QuarantineItem] = field(default_factory=list)
     pending_read: int = 0
+
+    def __post_init__(self) -> None:
+        self.seen_up_to = self.cursor
 
     def read(self, end: int) -> None:
         """Search from a day before the newest time read to `end`, committing as it goes."""
@@ -129,7 +137,10 @@ class _Reader:
                 self.ignored[reason] += 1
                 continue
             self.pending.append(dahua_punch(record, self.device, self.flags))
-        self.pending += _bad_items(page, self.device)
+        self.pending += _bad_items(page, self.device, 0 if self.restarted else self.seen_up_to)
+        if not self.restarted:  # the cursor passes an unreadable newest record too
+            numbers = [int(f["RecNo"]) for _, f in page.bad if f.get("RecNo", "").isdigit()]
+            self.cursor = max([self.cursor, *numbers])
 
     def _is_new(self, record: CardRecord) -> bool:
         if record.rec_no > self.cursor:

@@ -127,8 +127,12 @@ def test_an_unreadable_transaction_is_quarantined_once(zk_store, biotime):
     poller = biotime_poller(zk_store, "odd")
     outcome = poller.poll()
     assert outcome is not None and (outcome.inserted, outcome.quarantined) == (1, 1)
+    assert device_row(zk_store, "odd").sync_state == {"id": 2}  # the cursor passed it
+    quiet = poller.poll()
+    assert quiet is not None and (quiet.read, quiet.quarantined) == (0, 0)
     server.add_punch(SN_BERLIN, "5", datetime(2026, 11, 26, 17, 0))
-    assert poller.poll() is not None
+    later = poller.poll()  # the walk reads the page holding it again: not offered again
+    assert later is not None and (later.inserted, later.quarantined) == (1, 0)
     items = [q for q in quarantine_rows(zk_store) if q.device_code == "odd"]
     assert len(items) == 1 and "unreadable punch_time" in items[0].reason
 
