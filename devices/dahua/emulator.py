@@ -74,6 +74,7 @@ class DahuaController:
     _ordered: bool = field(default=True, repr=False)
     finds: int = 0  # search replies asked for, for faults and tests
     attaches: int = 0  # event streams opened, for tests
+    attach_paths: list[str] = field(default_factory=list)  # their request lines' targets
     pages_served: int = 0
     queries: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -291,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
         heartbeat = max(1, int(query.get("heartbeat", "0") or 0) or 60)
         with controller.lock:
             controller.attaches += 1
+            controller.attach_paths.append(self.path)
         self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")

@@ -156,6 +156,9 @@ def test_attach_stream_gives_heartbeats_and_access_control_events(controller, em
                 break
         timer.join()
     assert got[0] is None  # a heartbeat came first (the punch waits 1.5 s)
+    assert controller.attach_paths == [
+        "/cgi-bin/eventManager.cgi?action=attach&codes=[AccessControl]&heartbeat=1"
+    ]
     event = got[-1]
     assert event is not None and event.code == "AccessControl" and event.action == "Pulse"
     assert event.data["UserID"] == controller.records[-1]["UserID"]

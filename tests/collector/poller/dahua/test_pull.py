@@ -114,6 +114,19 @@ def test_a_rolled_over_counter_loses_nothing_and_settles(zk_store, dahua):
     assert one is not None and (one.read, one.inserted, one.duplicates) == (1, 1, 0)
 
 
+def test_a_record_made_after_the_clock_was_set_back_is_still_read(zk_store, dahua):
+    controller = dahua("back")
+    now = datetime.now(UTC).replace(microsecond=0)
+    controller.add_record(now, user="1", state=1)
+    poller = dahua_poller(zk_store, "back")
+    assert poller.poll() is not None
+    # Someone sets the clock back two hours: the next record is older than the cursor's time.
+    controller.add_record(now - timedelta(hours=2), user="2", state=1)
+    outcome = poller.poll()
+    assert outcome is not None and (outcome.read, outcome.inserted) == (1, 1)
+    assert "restarted" not in outcome.reason
+
+
 def test_refused_credentials_mark_the_device_unauthorized_without_crashing(zk_store, dahua):
     controller = dahua("locked", records=10, password="not-the-password")
     assert dahua_poller(zk_store, "locked").poll() is None
