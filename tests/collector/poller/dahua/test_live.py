@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from collector.poller.dahuadevices import load_dahua_devices
 from collector.poller.device import TerminalPoller
+from collector.poller.worker import TerminalPollerWorker
 from tests.collector.poller.conftest import device_row, punch_count
 from tests.collector.poller.dahua.conftest import punches_expected
 
@@ -55,3 +56,19 @@ def test_live_events_are_stored_and_what_a_dropped_stream_missed_is_read_on_reco
         thread.join(timeout=30)
     assert not thread.is_alive()
     assert device_row(zk_store, "live").sync_state["rec_no"] == controller.records[-1]["RecNo"]
+
+
+def test_the_worker_runs_a_live_controller_on_its_own_thread_and_stops_it(zk_store, dahua):
+    controller = dahua("wl", records=5, options={"live": True, "heartbeat_s": 1})
+    worker = TerminalPollerWorker(zk_store, codes=["wl"])
+    worker.start()
+    try:
+        assert wait_for(lambda: punch_count(zk_store, "wl") == punches_expected(controller))
+        controller.punch_now(random.Random(9))
+        assert wait_for(lambda: punch_count(zk_store, "wl") == punches_expected(controller))
+        assert worker.poll_all() == []  # a live controller is not polled on the schedule
+    finally:
+        started = time.monotonic()
+        worker.stop()
+    assert time.monotonic() - started < 10
+    assert not any(t.is_alive() for t in worker._threads)
