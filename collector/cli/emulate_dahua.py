@@ -31,6 +31,9 @@ def dahua_command(
     drop_stream_after: int | None = typer.Option(
         None, help="Fault: the event stream dies after N events."
     ),
+    garble_stream_after: int | None = typer.Option(
+        None, help="Fault: garbled stream parts after N events."
+    ),
     rec_no_limit: int | None = typer.Option(None, help="Fault: RecNo rolls over after N."),
     skew_minutes: float = typer.Option(0.0, help="Fault: clock off by N minutes."),
     duration: float | None = typer.Option(None, help="Stop after N seconds (default: Ctrl-C)."),
@@ -54,6 +57,7 @@ def dahua_command(
                     garble_find=garble_find,
                     drop_after_pages=drop_after_pages,
                     drop_stream_after=drop_stream_after,
+                    garble_stream_after=garble_stream_after,
                     rec_no_limit=rec_no_limit,
                 ),
             )

@@ -11,9 +11,9 @@ parts and `Heartbeat` parts). Errors are the CGI's `Error` text bodies.
 
 One `RecNo` counter is shared by punches, failed verifications and door events, as on the
 device. Fault switches: latency, refused credentials, a garbled reply, a dropped link after
-N pages or N streamed events, clock skew, a cleared log, a record counter that starts again
-or rolls over, and firmwares writing the wall clock into CreateTime (with or without
-`CreateTimeRealUTC`).
+N pages or N streamed events, a garbled stream part, clock skew, a cleared log, a record
+counter that starts again or rolls over, and firmwares writing the wall clock into
+CreateTime (with or without `CreateTimeRealUTC`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class DahuaFaults:
     garble_find: int | None = None  # the Nth record search reply (1-based) is not key=value
     drop_after_pages: int | None = None  # close the connection instead of page N+1
     drop_stream_after: int | None = None  # the event stream dies after N events
+    garble_stream_after: int | None = None  # after N events, a part that is not an event
     rec_no_limit: int | None = None  # RecNo rolls over to 1 after this number
 
 
@@ -325,7 +326,11 @@ class _Handler(BaseHTTPRequestHandler):
                     if limit is not None and sent >= limit:
                         self.connection.shutdown(2)  # the link dies mid-stream
                         return
-                    self.wfile.write(event_part(controller.event_body(record), BOUNDARY))
+                    garble = controller.faults.garble_stream_after
+                    body = controller.event_body(record)
+                    if garble is not None and sent >= garble:
+                        body = body[: len(body) // 2]  # the data's JSON cut short
+                    self.wfile.write(event_part(body, BOUNDARY))
                     sent += 1
                 self.wfile.flush()
         except OSError:

@@ -174,6 +174,15 @@ def test_a_stream_dropped_by_the_controller_ends_in_unreachable(controller, emul
                 pass
 
 
+def test_a_garbled_stream_part_is_a_protocol_error(controller, emulator):
+    controller.faults.garble_stream_after = 0
+    with client_for(emulator) as client, client.attach(heartbeat=1) as events:
+        threading.Timer(0.3, controller.punch_now, args=(random.Random(1),)).start()
+        with pytest.raises(DeviceProtocolError, match="garbled event stream"):
+            for _ in events():
+                pass
+
+
 def test_stream_parser_takes_parts_split_anywhere():
     body = 'Code=AccessControl;action=Pulse;index=0;data={\n "UserID" : "5",\n "Method" : 15\n}'
     wire = event_part("Heartbeat") + event_part(body) + event_part("Heartbeat")
