@@ -113,7 +113,8 @@ class _Reader:
 
     def read(self, end: int) -> None:
         """Search from a day before the newest time read to `end`, committing as it goes."""
-        start = max(self.last_time - OVERLAP_S, 1) if self.cursor else 1
+        overlap = int(self.device.options.get("overlap_s", OVERLAP_S))
+        start = max(self.last_time - overlap, 1) if self.cursor else 1
         every = int(self.device.options.get("commit_records", COMMIT_RECORDS))
         try:
             for page in self.client.pages(start, end):
