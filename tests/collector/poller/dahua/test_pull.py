@@ -47,6 +47,7 @@ def test_first_sync_stores_punches_counts_door_events_then_reads_only_what_is_ne
     assert row.clock_skew_s is not None and abs(row.clock_skew_s) < 5
     again = poller.poll()
     assert again is not None and (again.read, again.inserted, again.duplicates) == (0, 0, 0)
+    newest = max(r["CreateTime"] for r in controller.records)
     controller.add_record(datetime.now(UTC), user="1001", method=6, state=4)
     third = poller.poll()
     assert third is not None and (third.read, third.inserted, third.reason) == (
@@ -55,7 +56,6 @@ def test_first_sync_stores_punches_counts_door_events_then_reads_only_what_is_ne
         "incremental",
     )
     # Each sync asks from a day before the newest record read, not from the start.
-    newest = max(r["CreateTime"] for r in controller.records)
     assert int(controller.queries[-1]["StartTime"]) == newest - 86_400
 
 
