@@ -77,7 +77,7 @@ class DeviceConfig(_Strict):
 
     code: str
     name: str = ""
-    kind: Literal["zk", "hik", "push", "mobile"] = "zk"
+    kind: Literal["zk", "hik", "dahua", "biotime", "push", "mobile"] = "zk"
     site: str | None = None
     timezone: str | None = None  # defaults to the site's zone
     direction_mode: Literal["auto", "in", "out", "alternate"] = "auto"

@@ -99,7 +99,7 @@ class SitePublic(_Out):
     fence: dict[str, Any]
 
 
-DeviceKind = Literal["zk", "hik", "push", "mobile"]
+DeviceKind = Literal["zk", "hik", "dahua", "biotime", "push", "mobile"]
 Direction = Literal["auto", "in", "out", "alternate"]
 Transport = Literal["tcp", "udp", "auto"]
 

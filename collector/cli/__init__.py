@@ -16,6 +16,8 @@ from collector.cli import (
     db,
     demo,
     emulate,
+    emulate_biotime,
+    emulate_dahua,
     emulate_hik,
     emulate_push,
     importing,
@@ -54,6 +56,8 @@ app.command("import")(importing.import_command)
 app.add_typer(emulate.app, name="emulate")
 emulate.app.command("push")(emulate_push.push_command)
 emulate.app.command("hikvision")(emulate_hik.hikvision_command)
+emulate.app.command("dahua")(emulate_dahua.dahua_command)
+emulate.app.command("biotime")(emulate_biotime.biotime_command)
 app.command("sync")(sync.sync_command)
 
 

@@ -1,4 +1,4 @@
-"""`punchgate sync`: pull one terminal's (ZK or Hikvision) new records once."""
+"""`punchgate sync`: pull one terminal's (ZK, Hikvision, Dahua, BioTime) new records once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from sqlalchemy import or_, select
 
 from collector.cli.common import console, open_existing_store, setup_logging
 from collector.normalize import NormalizeError, zone
+from collector.poller.biotimedevices import BioTimeDevice, load_biotime_devices
+from collector.poller.biotimesync import sync_biotime
+from collector.poller.dahuadevices import DahuaDevice, load_dahua_devices
+from collector.poller.dahuasync import sync_dahua
 from collector.poller.hikdevices import HikDevice, load_hik_devices
 from collector.poller.hiksync import sync_hik
 from collector.poller.sync import SyncOutcome, sync_terminal
@@ -23,6 +27,8 @@ from collector.poller.terminals import (
 from collector.runtime import Store
 from collector.settings import get_settings
 from collector.store.models import Device
+from devices.biotime.client import BioTimeClient
+from devices.dahua.client import DahuaClient
 from devices.hikvision.client import ISAPIClient
 from devices.zk.driver import ZKSession
 from devices.zk.errors import DeviceAuthError, DeviceError
@@ -74,7 +80,7 @@ def _terminal(
     udp: bool,
     comm_key: int,
     timezone: str | None,
-) -> Terminal | HikDevice:
+) -> Terminal | HikDevice | DahuaDevice | BioTimeDevice:
     if host:
         if timezone is None:
             timezone = _configured_zone(store, host, port)
@@ -93,10 +99,14 @@ def _terminal(
         )
     if not device:
         raise typer.BadParameter("name a configured terminal or give --host")
-    found: list[Terminal | HikDevice] = [*load_terminals(store.engine, [device], box=store.box)]
+    found: list[Terminal | HikDevice | DahuaDevice | BioTimeDevice] = [
+        *load_terminals(store.engine, [device], box=store.box)
+    ]
     found += load_hik_devices(store.engine, [device], box=store.box)
+    found += load_dahua_devices(store.engine, [device], box=store.box)
+    found += load_biotime_devices(store.engine, [device], box=store.box)
     if not found:
-        raise typer.BadParameter(f"no enabled zk or hik terminal {device!r} in the store")
+        raise typer.BadParameter(f"no enabled polled device {device!r} in the store")
     return found[0]
 
 
@@ -121,7 +131,9 @@ def _configured_zone(store: Store, host: str, port: int) -> str:
     )
 
 
-def _run(store: Store, terminal: Terminal | HikDevice, *, quiet: bool) -> SyncOutcome:
+def _run(
+    store: Store, terminal: Terminal | HikDevice | DahuaDevice | BioTimeDevice, *, quiet: bool
+) -> SyncOutcome:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -138,6 +150,12 @@ def _run(store: Store, terminal: Terminal | HikDevice, *, quiet: bool) -> SyncOu
             if isinstance(terminal, HikDevice):
                 with ISAPIClient(terminal.target(store.settings)) as client:
                     return sync_hik(store, terminal, client)
+            if isinstance(terminal, DahuaDevice):
+                with DahuaClient(terminal.target(store.settings)) as cgi:
+                    return sync_dahua(store, terminal, cgi)
+            if isinstance(terminal, BioTimeDevice):
+                with BioTimeClient(terminal.target(store.settings)) as api:
+                    return sync_biotime(store, terminal, api)
             with ZKSession(terminal.target(store.settings)) as session:
                 return sync_terminal(store, terminal, session, progress=progress)
         except DeviceError as exc:

@@ -1,4 +1,4 @@
-"""One poller per terminal (ZK or Hikvision): its interval, backoff, availability, session."""
+"""One poller per terminal (ZK, Hikvision, Dahua, BioTime): interval, backoff, availability."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import threading
 import time
 
 from collector.metrics import POLL_DURATION, POLL_FAILURES
+from collector.poller.biotimedevices import BioTimeDevice
+from collector.poller.biotimesync import sync_biotime
+from collector.poller.dahuadevices import DahuaDevice
+from collector.poller.dahuasync import sync_dahua
 from collector.poller.hikdevices import HikDevice
 from collector.poller.hiksync import sync_hik
 from collector.poller.sync import SyncOutcome, sync_terminal, to_batch
@@ -20,7 +24,9 @@ from collector.poller.terminals import (
 )
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest
-from devices.errors import DeviceAuthError, DeviceError
+from devices.biotime.client import BioTimeClient
+from devices.dahua.client import DahuaClient
+from devices.errors import DeviceAuthError, DeviceError, DeviceUnreachable
 from devices.hikvision.client import ISAPIClient
 from devices.zk.driver import ZKSession
 from rules.vocabulary import PunchFlag
@@ -32,7 +38,11 @@ class TerminalPoller:
     """Polls one terminal; logs once when it goes down and once when it comes back."""
 
     def __init__(
-        self, store: Store, terminal: Terminal | HikDevice, *, rng: random.Random | None = None
+        self,
+        store: Store,
+        terminal: Terminal | HikDevice | DahuaDevice | BioTimeDevice,
+        *,
+        rng: random.Random | None = None,
     ):
         self.store = store
         self.terminal = terminal
@@ -75,6 +85,12 @@ class TerminalPoller:
         if isinstance(terminal, HikDevice):
             with ISAPIClient(terminal.target(self.settings)) as client:
                 return sync_hik(self.store, terminal, client, full_info=full_info)
+        if isinstance(terminal, DahuaDevice):
+            with DahuaClient(terminal.target(self.settings)) as client:
+                return sync_dahua(self.store, terminal, client, full_info=full_info)
+        if isinstance(terminal, BioTimeDevice):
+            with BioTimeClient(terminal.target(self.settings)) as api:
+                return sync_biotime(self.store, terminal, api, full_info=full_info)
         with ZKSession(terminal.target(self.settings)) as session:
             return sync_terminal(self.store, terminal, session, full_info=full_info)
 
@@ -115,7 +131,10 @@ class TerminalPoller:
         anything else the link missed: every punch reaches the store within about one window.
         """
         terminal = self.terminal
-        assert isinstance(terminal, Terminal), "only ZK terminals hold a live session"
+        if isinstance(terminal, DahuaDevice):
+            self._run_dahua_live(terminal, stop)
+            return
+        assert isinstance(terminal, Terminal), "Hikvision and BioTime hold no live session"
         window_s = float(terminal.options.get("live_window_s", 1.0))
         while not stop.is_set():
             try:
@@ -140,6 +159,53 @@ class TerminalPoller:
                 log.exception("live session of terminal %s failed", self.terminal.code)
                 self.failures += 1
                 stop.wait(self.backoff())
+
+    def _run_dahua_live(self, device: DahuaDevice, stop: threading.Event) -> None:
+        """Hold the controller's event stream; read after the cursor at every (re)connect and event.
+
+        The stream only says that something happened: the records themselves always come
+        from the cursor-based read, so a record made while the stream was down (or one the
+        stream never announced) is read at the next connect or event, and at least every
+        interval, and nothing is stored by two paths.
+        """
+        heartbeat = int(device.options.get("heartbeat_s", 5))
+        target = device.target(self.settings)
+        while not stop.is_set():
+            try:
+                with (
+                    DahuaClient(target) as pull,
+                    DahuaClient(target) as listen,
+                    listen.attach(heartbeat=heartbeat) as events,
+                ):
+                    # Subscribed first, then read: a record made between the two is both
+                    # read now and announced, never neither.
+                    self._live_read(device, pull)  # whatever came while disconnected
+                    last_read = time.monotonic()
+                    for event in events():
+                        if stop.is_set():
+                            return
+                        due = time.monotonic() - last_read >= self.interval
+                        if (event is not None and event.code == "AccessControl") or due:
+                            self._live_read(device, pull)
+                            last_read = time.monotonic()
+                raise DeviceUnreachable("the event stream ended")
+            except DeviceError as exc:
+                self._failed(exc)
+                stop.wait(self.backoff())
+            except Exception:
+                # As for ZK: a store outage or a bug in one read must not end the thread;
+                # the cursor moves only with the records it covers, so retrying is safe.
+                log.exception("live session of controller %s failed", device.code)
+                self.failures += 1
+                stop.wait(self.backoff())
+
+    def _live_read(self, device: DahuaDevice, client: DahuaClient) -> None:
+        with self._lock:
+            full = self.polls % self.settings.zk_info_every == 0
+            outcome = sync_dahua(self.store, device, client, full_info=full)
+            self.polls += 1
+            self._skewed = outcome.clock_flagged
+            self._succeeded()
 
     def _listen(self, session: ZKSession, stop: threading.Event, deadline: float) -> None:
         terminal = self.terminal

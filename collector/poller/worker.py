@@ -8,6 +8,8 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from collector.poller.biotimedevices import BioTimeDevice, load_biotime_devices
+from collector.poller.dahuadevices import DahuaDevice, load_dahua_devices
 from collector.poller.device import TerminalPoller
 from collector.poller.hikdevices import HikDevice, load_hik_devices
 from collector.poller.sync import SyncOutcome
@@ -20,7 +22,7 @@ RELOAD_S = 60.0  # how often the terminal list is re-read from the store
 
 
 class TerminalPollerWorker:
-    """Runs a `TerminalPoller` per enabled ZK or Hikvision terminal; live ZK ones get a thread."""
+    """A `TerminalPoller` per enabled ZK, Hikvision, Dahua or BioTime device; live ones a thread."""
 
     name = "zk-poller"
 
@@ -39,10 +41,12 @@ class TerminalPollerWorker:
     def reload(self) -> None:
         """Pick up terminals added, changed or removed in the store."""
         engine, box = self.store.engine, self.store.box
-        found: dict[str, Terminal | HikDevice] = {
+        found: dict[str, Terminal | HikDevice | DahuaDevice | BioTimeDevice] = {
             t.code: t for t in load_terminals(engine, self.codes, box=box)
         }
         found.update((t.code, t) for t in load_hik_devices(engine, self.codes, box=box))
+        found.update((t.code, t) for t in load_dahua_devices(engine, self.codes, box=box))
+        found.update((t.code, t) for t in load_biotime_devices(engine, self.codes, box=box))
         for code in list(self.pollers):
             if code not in found and not self.pollers[code].terminal.live:
                 del self.pollers[code]

@@ -98,7 +98,7 @@ class Device(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    kind: Mapped[str] = mapped_column(String(16))  # zk, hik (pulled), push, mobile
+    kind: Mapped[str] = mapped_column(String(16))  # zk, hik, dahua, biotime (pulled), push, mobile
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     direction_mode: Mapped[str] = mapped_column(String(16), default="auto")

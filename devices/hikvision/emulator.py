@@ -13,10 +13,8 @@ that ignores `beginSerialNo`, a cleared log and a serial counter that starts aga
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
-import secrets
 import threading
 import time
 from collections import OrderedDict, deque
@@ -24,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.request import parse_http_list, parse_keqv_list
 from zoneinfo import ZoneInfo
 
+from devices.digest import DigestServer
 from devices.hikvision.events import MAJOR_EVENT, parse_time
 from devices.hikvision.pusher import HttpHost, Pusher, hosts_xml, parse_hosts
 
@@ -273,56 +271,12 @@ def status_body(code: int, words: str, sub: str, path: str, msg: str = "") -> di
     return body
 
 
-class _Digest:
-    """Server side of RFC 7616 Digest (MD5, qop=auth) with the nonces this server issued."""
-
-    def __init__(self) -> None:
-        self.nonces: set[str] = set()
-        self.lock = threading.Lock()
-
-    def challenge(self) -> str:
-        nonce = secrets.token_hex(16)
-        with self.lock:
-            if len(self.nonces) > 10_000:  # bounded: stale nonces just get a new challenge
-                self.nonces.clear()
-            self.nonces.add(nonce)
-        return f'Digest qop="auth", realm="{REALM}", nonce="{nonce}", stale="FALSE"'
-
-    def check(self, header: str | None, method: str, terminal: HikTerminal) -> bool:
-        if not header or not header.startswith("Digest "):
-            return False
-        parts = _parse_auth(header[7:])
-        with self.lock:
-            known = parts.get("nonce") in self.nonces
-        if not known or parts.get("username") != terminal.username:
-            return False
-
-        def md5(text: str) -> str:
-            return hashlib.md5(text.encode()).hexdigest()  # RFC 7616 Digest: MD5
-
-        ha1 = md5(f"{terminal.username}:{REALM}:{terminal.password}")
-        ha2 = md5(f"{method}:{parts.get('uri', '')}")
-        if parts.get("qop"):
-            expect = md5(
-                f"{ha1}:{parts['nonce']}:{parts.get('nc', '')}:{parts.get('cnonce', '')}:"
-                f"{parts['qop']}:{ha2}"
-            )
-        else:
-            expect = md5(f"{ha1}:{parts['nonce']}:{ha2}")
-        return secrets.compare_digest(expect, parts.get("response", ""))
-
-
-def _parse_auth(text: str) -> dict[str, str]:
-    # urllib's own helpers split a quoted comma list and unquote its key=value items.
-    return parse_keqv_list(parse_http_list(text))
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the terminals' web server does
     disable_nagle_algorithm = True  # headers and body go out in two writes
     server_version = "webs"
     terminal: HikTerminal
-    digest: _Digest
+    digest: DigestServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
         return
@@ -343,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
         if terminal.faults.latency_s:
             time.sleep(terminal.faults.latency_s)
         authorized = not terminal.faults.wrong_password and self.digest.check(
-            self.headers.get("Authorization"), self.command, terminal
+            self.headers.get("Authorization"), self.command, terminal.username, terminal.password
         )
         if not authorized:
             self._send(401, b"", "text/plain", challenge=True)
@@ -425,7 +379,8 @@ class HikEmulator:
     """Serves one `HikTerminal` on 127.0.0.1 in a background thread; a context manager."""
 
     def __init__(self, terminal: HikTerminal, port: int = 0, *, multipart: bool = False) -> None:
-        handler = type("HikHandler", (_Handler,), {"terminal": terminal, "digest": _Digest()})
+        digest = DigestServer(REALM)
+        handler = type("HikHandler", (_Handler,), {"terminal": terminal, "digest": digest})
         self.multipart = multipart  # post notifications as multipart with a picture
         self.terminal = terminal
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)

@@ -1,0 +1,1 @@
+"""ZKTeco BioTime / ZKBio servers (the REST API in front of the terminals)."""

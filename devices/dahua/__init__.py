@@ -1,0 +1,1 @@
+"""Dahua access controllers over their HTTP CGI API."""
