@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
-FED_BY = ("zk", "push", "hik")  # device kinds that report how far they have synced
+FED_BY = ("zk", "push", "hik", "dahua")  # device kinds that report how far they have synced
 
 
 def as_date(value: Any) -> date:
