@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from collector.masterdata.zones import change_device_zone
 from collector.normalize import NormalizeError, zone
@@ -34,6 +34,7 @@ from devices.zk.push.wire import HandshakeOptions, handshake_text, parse_info
 
 log = logging.getLogger(__name__)
 PUSH_KIND = "push"
+STATUS_OFFLINE = "offline"
 MAX_PENDING = 100  # terminals held for approval at once
 SERIAL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -146,26 +147,62 @@ def _pending_device(serial: str, store: Store, now: datetime) -> Device:
     )
 
 
+def _tell(session: Session, events: list[tuple[str, str, str, str | None]], now: datetime) -> None:
+    """Write device.online/offline events (code, status, previous, error) to the outbox."""
+    # Imported here: the outbound payloads import collector.days, which imports this module's
+    # importers; at call time every module is loaded.
+    from collector.outbound.events import emit
+    from collector.outbound.payloads import device_event
+
+    made = [device_event(code, status, was, error, now) for code, status, was, error in events]
+    emit(session.connection(), made, now=now)
+
+
 def seen(device: Device, now: datetime) -> None:
-    """Mark the terminal online as of `now` (every request it makes is a heartbeat)."""
+    """Mark the terminal online as of `now` (every request it makes is a heartbeat).
+
+    Coming back from offline is news (device.online), told once: only the request whose
+    conditional update turns the row online emits it, however many arrive together.
+    """
+    session = object_session(device)
+    if device.status == STATUS_OFFLINE and session is not None:
+        back = session.execute(
+            update(Device)
+            .where(Device.id == device.id, Device.status == STATUS_OFFLINE)
+            .values(status="online")
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(back, "rowcount", 0) == 1:
+            _tell(session, [(device.code, "online", STATUS_OFFLINE, None)], now)
     device.status = "online"
     device.last_seen_at = now
     device.last_error = None
 
 
 def expire_silent(session: Session, *, now: datetime, after_s: int) -> int:
-    """Mark push terminals that have not called for `after_s` seconds offline; how many."""
-    result = session.execute(
-        update(Device)
-        .where(
-            Device.kind == PUSH_KIND,
-            Device.status == "online",
-            Device.last_seen_at < now - timedelta(seconds=after_s),
+    """Mark push terminals that have not called for `after_s` seconds offline; how many.
+
+    Each one that goes offline is a device.offline event, written in the same transaction.
+    """
+    gone = (
+        session.execute(
+            update(Device)
+            .where(
+                Device.kind == PUSH_KIND,
+                Device.status == "online",
+                Device.last_seen_at < now - timedelta(seconds=after_s),
+            )
+            .values(status=STATUS_OFFLINE)
+            .returning(Device.code)
+            .execution_options(synchronize_session=False)
         )
-        .values(status="offline")
-        .execution_options(synchronize_session=False)
+        .scalars()
+        .all()
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    if gone:
+        silent = f"no request for more than {after_s} s"
+        _tell(session, [(code, STATUS_OFFLINE, "online", silent) for code in gone], now)
+    return len(gone)
 
 
 def note_info(device: Device, info: str | None) -> int | None:

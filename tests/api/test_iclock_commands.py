@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
+from collector.outbound.events import EventType
 from collector.push.commands import (
     CommandError,
     CommandRefused,
@@ -20,7 +22,9 @@ from collector.push.commands import (
 from collector.runtime import utcnow
 from collector.store.models import Device, PushCommand, Quarantine
 from devices.zk.push.wire import from_zk_time, parse_command_line
+from tests.collector.outbound.test_outbox import check_schema, outbox
 from tests.factories import add_employee
+from tests.outbound_support import add_webhook
 from tests.push_support import add_push_device, device
 
 SN = "SIM0001"
@@ -153,6 +157,32 @@ def test_a_poll_marks_silent_terminals_offline(client, store):
     add_push_device(store, serial="QUIET1", code="quiet")
     client.get("/iclock/getrequest?SN=QUIET1")
     assert device(store, "QUIET1").status == "online"
+
+
+def test_a_silent_push_terminal_is_a_device_offline_event_and_its_return_one_online(client, store):
+    add_webhook(
+        store,
+        "http://127.0.0.1:9/x",
+        utcnow(),
+        events=[EventType.DEVICE_OFFLINE, EventType.DEVICE_ONLINE],
+    )
+    add_push_device(store, serial="QUIET1", code="quiet")
+    client.get("/iclock/getrequest?SN=QUIET1")  # first seen: not news
+    with store.sessions.begin() as s:
+        quiet = s.scalar(select(Device).where(Device.serial == "QUIET1"))
+        quiet.last_seen_at = utcnow() - timedelta(minutes=10)
+    client.get(f"/iclock/getrequest?SN={SN}")  # SIM0001's poll notices the silence
+    client.get(f"/iclock/getrequest?SN={SN}")  # already offline: told once
+    client.get("/iclock/ping?SN=QUIET1")  # back
+    client.get("/iclock/getrequest?SN=QUIET1")  # still online: nothing new
+    bodies = [json.loads(str(m.payload)) for m in outbox(store.engine)]
+    assert [(b["type"], b["data"]["device_code"]) for b in bodies] == [
+        ("device.offline", "quiet"),
+        ("device.online", "quiet"),
+    ]
+    for body in bodies:
+        check_schema(body)
+    assert "no request for more than" in bodies[0]["data"]["error"]
     with store.sessions.begin() as s:
         quiet = s.scalar(select(Device).where(Device.serial == "QUIET1"))
         quiet.last_seen_at = utcnow() - timedelta(minutes=10)
