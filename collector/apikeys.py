@@ -29,12 +29,14 @@ class Role(enum.StrEnum):
     """What a key may do; each role includes everything the roles below it may do."""
 
     VIEWER = "viewer"  # reports only, without GPS coordinates or raw payloads
+    # a viewer who also decides employee requests; normally given a department (its own)
+    MANAGER = "manager"
     HR = "hr"  # reads everything, corrects punches, reports
     ADMIN = "admin"  # everything, including master data and keys
 
     @property
     def rank(self) -> int:
-        """Position in the order viewer < hr < admin."""
+        """Position in the order viewer < manager < hr < admin."""
         return _RANKS[self]
 
     def allows(self, needed: Role) -> bool:
