@@ -20,19 +20,26 @@ from collector.store.models import ApiKey, Department
 
 @dataclass
 class Keys:
-    """Tokens of each role, a department-scoped hr key and a revoked admin key."""
+    """Tokens of each role, department-scoped hr, manager and viewer keys, a revoked admin key."""
 
     admin: str
     hr: str
+    manager: str
     viewer: str
     scoped_hr: str
+    scoped_manager: str
     scoped_viewer: str
     revoked: str
     department_id: int
 
     def of(self, role: Role) -> str:
         """The unscoped token of `role`."""
-        return {Role.ADMIN: self.admin, Role.HR: self.hr, Role.VIEWER: self.viewer}[role]
+        return {
+            Role.ADMIN: self.admin,
+            Role.HR: self.hr,
+            Role.MANAGER: self.manager,
+            Role.VIEWER: self.viewer,
+        }[role]
 
 
 def auth(token: str) -> dict[str, str]:
@@ -69,6 +76,9 @@ def keys(store: Store, now: datetime) -> Keys:
         scoped_viewer = create_key(
             s, name="ops-viewer", role=Role.VIEWER, now=now, department_code="OPS"
         )
+        scoped_manager = create_key(
+            s, name="ops-manager", role=Role.MANAGER, now=now, department_code="OPS"
+        )
         gone = create_key(s, name="gone", role=Role.ADMIN, now=now)
         revoke_key(s, key_id=gone.key.id, now=now)
         dept_id = scoped_hr.key.department_id
@@ -76,8 +86,10 @@ def keys(store: Store, now: datetime) -> Keys:
     return Keys(
         admin=made[Role.ADMIN],
         hr=made[Role.HR],
+        manager=made[Role.MANAGER],
         viewer=made[Role.VIEWER],
         scoped_hr=scoped_hr.token,
+        scoped_manager=scoped_manager.token,
         scoped_viewer=scoped_viewer.token,
         revoked=gone.token,
         department_id=dept_id,

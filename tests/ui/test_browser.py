@@ -229,6 +229,7 @@ PHONE_PAGES = [
     "/ui/quarantine",
     "/ui/roster",
     "/ui/periods",
+    "/ui/requests",
     "/ui/nowhere",
 ]
 
@@ -249,7 +250,7 @@ def test_pages_fit_a_phone_and_the_nav_is_reachable(chromium, live, client, keys
                 wide = tab.evaluate("document.documentElement.scrollWidth")
                 assert wide <= tab.evaluate("window.innerWidth") == width, (path, lang, wide)
                 links = tab.locator("header nav a")
-                assert links.count() == 8  # today … quarantine, roster, periods
+                assert links.count() == 9  # today … quarantine, roster, periods, requests
                 for n in range(links.count()):
                     links.nth(n).scroll_into_view_if_needed()
                     assert links.nth(n).is_visible(), (path, n)
@@ -313,6 +314,6 @@ def test_hr_filters_with_blanks_and_adds_a_punch_months_back(page, client, keys,
     assert row.count() == 1 and "manual" in row.inner_text()
     page.goto("/ui/lateness?from=not-a-date")  # a refusal is a page with the navigation
     assert page.locator("#error").get_attribute("data-status") == "422"
-    assert page.locator("header nav a").count() == 8  # today … quarantine, roster, periods
+    assert page.locator("header nav a").count() == 9  # … roster, periods, requests
     assert "hr" in page.locator(".who").inner_text()
     shot(page, "error-page")
