@@ -169,7 +169,12 @@ def seed_two_departments(store: Store, now: datetime, client: Any, hr_token: str
         ("/corrections/void", {"punch_id": stored[-1], "reason": ENG_REASON}),
         (
             f"/employees/{ids[eng_codes[0]]}/requests",
-            {"kind": "overtime", "start_date": TUE.isoformat(), "minutes": 60, "reason": ENG_REASON},
+            {
+                "kind": "overtime",
+                "start_date": TUE.isoformat(),
+                "minutes": 60,
+                "reason": ENG_REASON,
+            },
         ),
         (f"/devices/{device_id}/commands", {"kind": "sync_roster", "reason": "walk"}),
     ]:

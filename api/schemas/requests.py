@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -58,8 +59,8 @@ class RequestPublic(BaseModel):
     employee_id: int
     kind: RequestKind
     state: RequestState
-    date: date
-    end_date: date
+    date: dt.date  # the (first) day it concerns
+    end_date: dt.date
     other_employee_id: int | None
     details: dict[str, Any]
     reason: str

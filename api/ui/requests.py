@@ -122,6 +122,4 @@ def reject(
     csrf: Csrf = "",
 ) -> Response:
     """Reject one request with a comment; audited."""
-    return _decide(
-        request, viewer, session, store, request_id, RequestAction.REJECT, comment, csrf
-    )
+    return _decide(request, viewer, session, store, request_id, RequestAction.REJECT, comment, csrf)

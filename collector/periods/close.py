@@ -17,7 +17,6 @@ from collector.errors import Conflict, InvalidInput, NotFound
 from collector.outbound.events import emit
 from collector.outbound.payloads import period_event
 from collector.store.ingest import mark_dirty
-from collector.workforce.requests import pending_in
 from collector.store.models import (
     AttendanceDay,
     ClosedDay,
@@ -28,6 +27,7 @@ from collector.store.models import (
     PayPeriod,
     Quarantine,
 )
+from collector.workforce.requests import pending_in
 from rules.payperiod import CycleKind, PayCycle
 from rules.vocabulary import DayStatus
 

@@ -41,7 +41,9 @@ def manual_punches(store, emp) -> list[Punch]:
 def audit_actions(store, entity: str) -> list[str]:
     with store.sessions() as s:
         return list(
-            s.scalars(select(AuditLog.action).where(AuditLog.entity == entity).order_by(AuditLog.id))
+            s.scalars(
+                select(AuditLog.action).where(AuditLog.entity == entity).order_by(AuditLog.id)
+            )
         )
 
 
@@ -60,7 +62,7 @@ def test_an_approved_missed_punch_becomes_one_manual_punch(client, keys, store, 
     assert (body["state"], body["comment"]) == ("approved", "seen the camera")
     [punch] = manual_punches(store, emp)
     assert body["outcome"] == {"punch_id": punch.id}
-    assert punch.source_ref == f"request-{req['id']}" and f"request #{req['id']}" in punch.note
+    assert punch.source_ref == f"request-{req['id']}" and f"request #{req['id']}" in str(punch.note)
 
     again = decide(client, keys.hr, req["id"], "approve")
     assert again.status_code == 409 and "approved cannot be approved" in again.text
@@ -243,9 +245,7 @@ def test_approved_overtime_is_kept_for_the_day(client, keys, store, now):
     ).json()
     with store.sessions() as s:
         assert approved_overtime(s, employee_ids=[emp], start=TUE, end=TUE) == {}
-    assert decide(client, keys.manager, made["id"], "approve").json()["outcome"] == {
-        "minutes": 90
-    }
+    assert decide(client, keys.manager, made["id"], "approve").json()["outcome"] == {"minutes": 90}
     with store.sessions() as s:
         assert approved_overtime(s, employee_ids=[emp], start=TUE, end=TUE) == {(emp, TUE): 90}
 

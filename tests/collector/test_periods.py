@@ -316,9 +316,7 @@ def test_pending_requests_in_the_period_hold_the_close_until_decided_or_overridd
             create_request(
                 s,
                 employee=employee,
-                data=RequestInput(
-                    RequestKind.OVERTIME, "release", start_date=day, minutes=60
-                ),
+                data=RequestInput(RequestKind.OVERTIME, "release", start_date=day, minutes=60),
                 actor="hr:test",
                 now=now,
                 scope=Scope(),
@@ -347,5 +345,5 @@ def test_pending_requests_in_the_period_hold_the_close_until_decided_or_overridd
             scope=Scope(),
             policy=NormalizePolicy(),
         )
-    pid, found = close(store, now, WEEK1, incomplete_days="ok")
+    _, found = close(store, now, WEEK1, incomplete_days="ok")
     assert found.items["pending_requests"]["count"] == 0

@@ -32,9 +32,7 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize(
-    ("state", "action"), list(itertools.product(RequestState, RequestAction))
-)
+@pytest.mark.parametrize(("state", "action"), list(itertools.product(RequestState, RequestAction)))
 def test_every_state_and_action(state, action):
     expected = EXPECTED.get((state, action))
     if expected is None:
