@@ -90,3 +90,46 @@ class RequestRules:
 
 
 NO_RULES = RequestRules()
+
+
+def cap_overtime(overtime: Mapping[str, int], approved_s: int) -> tuple[dict[str, int], int]:
+    """A day's overtime limited to what was approved in advance, and the seconds left out.
+
+    The approval is spent on the categories in order (regular, rest day, holiday), so a
+    request for two hours covers two hours however the day's overtime is split.
+    """
+    kept: dict[str, int] = {}
+    left = max(approved_s, 0)
+    dropped = 0
+    for cat in sorted(overtime, key=_order):
+        seconds = overtime[cat]
+        take = min(seconds, left)
+        left -= take
+        dropped += seconds - take
+        if take:
+            kept[cat] = take
+    return kept, dropped
+
+
+_CATEGORY_ORDER = ("regular", "rest_day", "holiday")
+
+
+def _order(cat: str) -> tuple[int, str]:
+    return (_CATEGORY_ORDER.index(cat) if cat in _CATEGORY_ORDER else len(_CATEGORY_ORDER), cat)
+
+
+def approval_text(approved_s: int, dropped_s: int) -> str:
+    """The explanation of a day whose policy counts only overtime approved in advance."""
+    if not approved_s:
+        return f"overtime needs approval in advance: none approved, {_hm(dropped_s)} not counted"
+    if dropped_s:
+        return (
+            f"overtime approved in advance {_hm(approved_s)};"
+            f" {_hm(dropped_s)} beyond it not counted"
+        )
+    return f"overtime approved in advance {_hm(approved_s)}; all of it counted"
+
+
+def _hm(seconds: int) -> str:
+    m = seconds // 60
+    return f"{m // 60}:{m % 60:02d} h"

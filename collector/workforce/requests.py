@@ -25,6 +25,7 @@ from collector.errors import Conflict, InvalidInput
 from collector.masterdata.scope import Scope
 from collector.normalize import NormalizePolicy, zone
 from collector.outbound.events import Event, EventType, emit
+from collector.store.ingest import mark_dirty
 from collector.store.models import (
     Department,
     Employee,
@@ -350,6 +351,9 @@ def _apply(
         )
         return {"leave_id": leave.id}
     if kind is RequestKind.OVERTIME:
+        # A policy counting only approved overtime reads it when the day is recomputed.
+        if row.local_date <= now.date() + timedelta(days=1):
+            mark_dirty(session.connection(), {(employee.id, row.local_date)})
         return {"minutes": d["minutes"]}
     assert row.other_employee_id is not None
     other = scope.employee(session, row.other_employee_id)

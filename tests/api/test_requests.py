@@ -318,3 +318,32 @@ def test_a_decision_is_announced_once_in_its_transaction(client, keys, store, no
     assert [b["data"]["state"] for b in bodies] == ["approved", "rejected"]
     with store.sessions() as s:
         assert s.scalar(select(func.count(EmployeeRequest.id))) == 3
+
+
+def test_a_policy_counting_only_approved_overtime_caps_the_day(client, keys, store, now):
+    emp, ids = setup_office(store, now)
+    with store.sessions.begin() as s:
+        s.get_one(Policy, ids["flex"]).document = {
+            **FLEX_DOC,
+            "requests": {"overtime_needs_approval": True},
+        }
+    punches(store, now, (TUE, "08:00", 0), (TUE, "19:00", 1))  # 11 h less 45 min break
+    process_dirty(store.engine, now=now)
+    before = day_row(store, emp, TUE)
+    assert before.overtime == {}
+    texts = [d["text"] for d in before.explanation if d["rule"] == "overtime"]
+    assert "none approved, 2:15 h not counted" in texts[-1]
+    made = ask(
+        client, keys.hr, emp, kind="overtime", start_date=str(TUE), minutes=60, reason="release"
+    ).json()
+    assert decide(client, keys.hr, made["id"], "approve").status_code == 200
+    process_dirty(store.engine, now=now)  # the approval marked the day
+    after = day_row(store, emp, TUE)
+    assert after.overtime == {"regular": 3600}
+    assert after.explanation[-2]["outcome"] == "unapproved"
+    assert (
+        "approved in advance 1:00 h; 1:15 h beyond it not counted" in after.explanation[-2]["text"]
+    )
+    assert (
+        after.worked_s == before.worked_s
+    )  # worked time is what it was; only overtime counts less

@@ -14,6 +14,7 @@ from rules.requests import (
     RequestRules,
     RequestState,
     TransitionRefused,
+    cap_overtime,
     next_state,
 )
 from rules.schema import PolicyError, load_policy
@@ -91,3 +92,17 @@ def test_overtime_needs_approval_is_read():
     assert load_policy("p", "flexitime", doc).requests == RequestRules(
         per_month=(), overtime_needs_approval=True
     )
+
+
+@pytest.mark.parametrize(
+    ("overtime", "approved", "kept", "dropped"),
+    [
+        ({"regular": 3600}, 0, {}, 3600),
+        ({"regular": 3600}, 1800, {"regular": 1800}, 1800),
+        ({"regular": 3600}, 7200, {"regular": 3600}, 0),
+        ({"holiday": 3600, "regular": 600}, 1200, {"regular": 600, "holiday": 600}, 3000),
+        ({}, 600, {}, 0),
+    ],
+)
+def test_only_approved_overtime_counts(overtime, approved, kept, dropped):
+    assert cap_overtime(overtime, approved) == (kept, dropped)
