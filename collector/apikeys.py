@@ -82,7 +82,7 @@ def create_key(
     if department_code is not None and role is Role.ADMIN:
         raise InvalidInput(
             "an admin key cannot be limited to a department: it manages keys and master data "
-            "shared by every department; give a department to an hr or viewer key",
+            "shared by every department; give a department to an hr, manager or viewer key",
             field="department",
         )
     if department_code is not None:

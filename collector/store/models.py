@@ -339,7 +339,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin, hr, viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin, hr, manager, viewer
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(128))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
