@@ -628,6 +628,7 @@ REQUEST_LABELS = {
     "request_approved": ("The request was approved.", "申请已批准。"),
     "request_rejected": ("The request was rejected.", "申请已驳回。"),
     "check_pending_requests": ("Pending requests", "待审批的申请"),
+    "approved_overtime": ("Overtime approved in advance", "已批准加班"),
     "rk_missed_punch": ("missed punch", "补卡"),
     "rk_leave": ("leave", "请假"),
     "rk_business_trip": ("business trip", "出差"),

@@ -248,6 +248,12 @@ def test_approved_overtime_is_kept_for_the_day(client, keys, store, now):
     assert decide(client, keys.manager, made["id"], "approve").json()["outcome"] == {"minutes": 90}
     with store.sessions() as s:
         assert approved_overtime(s, employee_ids=[emp], start=TUE, end=TUE) == {(emp, TUE): 90}
+    shown = client.get(
+        "/reports/employee-day",
+        params={"employee_id": emp, "date": str(TUE)},
+        headers=auth(keys.viewer),
+    )
+    assert shown.json()["result"]["approved_overtime_minutes"] == 90
 
 
 def test_a_department_manager_sees_and_decides_only_its_department(client, keys, store, now):
