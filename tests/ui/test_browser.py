@@ -317,3 +317,35 @@ def test_hr_filters_with_blanks_and_adds_a_punch_months_back(page, client, keys,
     assert page.locator("header nav a").count() == 9  # … roster, periods, requests
     assert "hr" in page.locator(".who").inner_text()
     shot(page, "error-page")
+
+
+def test_a_manager_approves_from_the_inbox_and_the_count_drops(page, client, keys, office):
+    made = []
+    for code, reason in (("1003", "terminal was down"), ("1004", "forgot the badge")):
+        answer = client.post(
+            f"/employees/{office.employees[code]}/requests",
+            json={
+                "kind": "missed_punch",
+                "timestamp": "2026-11-24T08:55:00",
+                "state": "in",
+                "reason": reason,
+            },
+            headers=auth(keys.hr),
+        )
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["id"])
+    sign_in(page, keys.scoped_manager)  # OPS: 1003 and 1004
+    badge = page.locator("header nav [data-pending-requests]")
+    assert badge.inner_text() == "2"
+    page.click("header nav a[href='/ui/requests']")
+    page.wait_for_url("**/ui/requests")
+    row = page.locator(f"#requests tr[data-id='{made[0]}']")
+    row.locator("form[action$='/approve'] input[name=comment]").fill("camera confirms")
+    row.locator("button[name=approve]").click()
+    page.wait_for_url("**/ui/requests?notice=request_approved")
+    assert badge.inner_text() == "1"
+    assert page.locator("#requests tbody tr[data-id]").count() == 1
+    shot(page, "requests-inbox")
+    got = client.get(f"/requests/{made[0]}", headers=auth(keys.hr)).json()
+    assert (got["state"], got["comment"]) == ("approved", "camera confirms")
+    assert got["decided_by"].endswith(":ops-manager") and "punch_id" in got["outcome"]
