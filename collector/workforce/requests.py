@@ -144,7 +144,7 @@ def _checked(
                 "the direction is one of in, out, break_out, break_in", field="state"
             )
         local = _local(session, employee, data.timestamp, tz)
-        if local.tzinfo is not None and local > now + tz.future_tolerance:
+        if local > now + tz.future_tolerance:
             raise InvalidInput("a missed punch cannot be in the future", field="timestamp")
         stamp = data.timestamp.isoformat()
         return {"timestamp": stamp, "state": state.value}, local.date(), local.date(), None
@@ -193,13 +193,13 @@ def _leave_input(data: RequestInput) -> leave_service.LeaveInput:
 
 
 def _local(session: Session, employee: Employee, at: datetime, tz: NormalizePolicy) -> datetime:
-    """An aware time in the employee's site zone; a naive one is left as the site's wall time."""
-    if at.tzinfo is None:
-        return at
+    """The time in the employee's site zone; a naive one is read as the site's wall time."""
     name = tz.default_timezone
     if employee.site_id is not None:
         site = session.get(Site, employee.site_id)
         name = site.timezone if site is not None else name
+    if at.tzinfo is None:
+        return at.replace(tzinfo=zone(name))
     return at.astimezone(zone(name))
 
 

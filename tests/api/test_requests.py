@@ -228,6 +228,7 @@ def test_invalid_requests_are_refused(client, keys, store, now):
         ({"kind": "missed_punch", "state": "in"}, "timestamp"),
         ({**MISSED, "state": ""}, "state"),
         ({**MISSED, "timestamp": "2026-12-24T09:00:00+01:00"}, "timestamp"),
+        ({**MISSED, "timestamp": "2027-06-01T09:00:00"}, "timestamp"),  # site time, to come
         ({"kind": "leave", "leave_type": "nap", "start_date": str(TUE)}, "leave_type"),
         ({"kind": "overtime", "start_date": str(TUE)}, "minutes"),
         ({"kind": "shift_swap", "start_date": str(TUE)}, "other_employee_id"),
