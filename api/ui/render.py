@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.ui.i18n import LANG_COOKIE, label, language, translator
 from api.ui.session import PageError, Viewer
@@ -113,6 +114,9 @@ def _pending_requests(request: Request, viewer: Viewer | None) -> int | None:
     session = request.app.state.store.readers()
     try:
         return pending_count(session, scope=viewer.principal.scope)
+    except SQLAlchemyError:
+        # An error page must render even when the database is what failed: no count then.
+        return None
     finally:
         session.close()
 
