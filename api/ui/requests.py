@@ -29,11 +29,12 @@ def _inbox(
     viewer: Viewer,
     session: Session,
     *,
+    shown: RequestState = RequestState.PENDING,
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
     scope = viewer.principal.scope
-    rows = service.list_requests(session, scope=scope, state=RequestState.PENDING)
+    rows = service.list_requests(session, scope=scope, state=shown)
     ids = {r.employee_id for r in rows} | {r.other_employee_id for r in rows} - {None}
     people = {
         e.id: e
@@ -47,6 +48,8 @@ def _inbox(
         status=status,
         rows=rows,
         people=people,
+        shown=shown.value,
+        states=[s.value for s in RequestState],
         page="requests",
         **context,
     )
@@ -58,9 +61,10 @@ def requests_page(
     viewer: ManagerPage,
     session: SessionDep,
     notice: Annotated[str | None, Query(pattern=NOTICES)] = None,
+    show: RequestState = RequestState.PENDING,
 ) -> Response:
-    """Pending requests oldest first, each with approve and reject forms."""
-    return _inbox(request, viewer, session, notice=notice)
+    """Pending requests oldest first, each with approve and reject forms; or decided ones."""
+    return _inbox(request, viewer, session, shown=show, notice=notice)
 
 
 def _decide(

@@ -88,3 +88,17 @@ def test_a_viewer_has_no_inbox_and_no_count(client, keys, office):
     today = client.get("/ui/today")
     assert "data-pending-requests" not in today.text and 'href="/ui/requests"' not in today.text
     assert client.get("/ui/requests").status_code == 403
+
+
+def test_decided_requests_are_listed_by_state_with_the_decision(client, keys, office):
+    made = ask(client, keys, office.employees["1003"], "forgot")
+    decided = client.post(
+        f"/requests/{made}/reject", json={"comment": "Not this time"}, headers=auth(keys.hr)
+    )
+    assert decided.status_code == 200
+    sign_in(client, keys.hr)
+    assert f'data-id="{made}"' not in client.get("/ui/requests").text
+    rejected = client.get("/ui/requests?show=rejected")
+    assert f'data-id="{made}"' in rejected.text and "Not this time" in rejected.text
+    assert 'name="approve"' not in rejected.text  # a decided request takes no more decisions
+    assert "没有申请" in client.get("/ui/requests?show=approved&lang=zh").text
