@@ -90,7 +90,9 @@ def create_request(
         raise InvalidInput("a request needs a reason", field="reason")
     if employee.deleted_at is not None:
         raise InvalidInput("a deleted employee cannot make requests", field="employee_id")
-    details, first, last, other = _checked(session, employee, data, now=now, scope=scope, tz=policy)
+    details, first, last, other = _checked(
+        session, employee, data, now=now, scope=scope, policy=policy
+    )
     _check_limit(session, employee.id, data.kind, first)
     row = EmployeeRequest(
         employee_id=employee.id,
@@ -128,7 +130,7 @@ def _checked(
     *,
     now: datetime,
     scope: Scope,
-    tz: NormalizePolicy,
+    policy: NormalizePolicy,
 ) -> tuple[dict[str, Any], date, date, Employee | None]:
     """The kind's details as stored, the first and last day concerned, the swap partner."""
     kind = data.kind
@@ -143,8 +145,8 @@ def _checked(
             raise InvalidInput(
                 "the direction is one of in, out, break_out, break_in", field="state"
             )
-        local = _local(session, employee, data.timestamp, tz)
-        if local > now + tz.future_tolerance:
+        local = _local(session, employee, data.timestamp, policy)
+        if local > now + policy.future_tolerance:
             raise InvalidInput("a missed punch cannot be in the future", field="timestamp")
         stamp = data.timestamp.isoformat()
         return {"timestamp": stamp, "state": state.value}, local.date(), local.date(), None
@@ -192,9 +194,9 @@ def _leave_input(data: RequestInput) -> leave_service.LeaveInput:
     )
 
 
-def _local(session: Session, employee: Employee, at: datetime, tz: NormalizePolicy) -> datetime:
+def _local(session: Session, employee: Employee, at: datetime, policy: NormalizePolicy) -> datetime:
     """The time in the employee's site zone; a naive one is read as the site's wall time."""
-    name = tz.default_timezone
+    name = policy.default_timezone
     if employee.site_id is not None:
         site = session.get(Site, employee.site_id)
         name = site.timezone if site is not None else name
@@ -289,7 +291,7 @@ def decide(
         raise Conflict(f"request {request.id} was decided meanwhile")
     session.refresh(request)
     if new is RequestState.APPROVED:
-        request.outcome = _apply(session, request, actor=actor, now=now, scope=scope, tz=policy)
+        request.outcome = _apply(session, request, actor=actor, now=now, scope=scope, policy=policy)
         session.flush()
     record(
         session,
@@ -314,7 +316,7 @@ def _apply(
     actor: str,
     now: datetime,
     scope: Scope,
-    tz: NormalizePolicy,
+    policy: NormalizePolicy,
 ) -> dict[str, Any]:
     """Store what an approved request grants; returns what was stored."""
     kind = RequestKind(row.kind)
@@ -330,7 +332,7 @@ def _apply(
             reason=why,
             actor=actor,
             now=now,
-            policy=tz,
+            policy=policy,
             scope=scope,
             # One request, one punch: the key makes a replayed approval find the same punch.
             idempotency_key=f"request-{row.id}",

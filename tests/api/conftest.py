@@ -71,16 +71,19 @@ def keys(store: Store, now: datetime) -> Keys:
     with store.sessions.begin() as s:
         s.add(Department(code="OPS", name="Operations"))
         s.flush()
-        made = {role: create_key(s, name=role.value, role=role, now=now).token for role in Role}
+        # The manager's keys come last, so the older keys keep the ids tests name them by.
+        older = [r for r in Role if r is not Role.MANAGER]
+        made = {role: create_key(s, name=role.value, role=role, now=now).token for role in older}
         scoped_hr = create_key(s, name="ops-hr", role=Role.HR, now=now, department_code="OPS")
         scoped_viewer = create_key(
             s, name="ops-viewer", role=Role.VIEWER, now=now, department_code="OPS"
         )
+        gone = create_key(s, name="gone", role=Role.ADMIN, now=now)
+        revoke_key(s, key_id=gone.key.id, now=now)
+        made[Role.MANAGER] = create_key(s, name="manager", role=Role.MANAGER, now=now).token
         scoped_manager = create_key(
             s, name="ops-manager", role=Role.MANAGER, now=now, department_code="OPS"
         )
-        gone = create_key(s, name="gone", role=Role.ADMIN, now=now)
-        revoke_key(s, key_id=gone.key.id, now=now)
         dept_id = scoped_hr.key.department_id
     assert dept_id is not None
     return Keys(
