@@ -73,7 +73,9 @@ def keys(store: Store, now: datetime) -> Keys:
         s.flush()
         # The manager's keys come last, so the older keys keep the ids tests name them by.
         older = [r for r in Role if r is not Role.MANAGER]
-        made = {role: create_key(s, name=role.value, role=role, now=now).token for role in older}
+        made: dict[Role, str] = {
+            role: create_key(s, name=role.value, role=role, now=now).token for role in older
+        }
         scoped_hr = create_key(s, name="ops-hr", role=Role.HR, now=now, department_code="OPS")
         scoped_viewer = create_key(
             s, name="ops-viewer", role=Role.VIEWER, now=now, department_code="OPS"
