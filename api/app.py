@@ -28,6 +28,7 @@ from api.routes import (
     punches,
     quarantine,
     reports,
+    requests,
     rosters,
     ui_sessions,
 )
@@ -111,6 +112,7 @@ def create_app(
         reports,
         periods,
         rosters,
+        requests,
         ui_sessions,
         app_devices,
     ):

@@ -1,7 +1,7 @@
 """API-key authentication and the per-route minimum role.
 
 Every route declares the least role it needs with one of the dependency aliases below
-(`ViewerKey`, `HrKey`, `AdminKey`, `MetricsReader`); the access test reads that
+(`ViewerKey`, `ManagerKey`, `HrKey`, `AdminKey`, `MetricsReader`); the access test reads that
 declaration from each route, so the rule table lives only here and in the routes.
 """
 
@@ -114,6 +114,7 @@ def _address_allowed(request: Request, allowed: list[str]) -> bool:
 
 
 ViewerKey = Annotated[Principal, Depends(Requirement(Role.VIEWER))]
+ManagerKey = Annotated[Principal, Depends(Requirement(Role.MANAGER))]
 HrKey = Annotated[Principal, Depends(Requirement(Role.HR))]
 AdminKey = Annotated[Principal, Depends(Requirement(Role.ADMIN))]
 MetricsReader = Annotated[Principal, Depends(Requirement(Role.ADMIN, allow_addresses=True))]

@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from api.auth import AdminKey, HrKey, ViewerKey
+from api.auth import AdminKey, HrKey, ManagerKey, ViewerKey
 from api.deps import RowId, SessionDep, TxDep
-from collector.store.models import Employee, Leave, PolicyAssignment
+from collector.store.models import Employee, EmployeeRequest, Leave, PolicyAssignment
 
 
 def viewer_employee(employee_id: RowId, key: ViewerKey, session: SessionDep) -> Employee:
@@ -38,6 +38,21 @@ def hr_leave(leave_id: RowId, key: HrKey, session: TxDep) -> Leave:
     return key.scope.leave(session, leave_id)
 
 
+def manager_request(request_id: RowId, key: ManagerKey, session: SessionDep) -> EmployeeRequest:
+    """The request `request_id` names, for a read by a manager key or better."""
+    return key.scope.request(session, request_id)
+
+
+def manager_request_tx(request_id: RowId, key: ManagerKey, session: TxDep) -> EmployeeRequest:
+    """The request `request_id` names, in the route's transaction, for a manager or better."""
+    return key.scope.request(session, request_id)
+
+
+def hr_request_tx(request_id: RowId, key: HrKey, session: TxDep) -> EmployeeRequest:
+    """The request `request_id` names, in the route's transaction, for an hr key."""
+    return key.scope.request(session, request_id)
+
+
 def admin_employee(employee_id: RowId, key: AdminKey, session: TxDep) -> Employee:
     """The employee `employee_id` names, loaded in the route's transaction, for an admin key."""
     return key.scope.employee(session, employee_id)
@@ -52,6 +67,9 @@ ViewerEmployee = Annotated[Employee, Depends(viewer_employee)]
 HrEmployee = Annotated[Employee, Depends(hr_employee)]
 HrEmployeeTx = Annotated[Employee, Depends(hr_employee_tx)]
 HrLeave = Annotated[Leave, Depends(hr_leave)]
+ManagerRequest = Annotated[EmployeeRequest, Depends(manager_request)]
+ManagerRequestTx = Annotated[EmployeeRequest, Depends(manager_request_tx)]
+HrRequestTx = Annotated[EmployeeRequest, Depends(hr_request_tx)]
 AdminEmployee = Annotated[Employee, Depends(admin_employee)]
 AdminAssignment = Annotated[PolicyAssignment, Depends(admin_assignment)]
 RESOLVERS = (
@@ -59,6 +77,9 @@ RESOLVERS = (
     hr_employee,
     hr_employee_tx,
     hr_leave,
+    manager_request,
+    manager_request_tx,
+    hr_request_tx,
     admin_employee,
     admin_assignment,
 )

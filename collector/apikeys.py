@@ -29,12 +29,14 @@ class Role(enum.StrEnum):
     """What a key may do; each role includes everything the roles below it may do."""
 
     VIEWER = "viewer"  # reports only, without GPS coordinates or raw payloads
+    # a viewer who also decides employee requests; normally given a department (its own)
+    MANAGER = "manager"
     HR = "hr"  # reads everything, corrects punches, reports
     ADMIN = "admin"  # everything, including master data and keys
 
     @property
     def rank(self) -> int:
-        """Position in the order viewer < hr < admin."""
+        """Position in the order viewer < manager < hr < admin."""
         return _RANKS[self]
 
     def allows(self, needed: Role) -> bool:
@@ -80,7 +82,7 @@ def create_key(
     if department_code is not None and role is Role.ADMIN:
         raise InvalidInput(
             "an admin key cannot be limited to a department: it manages keys and master data "
-            "shared by every department; give a department to an hr or viewer key",
+            "shared by every department; give a department to an hr, manager or viewer key",
             field="department",
         )
     if department_code is not None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from rules.requests import NO_RULES, RequestRules
+
 DAY_S = 86_400
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -169,6 +171,7 @@ class Policy:
     pairing: Pairing  # how punches pair into worked time
     calendar: CalendarRules  # rest days and holidays
     half_day_leave: HalfDayLeave = HalfDayLeave()  # where half-day leave splits the day
+    requests: RequestRules = NO_RULES  # limits on employee requests (rules.requests)
     # Day plans already worked out for (calendar, day); filled by evaluation, not data.
     plans: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 

@@ -32,6 +32,7 @@ from rules.policy import (
     Rounding,
     Thresholds,
 )
+from rules.requests import RequestKind, RequestRules
 
 
 class PolicyError(ValueError):
@@ -183,6 +184,20 @@ class HalfDayLeaveDoc(_Doc):
     _clock = field_validator("am_end", "pm_start")(lambda v: v if v is None else (clock(v), v)[1])
 
 
+class RequestsDoc(_Doc):
+    """Limits on employee requests and whether overtime needs one approved in advance."""
+
+    per_month: dict[RequestKind, int] = Field(default_factory=dict)
+    overtime_needs_approval: bool = False
+
+    @field_validator("per_month")
+    @classmethod
+    def _not_negative(cls, v: dict[RequestKind, int]) -> dict[RequestKind, int]:
+        if any(n < 0 for n in v.values()):
+            raise ValueError("a monthly request limit cannot be negative")
+        return v
+
+
 class PolicyDoc(_Doc):
     """A whole policy document."""
 
@@ -197,6 +212,7 @@ class PolicyDoc(_Doc):
     pairing: PairingDoc = PairingDoc()
     calendar: CalendarDoc = CalendarDoc()
     half_day_leave: HalfDayLeaveDoc = HalfDayLeaveDoc()
+    requests: RequestsDoc = RequestsDoc()
 
     @model_validator(mode="after")
     def _combinations(self) -> Self:
@@ -466,5 +482,9 @@ def build_policy(name: str, doc: PolicyDoc) -> Policy:
             pm_start_s=None
             if doc.half_day_leave.pm_start is None
             else clock(doc.half_day_leave.pm_start),
+        ),
+        requests=RequestRules(
+            per_month=tuple(sorted(doc.requests.per_month.items())),
+            overtime_needs_approval=doc.requests.overtime_needs_approval,
         ),
     )

@@ -27,6 +27,7 @@ from collector.store.models import (
     Device,
     DirtyDay,
     Employee,
+    EmployeeRequest,
     Policy,
     PolicyAssignment,
     Punch,
@@ -49,6 +50,7 @@ MISSING = {
     "assignment_id": 999_993,
     "employee_code": "NOSUCH0000",
     "employee": "NOSUCH0000",
+    "request_id": 999_994,
 }
 ENG_PEOPLE = (("ENGZQ7731", "Zebulon Quartermaine"), ("ENGXV5520", "Xiomara Vantablack"))
 ENG_REASON = "Quokka correction for ENG"
@@ -69,6 +71,7 @@ class Foreign:
     site_id: int
     policy_id: int
     own_employee_id: int
+    request_id: int
 
     def values(self) -> dict[str, Any]:
         """A value for each parameter the walks fill, by name: ENG's wherever one is named."""
@@ -84,6 +87,7 @@ class Foreign:
             "dept_id": self.department_id,
             "site_id": self.site_id,
             "policy_id": self.policy_id,
+            "request_id": self.request_id,
             "key_id": MISSING_ID,  # a walk must not revoke keys it uses
             "app_device_id": MISSING_ID,
             "period_id": MISSING_ID,  # pay periods are the company's: never a department's
@@ -165,10 +169,21 @@ def seed_two_departments(store: Store, now: datetime, client: Any, hr_token: str
             },
         ),
         ("/corrections/void", {"punch_id": stored[-1], "reason": ENG_REASON}),
+        (
+            f"/employees/{ids[eng_codes[0]]}/requests",
+            {
+                "kind": "overtime",
+                "start_date": TUE.isoformat(),
+                "minutes": 60,
+                "reason": ENG_REASON,
+            },
+        ),
         (f"/devices/{device_id}/commands", {"kind": "sync_roster", "reason": "walk"}),
     ]:
         answer = client.post(path, json=body, headers=headers)
         assert answer.status_code == 201, answer.text
+        if path.endswith("/requests"):
+            request_id = answer.json()["id"]
     command = next(c for c in answer.json() if ENG_PEOPLE[0][1] in c["command"])
     eng_ids = tuple(ids[c] for c in eng_codes)
     with store.sessions() as s:
@@ -190,6 +205,7 @@ def seed_two_departments(store: Store, now: datetime, client: Any, hr_token: str
         site_id=site_id,
         policy_id=policy_id,
         own_employee_id=ids["OPS0001"],
+        request_id=request_id,
     )
 
 
@@ -225,6 +241,7 @@ def fingerprint(store: Store, foreign: Foreign) -> list[Any]:
         select(DirtyDay).where(DirtyDay.employee_id.in_(ids)),
         select(Quarantine).order_by(Quarantine.id),
         select(PushCommand).order_by(PushCommand.id),
+        select(EmployeeRequest).where(EmployeeRequest.employee_id.in_(ids)),
     ]
     with store.sessions() as s:
         return [

@@ -17,6 +17,7 @@ from api.ui import (
     periods,
     punches,
     quarantine,
+    requests,
     roster,
     signin,
     today,
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
         punches,
         devices,
         quarantine,
+        requests,
         periods,
     ):
         app.include_router(module.router)

@@ -20,7 +20,7 @@ EN: dict[str, str] = {
     "sign_in": "Sign in",
     "sign_out": "Sign out",
     "api_key": "API key",
-    "sign_in_hint": "Sign in with an API key (admin, hr or viewer).",
+    "sign_in_hint": "Sign in with an API key (admin, hr, manager or viewer).",
     "bad_key": "That key is unknown, malformed or revoked.",
     "in": "In",
     "out": "Out",
@@ -162,7 +162,7 @@ ZH: dict[str, str] = {
     "sign_in": "登录",
     "sign_out": "退出",
     "api_key": "API 密钥",
-    "sign_in_hint": "请使用 API 密钥登录（管理员、人事或只读）。",
+    "sign_in_hint": "请使用 API 密钥登录（管理员、人事、部门经理或只读）。",
     "bad_key": "密钥无效、格式错误或已被吊销。",
     "in": "在岗",
     "out": "已离开",
@@ -667,6 +667,41 @@ APP_LABELS: dict[str, tuple[str, str]] = {
 }
 EN.update({k: v[0] for k, v in APP_LABELS.items()})
 ZH.update({k: v[1] for k, v in APP_LABELS.items()})
+
+# Employee requests: the inbox, the kinds, and the close checklist's item.
+REQUEST_LABELS = {
+    "requests": ("Requests", "申请"),
+    "requests_pending": ("Pending requests", "待审批的申请"),
+    "no_pending_requests": ("No request waits for a decision.", "没有待审批的申请。"),
+    "no_requests": ("No request.", "没有申请。"),
+    "rs_pending": ("Pending", "待审批"),
+    "rs_approved": ("Approved", "已批准"),
+    "rs_rejected": ("Rejected", "已驳回"),
+    "rs_cancelled": ("Cancelled", "已撤销"),
+    "request_kind": ("Kind", "类型"),
+    "request_details": ("Details", "内容"),
+    "requested_by": ("Entered by", "提交人"),
+    "date": ("Date", "日期"),
+    "comment": ("Comment", "备注"),
+    "approve": ("Approve", "批准"),
+    "reject": ("Reject", "驳回"),
+    "request_approved": ("The request was approved.", "申请已批准。"),
+    "request_rejected": ("The request was rejected.", "申请已驳回。"),
+    "check_pending_requests": ("Pending requests", "待审批的申请"),
+    "approved_overtime": ("Overtime approved in advance", "已批准加班"),
+    "rk_missed_punch": ("missed punch", "补卡"),
+    "rk_leave": ("leave", "请假"),
+    "rk_business_trip": ("business trip", "出差"),
+    "rk_overtime": ("overtime", "加班"),
+    "rk_shift_swap": ("shift swap", "换班"),
+    "part_full": ("full day", "全天"),
+    "part_am": ("morning", "上午"),
+    "part_pm": ("afternoon", "下午"),
+    "part_hours": ("hours", "按小时"),
+    **{f"lt_{code}": (t.name, t.name_zh) for code, t in LEAVE_TYPES.items()},
+}
+EN.update({k: v[0] for k, v in REQUEST_LABELS.items()})
+ZH.update({k: v[1] for k, v in REQUEST_LABELS.items()})
 CATALOGUES = {"en": EN, "zh": ZH}
 
 

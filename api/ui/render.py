@@ -12,11 +12,14 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.ui.i18n import LANG_COOKIE, label, language, translator
 from api.ui.session import PageError, Viewer
+from collector.apikeys import Role
 from collector.errors import DomainError
 from collector.normalize import NormalizeError, zone
+from collector.workforce.requests import pending_count
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -95,12 +98,27 @@ def render(
         csrf=viewer.csrf if viewer is not None else context.pop("csrf", ""),
         with_query=lambda **kw: with_query(request, **kw),
         path=request.url.path,
+        pending_requests=_pending_requests(request, viewer),
         **{"tz": request.app.state.store.settings.default_timezone, **context},
     )
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in ("en", "zh"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/ui", samesite="lax")
     return response
+
+
+def _pending_requests(request: Request, viewer: Viewer | None) -> int | None:
+    """The navigation's count of requests waiting for this visitor (None: not theirs to decide)."""
+    if viewer is None or not viewer.role.allows(Role.MANAGER):
+        return None
+    session = request.app.state.store.readers()
+    try:
+        return pending_count(session, scope=viewer.principal.scope)
+    except SQLAlchemyError:
+        # An error page must render even when the database is what failed: no count then.
+        return None
+    finally:
+        session.close()
 
 
 @contextmanager

@@ -137,5 +137,6 @@ def viewer_for(live: uisessions.LiveSession, session_id: str) -> Viewer:
 
 
 ViewerPage = Annotated[Viewer, Depends(UiRequirement(Role.VIEWER))]
+ManagerPage = Annotated[Viewer, Depends(UiRequirement(Role.MANAGER))]
 HrPage = Annotated[Viewer, Depends(UiRequirement(Role.HR))]
 AdminPage = Annotated[Viewer, Depends(UiRequirement(Role.ADMIN))]

@@ -17,7 +17,7 @@ CLI_ACTOR = "cli"
 
 @app.command("create")
 def create_command(
-    role: Role = typer.Option(..., help="admin, hr or viewer."),
+    role: Role = typer.Option(..., help="admin, hr, manager or viewer."),
     name: str = typer.Option(..., help="Who or what the key is for."),
     department: str | None = typer.Option(None, help="Limit the key to this department code."),
 ) -> None:

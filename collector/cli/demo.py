@@ -21,6 +21,7 @@ from collector.demo.days import SeededHistory, days_worker, policy_start, seed_a
 from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
 from collector.demo.periods import close_last_month
 from collector.demo.push import push_workers
+from collector.demo.requests import seed_requests
 from collector.demo.seed import Walkers, add_employees, add_leave_examples, demo_employees
 from collector.demo.terminals import demo_terminal_workers
 from collector.runtime import Store, open_store, utcnow
@@ -107,6 +108,8 @@ def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str], int |
         app = demo_enrolment(session, now)
         add_leave_examples(session, now)
     seeded = seed_attendance(store, now)  # the factory's rostered workers join here
+    with store.sessions.begin() as session:
+        seed_requests(session, now, store.policy)  # pending, for the inbox
     with store.sessions() as session:
         employees = session.scalar(select(func.count()).select_from(Employee)) or employees
     closed = close_last_month(store, now)

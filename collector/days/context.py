@@ -114,6 +114,9 @@ class Context:
     # (employee, date) → the leave entries on that date
     leaves: dict[tuple[int, date], tuple[DayLeave, ...]] = field(default_factory=dict)
     roster: RosterBook = field(default_factory=_roster_book)  # loaded by recompute for its days
+    # (employee, date) → minutes of overtime approved in advance; read only when a policy
+    # counts nothing else (rules.requests), so everyone else's recompute pays nothing for it
+    approved_overtime: dict[tuple[int, date], int] = field(default_factory=dict)
 
     def load(self, conn: Connection, employee_ids: Iterable[int]) -> None:
         """Read employees, their assignments, the policies, sites and devices."""
@@ -162,6 +165,26 @@ class Context:
         self._load_leaves(leave_rows)
         self._load_policies(conn)
         self._load_sites_and_devices(conn)
+        self.approved_overtime.clear()
+        if any(p.requests.overtime_needs_approval for p in self.policies.values()):
+            self._load_approved_overtime(conn, ids)
+
+    def _load_approved_overtime(self, conn: Connection, ids: list[int]) -> None:
+        m = mark(conn)
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for eid, day, details in query(
+                conn,
+                "SELECT employee_id, local_date, details FROM employee_requests"
+                f" WHERE employee_id IN ({', '.join([m] * len(chunk))})"
+                " AND kind = 'overtime' AND state = 'approved'",
+                chunk,
+            ):
+                found = json.loads(details) if isinstance(details, str) else details
+                key = (eid, as_date(day))
+                self.approved_overtime[key] = self.approved_overtime.get(key, 0) + int(
+                    found.get("minutes", 0)
+                )
 
     def _load_leaves(self, rows: list[tuple[Any, ...]]) -> None:
         one = timedelta(days=1)

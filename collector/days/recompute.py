@@ -29,6 +29,7 @@ from rules.explain import Decision
 from rules.leave import evaluate_with_leave
 from rules.plan import DayPlan, day_plan
 from rules.policy import Policy
+from rules.requests import approval_text, cap_overtime
 from rules.vocabulary import PunchState, SourceKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -189,6 +190,9 @@ def recompute(
                 window += voids
             leaves = ctx.leave_on(emp, day)
             r = evaluate_with_leave(policy, day, window, cal, horizon, leaves, plan)
+            approval = None
+            if policy.requests.overtime_needs_approval and r.overtime:
+                r, approval = _approved_only(r, ctx.approved_overtime.get((emp, day), 0) * 60)
             if windows is not None:
                 windows[(emp, day)] = effective_ids(window)
             if frozen and (emp, day) in frozen:
@@ -200,7 +204,7 @@ def recompute(
             if lagging is not None and provisional and now.timestamp() >= plan.win_end:
                 extra = _waiting(lagging, plan.win_end)
             why = None if rostered is None else rostered.decision
-            rows.append(_row(emp, pid, r, computed, dialect, extra, why))
+            rows.append(_row(emp, pid, r, computed, dialect, extra, why, approval))
     emit_finalized(conn, DAY_COLUMNS, rows, now=now)
     _upsert(conn, rows)
     _delete(conn, gone)
@@ -208,6 +212,14 @@ def recompute(
     result.written = len(rows)
     result.removed = len(gone)
     return result
+
+
+def _approved_only(r: DayResult, approved_s: int) -> tuple[DayResult, dict[str, str]]:
+    """The day with only the overtime approved in advance counted, and the decision saying so."""
+    kept, dropped = cap_overtime(r.overtime, approved_s)
+    outcome = "unapproved" if dropped else "approved"
+    decision = {"rule": "overtime", "outcome": outcome, "text": approval_text(approved_s, dropped)}
+    return r._replace(overtime=kept), decision
 
 
 def _base(ctx: Context, emp: int, day: date) -> Policy | None:
@@ -323,10 +335,16 @@ def _row(
     dialect: str,
     extra: dict[str, str] | None,
     roster: Decision | None = None,
+    approval: dict[str, str] | None = None,
 ) -> tuple[Any, ...]:
     parts = [_decision_json(d.rule, d.outcome, d.text) for d in r.explanation]
     if roster is not None:  # which shift the day was measured against comes first
         parts.insert(0, _decision_json(roster.rule, roster.outcome, roster.text))
+    if approval is not None:  # just before the status
+        parts.insert(
+            len(parts) - 1,
+            _decision_json(approval["rule"], approval["outcome"], approval["text"]),
+        )
     if extra is not None:  # just before the status
         parts.insert(len(parts) - 1, _decision_json(extra["rule"], extra["outcome"], extra["text"]))
     return (

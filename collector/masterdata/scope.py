@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from collector.errors import NotFound, PermissionDenied
-from collector.store.models import Employee, Leave, PolicyAssignment, Punch
+from collector.store.models import Employee, EmployeeRequest, Leave, PolicyAssignment, Punch
 
 _Owned = TypeVar("_Owned", PolicyAssignment, Leave)
 
@@ -103,6 +103,22 @@ class Scope:
     def leave(self, session: Session, leave_id: int) -> Leave:
         """The leave entry `leave_id` if its employee is one this scope sees."""
         return self._owned(session, Leave, leave_id, "leave")
+
+    def request(self, session: Session, request_id: int) -> EmployeeRequest:
+        """The request `request_id` if the scope sees its employee (and a swap's other one)."""
+        found = session.get(EmployeeRequest, request_id)
+        if found is None or not (
+            self.department_id is None
+            or (
+                self.admits(session.get(Employee, found.employee_id))
+                and (
+                    found.other_employee_id is None
+                    or self.admits(session.get(Employee, found.other_employee_id))
+                )
+            )
+        ):
+            raise NotFound(f"no request {request_id}")
+        return found
 
     def _owned(self, session: Session, model: type[_Owned], row_id: int, what: str) -> _Owned:
         """A row that belongs to an employee, if this scope sees that employee."""

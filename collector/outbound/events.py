@@ -37,7 +37,6 @@ class EventType(enum.StrEnum):
     DEVICE_OFFLINE = "device.offline"
     DEVICE_ONLINE = "device.online"
     PERIOD_CLOSED = "period.closed"
-    # Declared for employee requests (issue 15); nothing emits it yet.
     REQUEST_DECIDED = "request.decided"
 
 

@@ -27,11 +27,12 @@ from collector.store.models import (
     PayPeriod,
     Quarantine,
 )
+from collector.workforce.requests import pending_in
 from rules.payperiod import CycleKind, PayCycle
 from rules.vocabulary import DayStatus
 
 # Checklist items HR may override with a reason; provisional days can only be resolved.
-OVERRIDABLE = ("incomplete_days", "open_quarantine", "terminals_behind")
+OVERRIDABLE = ("incomplete_days", "open_quarantine", "terminals_behind", "pending_requests")
 BLOCKING = ("provisional_days",)
 
 
@@ -181,6 +182,14 @@ def checklist(
         "count": len(behind),
         "examples": [
             {"device": c, "reported_until": u.isoformat() if u else None} for c, u in behind[:20]
+        ],
+    }
+    waiting = pending_in(session, employee_ids=emps, start=start, end=end)
+    out.items["pending_requests"] = {
+        "count": len(waiting),
+        "examples": [
+            {"id": i, "employee_id": e, "kind": k, "date": d.isoformat()}
+            for i, e, k, d in waiting[:20]
         ],
     }
     out.adjustments_to_carry = len(_uncarried(session, emps, start))

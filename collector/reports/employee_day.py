@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from collector.reports.common import Report, local, minutes
 from collector.store.models import AttendanceDay, Employee, Policy, PolicyAssignment, Punch, Site
+from collector.workforce.requests import approved_overtime
 from rules.vocabulary import PunchFlag, PunchState
 
 PUNCH_COLUMNS = (
@@ -64,8 +65,9 @@ class EmployeeDay:
     def summary(self) -> dict[str, Any]:
         """The computed result in report units (None when not computed yet)."""
         a = self.result
+        approved = self.extra.get("approved_overtime_minutes", 0)
         if a is None:
-            return {"computed": False}
+            return {"computed": False, "approved_overtime_minutes": approved}
         return {
             "computed": True,
             "status": a.status,
@@ -77,6 +79,8 @@ class EmployeeDay:
             "late_minutes": minutes(a.late_s),
             "early_leave_minutes": minutes(a.early_leave_s),
             "overtime_minutes": {k: minutes(v) for k, v in (a.overtime or {}).items()},
+            # approved in advance by an overtime request (counted alone when the policy says so)
+            "approved_overtime_minutes": approved,
             "balance_delta_minutes": minutes(a.balance_delta_s),
             "anomalies": a.anomalies,
             "explanation": a.explanation,
@@ -123,6 +127,11 @@ def employee_day(session: Session, *, emp: Employee, day: date, default_tz: str)
         voided={int(v) for v in voided if v is not None},
         policy=policy,
         result=result,
+        extra={
+            "approved_overtime_minutes": approved_overtime(
+                session, employee_ids=[employee_id], start=day, end=day
+            ).get((employee_id, day), 0)
+        },
     )
 
 

@@ -339,7 +339,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin, hr, viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin, hr, manager, viewer
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(128))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
@@ -603,3 +603,30 @@ class AppDevice(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()  # refused from this moment on
     revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class EmployeeRequest(Base):
+    """An employee's request (missed punch, leave, trip, overtime, swap) and its decision."""
+
+    __tablename__ = "employee_requests"
+    __table_args__ = (
+        # The inbox and the period checklist: pending requests by day.
+        Index("ix_employee_requests_state_day", "state", "local_date"),
+        # The monthly limits: one employee's requests of a kind in a month.
+        Index("ix_employee_requests_employee", "employee_id", "kind", "local_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # a rules.requests.RequestKind
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # a RequestState
+    local_date: Mapped[date] = mapped_column(Date)  # the (first) day it concerns
+    end_date: Mapped[date] = mapped_column(Date)  # the last day it concerns (leave ranges)
+    other_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))  # swaps
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the kind needs
+    reason: Mapped[str] = mapped_column(Text, default="")  # the requester's words
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str] = mapped_column(Text, default="")  # the decider's words
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what approval stored

@@ -20,19 +20,26 @@ from collector.store.models import ApiKey, Department
 
 @dataclass
 class Keys:
-    """Tokens of each role, a department-scoped hr key and a revoked admin key."""
+    """Tokens of each role, department-scoped hr, manager and viewer keys, a revoked admin key."""
 
     admin: str
     hr: str
+    manager: str
     viewer: str
     scoped_hr: str
+    scoped_manager: str
     scoped_viewer: str
     revoked: str
     department_id: int
 
     def of(self, role: Role) -> str:
         """The unscoped token of `role`."""
-        return {Role.ADMIN: self.admin, Role.HR: self.hr, Role.VIEWER: self.viewer}[role]
+        return {
+            Role.ADMIN: self.admin,
+            Role.HR: self.hr,
+            Role.MANAGER: self.manager,
+            Role.VIEWER: self.viewer,
+        }[role]
 
 
 def auth(token: str) -> dict[str, str]:
@@ -64,20 +71,30 @@ def keys(store: Store, now: datetime) -> Keys:
     with store.sessions.begin() as s:
         s.add(Department(code="OPS", name="Operations"))
         s.flush()
-        made = {role: create_key(s, name=role.value, role=role, now=now).token for role in Role}
+        # The manager's keys come last, so the older keys keep the ids tests name them by.
+        older = [r for r in Role if r is not Role.MANAGER]
+        made: dict[Role, str] = {
+            role: create_key(s, name=role.value, role=role, now=now).token for role in older
+        }
         scoped_hr = create_key(s, name="ops-hr", role=Role.HR, now=now, department_code="OPS")
         scoped_viewer = create_key(
             s, name="ops-viewer", role=Role.VIEWER, now=now, department_code="OPS"
         )
         gone = create_key(s, name="gone", role=Role.ADMIN, now=now)
         revoke_key(s, key_id=gone.key.id, now=now)
+        made[Role.MANAGER] = create_key(s, name="manager", role=Role.MANAGER, now=now).token
+        scoped_manager = create_key(
+            s, name="ops-manager", role=Role.MANAGER, now=now, department_code="OPS"
+        )
         dept_id = scoped_hr.key.department_id
     assert dept_id is not None
     return Keys(
         admin=made[Role.ADMIN],
         hr=made[Role.HR],
+        manager=made[Role.MANAGER],
         viewer=made[Role.VIEWER],
         scoped_hr=scoped_hr.token,
+        scoped_manager=scoped_manager.token,
         scoped_viewer=scoped_viewer.token,
         revoked=gone.token,
         department_id=dept_id,

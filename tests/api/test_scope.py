@@ -32,8 +32,8 @@ from tests.scope_support import (
     seed_two_departments,
 )
 
-# Parameters that name an employee, an assignment or a punch.
-SCOPED_NAMES = {"employee_id", "employee_code", "assignment_id", "punch_id"}
+# Parameters that name an employee, an assignment, a punch or an employee's request.
+SCOPED_NAMES = {"employee_id", "employee_code", "assignment_id", "punch_id", "request_id"}
 # Path ids of shared master data: writes get an id nothing has, so the walk keeps its data.
 SHARED_IDS = {"dept_id", "site_id", "policy_id", "device_id", "key_id"}
 VARIED = ("format", "by")  # every value of these is walked (JSON, CSV and XLSX exports)
@@ -101,7 +101,7 @@ class Walk:
 
     def fill(self, node: dict[str, Any], name: str | None, used: set[str]) -> Any:
         """A value for a schema node: the table's by name, else a plain one of its type."""
-        if name in self.values:
+        if name in self.values and _allowed(self, node, self.values[name]):
             used.add(name)
             return self.values[name]
         node = self.resolve(node)
@@ -164,6 +164,15 @@ class Walk:
             yield Call(method, template, path, variant, body, files, used)
 
 
+def _allowed(walk: Walk, node: dict[str, Any], value: Any) -> bool:
+    """Whether the table's value fits the node's enum, if it has one (a name two routes share:
+    `kind` is a command's there and a request's here)."""
+    node = walk.resolve(node)
+    options = [walk.resolve(o) for o in node.get("anyOf", [node]) if o.get("type") != "null"]
+    enums = [o["enum"] for o in options if "enum" in o]
+    return not enums or any(value in e for e in enums)
+
+
 def _alternatives(node: dict[str, Any]) -> list[Any]:
     if "enum" in node:
         return list(node["enum"])
@@ -186,7 +195,12 @@ def scoped(store, now, keys) -> dict[Role, str]:
         # No scoped admin key can be created any more; one made before that rule acts as hr.
         admin = create_key(s, name="ops-admin", role=Role.HR, now=now, department_code="OPS")
         admin.key.role = Role.ADMIN.value
-    return {Role.VIEWER: keys.scoped_viewer, Role.HR: keys.scoped_hr, Role.ADMIN: admin.token}
+    return {
+        Role.VIEWER: keys.scoped_viewer,
+        Role.MANAGER: keys.scoped_manager,
+        Role.HR: keys.scoped_hr,
+        Role.ADMIN: admin.token,
+    }
 
 
 @pytest.mark.parametrize("role", list(Role))

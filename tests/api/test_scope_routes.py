@@ -16,14 +16,19 @@ from api.app import create_app
 from api.ui import scope as ui_scope
 from tests.api.conftest import api_routes_of
 
-# Parameters that name an employee, an assignment or a punch.
-SCOPED_NAMES = {"employee_id", "employee_code", "assignment_id", "punch_id"}
+# Parameters that name an employee, an assignment, a punch or an employee's request.
+SCOPED_NAMES = {"employee_id", "employee_code", "assignment_id", "punch_id", "request_id"}
 # The few that api.scope does not resolve, and why that is safe (test_scope.py walks each).
 RESOLVED_ELSEWHERE = {
     ("/punches", "employee_id"): "a filter; the punch query is limited to the scope",
     ("/punches", "employee_code"): "a filter; the punch query is limited to the scope",
     ("/ui/punches", "employee_code"): "a filter; the punch query is limited to the scope",
     ("/corrections/add", "employee_id"): "a body field; corrections resolve it in the Scope",
+    ("/requests", "employee_id"): "a filter; the request query is limited to the scope",
+    ("/ui/requests/{request_id}/approve", "request_id"): "resolved by Scope.request in the"
+    " decision's own transaction",
+    ("/ui/requests/{request_id}/reject", "request_id"): "resolved by Scope.request in the"
+    " decision's own transaction",
     ("/corrections/void", "punch_id"): "a body field; corrections resolve it in the Scope",
     ("/ui/punches/add", "employee_id"): "a form field; corrections resolve it in the Scope",
     ("/quarantine/{item_id}/reprocess", "employee_code"): "only unscoped keys may reprocess",

@@ -274,3 +274,10 @@ def test_the_demo_closed_last_month_and_its_payroll_export_has_everyone(demo: De
     assert export.status_code == 200, export.text
     rows = export.content.decode("utf-8-sig").splitlines()
     assert rows[0].startswith("Employee code,Name") and len(rows) - 1 == period["employees"] > 0
+
+
+def test_the_demo_inbox_has_pending_requests_of_each_kind(demo: Demo) -> None:
+    pending = demo.get("/requests", state="pending")
+    assert pending.status_code == 200, pending.text
+    kinds = {r["kind"] for r in pending.json()}
+    assert {"missed_punch", "leave", "overtime", "shift_swap"} == kinds, pending.text

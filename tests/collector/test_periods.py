@@ -18,6 +18,7 @@ from collector.store.models import (
     AuditLog,
     DayAdjustment,
     Device,
+    EmployeeRequest,
     PayCalendar,
     Quarantine,
 )
@@ -312,3 +313,49 @@ def test_closing_announces_period_closed_to_subscribers_in_the_same_transaction(
     check_schema(body)
     assert body["data"]["period_id"] == pid and body["data"]["start"] == "2026-11-02"
     assert msg.event_type == "period.closed" and msg.subject == "weekly"
+
+
+def test_pending_requests_in_the_period_hold_the_close_until_decided_or_overridden(store, now):
+    from collector.normalize import NormalizePolicy
+    from collector.store.models import Employee
+    from collector.workforce.requests import RequestInput, create_request, decide
+    from rules.requests import RequestAction, RequestKind
+
+    emp = office_weeks(store, now)
+    with store.sessions.begin() as s:
+        employee = s.get_one(Employee, emp)
+        made = [
+            create_request(
+                s,
+                employee=employee,
+                data=RequestInput(RequestKind.OVERTIME, "release", start_date=day, minutes=60),
+                actor="hr:test",
+                now=now,
+                scope=Scope(),
+                policy=NormalizePolicy(),
+            ).id
+            for day in (WED1, WEEK2)  # one in the first week, one in the next
+        ]
+    with store.sessions.begin() as s:
+        found = checklist(s, s.scalars(select(PayCalendar)).one(), WEEK1, now)
+    assert found.items["pending_requests"] == {
+        "count": 1,
+        "examples": [{"id": made[0], "employee_id": emp, "kind": "overtime", "date": "2026-11-04"}],
+    }
+    with pytest.raises(CloseBlocked) as err:
+        close(store, now, WEEK1, incomplete_days="ok")
+    assert "pending_requests" in [e["field"] for e in err.value.errors]
+    with store.sessions.begin() as s:
+        row = s.get_one(EmployeeRequest, made[0])
+        decide(
+            s,
+            request=row,
+            action=RequestAction.REJECT,
+            comment="",
+            actor="hr:test",
+            now=now,
+            scope=Scope(),
+            policy=NormalizePolicy(),
+        )
+    _, found = close(store, now, WEEK1, incomplete_days="ok")
+    assert found.items["pending_requests"]["count"] == 0

@@ -229,6 +229,7 @@ PHONE_PAGES = [
     "/ui/quarantine",
     "/ui/roster",
     "/ui/periods",
+    "/ui/requests",
     "/ui/nowhere",
 ]
 
@@ -249,7 +250,7 @@ def test_pages_fit_a_phone_and_the_nav_is_reachable(chromium, live, client, keys
                 wide = tab.evaluate("document.documentElement.scrollWidth")
                 assert wide <= tab.evaluate("window.innerWidth") == width, (path, lang, wide)
                 links = tab.locator("header nav a")
-                assert links.count() == 8  # today … quarantine, roster, periods
+                assert links.count() == 9  # today … quarantine, roster, periods, requests
                 for n in range(links.count()):
                     links.nth(n).scroll_into_view_if_needed()
                     assert links.nth(n).is_visible(), (path, n)
@@ -313,6 +314,38 @@ def test_hr_filters_with_blanks_and_adds_a_punch_months_back(page, client, keys,
     assert row.count() == 1 and "manual" in row.inner_text()
     page.goto("/ui/lateness?from=not-a-date")  # a refusal is a page with the navigation
     assert page.locator("#error").get_attribute("data-status") == "422"
-    assert page.locator("header nav a").count() == 8  # today … quarantine, roster, periods
+    assert page.locator("header nav a").count() == 9  # … roster, periods, requests
     assert "hr" in page.locator(".who").inner_text()
     shot(page, "error-page")
+
+
+def test_a_manager_approves_from_the_inbox_and_the_count_drops(page, client, keys, office):
+    made = []
+    for code, reason in (("1003", "terminal was down"), ("1004", "forgot the badge")):
+        answer = client.post(
+            f"/employees/{office.employees[code]}/requests",
+            json={
+                "kind": "missed_punch",
+                "timestamp": "2026-11-24T08:55:00",
+                "state": "in",
+                "reason": reason,
+            },
+            headers=auth(keys.hr),
+        )
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["id"])
+    sign_in(page, keys.scoped_manager)  # OPS: 1003 and 1004
+    badge = page.locator("header nav [data-pending-requests]")
+    assert badge.inner_text() == "2"
+    page.click("header nav a[href='/ui/requests']")
+    page.wait_for_url("**/ui/requests")
+    row = page.locator(f"#requests tr[data-id='{made[0]}']")
+    row.locator("form[action$='/approve'] input[name=comment]").fill("camera confirms")
+    row.locator("button[name=approve]").click()
+    page.wait_for_url("**/ui/requests?notice=request_approved")
+    assert badge.inner_text() == "1"
+    assert page.locator("#requests tbody tr[data-id]").count() == 1
+    shot(page, "requests-inbox")
+    got = client.get(f"/requests/{made[0]}", headers=auth(keys.hr)).json()
+    assert (got["state"], got["comment"]) == ("approved", "camera confirms")
+    assert got["decided_by"].endswith(":ops-manager") and "punch_id" in got["outcome"]

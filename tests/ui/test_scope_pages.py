@@ -29,7 +29,7 @@ from tests.scope_support import (
 )
 from tests.ui.conftest import csrf_of, sign_in
 
-SCOPED_NAMES = {"employee_id", "employee_code", "assignment_id", "punch_id"}
+SCOPED_NAMES = {"employee_id", "employee_code", "assignment_id", "punch_id", "request_id"}
 SKIPPED = {"/ui/sign-out"}  # it only ends the walk's own session
 VARIED = {"format": ["csv", "xlsx"], "by": ["employee", "department"]}
 REVEALING = {"/ui/today", "/ui/lateness", "/ui/lateness/export", "/ui/employee", "/ui/punches"}
@@ -116,12 +116,16 @@ def masked(text: str) -> str:
     return VOLATILE.sub("", text)
 
 
-@pytest.mark.parametrize("role", [Role.VIEWER, Role.HR])
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MANAGER, Role.HR])
 def test_pages_show_a_scoped_visitor_nothing_of_another_department(
     app, client, store, now, keys, role
 ):
     foreign = seed_two_departments(store, now, client, keys.hr)
-    token = keys.scoped_viewer if role is Role.VIEWER else keys.scoped_hr
+    token = {
+        Role.VIEWER: keys.scoped_viewer,
+        Role.MANAGER: keys.scoped_manager,
+        Role.HR: keys.scoped_hr,
+    }[role]
     control = TestClient(app)
     sign_in(control, keys.of(role))
     csrf = csrf_of(sign_in(client, token).get("/ui/today").text)
