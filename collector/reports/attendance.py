@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Subquery, and_, case, func, literal, select
 
 from collector.masterdata.scope import Scope
 from collector.reports.common import Report, check_period, count_if, hours
-from collector.store.models import AttendanceDay, Department, Employee
+from collector.store.models import AttendanceDay, Department, Employee, EmployeeRequest
 from rules.leavetypes import LEAVE_TYPES, TRIP_TYPES
+from rules.requests import RequestKind, RequestState
 from rules.vocabulary import DayStatus, OvertimeCategory
 
 A, E, D = AttendanceDay, Employee, Department
@@ -42,6 +43,10 @@ COLUMNS = (
     "worked_hours",
     "break_hours",
     *OVERTIME_COLUMNS,
+    # Of all overtime: the part approved in advance (an overtime request, up to what was
+    # worked), and the rest. Under a policy counting only approved overtime the rest is 0.
+    "overtime_approved_hours",
+    "overtime_unapproved_hours",
     "flexitime_balance_hours",
 )
 
@@ -61,6 +66,16 @@ def attendance_summary(conn: Connection, *, start: date, end: date, scope: Scope
         func.coalesce(func.sum(A.overtime[cat.value].as_integer()), 0).label(name)
         for name, cat in OVERTIME_COLUMNS.items()
     ]
+    day_overtime = sum(
+        (func.coalesce(A.overtime[cat.value].as_integer(), 0) for cat in OvertimeCategory),
+        literal(0),
+    )
+    asked = approved_overtime_s(start, end)
+    granted = case(
+        (asked.c.seconds.is_(None), 0),
+        (day_overtime < asked.c.seconds, day_overtime),
+        else_=asked.c.seconds,
+    )
     # Aggregate by the integer key, then join names to the per-employee rows.
     inner = (
         select(
@@ -69,7 +84,14 @@ def attendance_summary(conn: Connection, *, start: date, end: date, scope: Scope
             func.coalesce(func.sum(A.worked_s), 0).label("worked"),
             func.coalesce(func.sum(A.break_s), 0).label("breaks"),
             *overtime,
+            func.coalesce(func.sum(granted), 0).label("approved"),
+            func.coalesce(func.sum(day_overtime - granted), 0).label("unapproved"),
             func.coalesce(func.sum(A.balance_delta_s), 0).label("balance"),
+        )
+        .select_from(A)
+        .outerjoin(
+            asked,
+            and_(asked.c.employee_id == A.employee_id, asked.c.local_date == A.local_date),
         )
         .where(A.local_date >= start, A.local_date <= end)
         .group_by(A.employee_id)
@@ -88,6 +110,26 @@ def attendance_summary(conn: Connection, *, start: date, end: date, scope: Scope
         columns=COLUMNS,
         rows=_shape(conn.execute(query)),
         meta={"from": start.isoformat(), "to": end.isoformat()},
+    )
+
+
+def approved_overtime_s(start: date, end: date) -> Subquery:
+    """Seconds of overtime approved in advance per employee and day (approved requests)."""
+    R = EmployeeRequest
+    return (
+        select(
+            R.employee_id.label("employee_id"),
+            R.local_date.label("local_date"),
+            (func.sum(R.details["minutes"].as_integer()) * 60).label("seconds"),
+        )
+        .where(
+            R.kind == RequestKind.OVERTIME.value,
+            R.state == RequestState.APPROVED.value,
+            R.local_date >= start,
+            R.local_date <= end,
+        )
+        .group_by(R.employee_id, R.local_date)
+        .subquery()
     )
 
 

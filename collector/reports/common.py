@@ -77,12 +77,12 @@ def local(value: datetime | None, tz_name: str | None, default: str) -> datetime
 
 def minutes(seconds: int | float | None) -> float:
     """Seconds as minutes rounded to 0.1."""
-    return round((seconds or 0) / 60.0, 1)
+    return round(float(seconds or 0) / 60.0, 1)
 
 
 def hours(seconds: int | float | None) -> float:
-    """Seconds as hours rounded to 0.01."""
-    return round((seconds or 0) / 3600.0, 2)
+    """Seconds as hours rounded to 0.01 (PostgreSQL sums bigints as numeric: Decimal)."""
+    return round(float(seconds or 0) / 3600.0, 2)
 
 
 def sort_key(

@@ -354,3 +354,26 @@ def test_a_policy_counting_only_approved_overtime_caps_the_day(client, keys, sto
     assert (
         after.worked_s == before.worked_s
     )  # worked time is what it was; only overtime counts less
+
+
+def test_the_attendance_summary_splits_approved_from_unapproved_overtime(client, keys, store, now):
+    emp, _ = setup_office(store, now)
+    punches(store, now, (TUE, "08:00", 0), (TUE, "19:00", 1))  # 2:15 h beyond the 8 h target
+    made = ask(
+        client, keys.hr, emp, kind="overtime", start_date=str(TUE), minutes=60, reason="release"
+    ).json()
+    assert decide(client, keys.hr, made["id"], "approve").status_code == 200
+    # More approved than worked on another day counts only what was worked: none here.
+    wed = ask(
+        client, keys.hr, emp, kind="overtime", start_date="2026-11-25", minutes=30, reason="r"
+    )
+    assert decide(client, keys.hr, wed.json()["id"], "approve").status_code == 200
+    process_dirty(store.engine, now=now)
+    got = client.get(
+        "/reports/attendance",
+        params={"from": str(TUE), "to": "2026-11-25"},
+        headers=auth(keys.viewer),
+    )
+    (row,) = got.json()["rows"]
+    assert row["overtime_regular_hours"] == 2.25
+    assert (row["overtime_approved_hours"], row["overtime_unapproved_hours"]) == (1.0, 1.25)
