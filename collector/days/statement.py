@@ -30,6 +30,7 @@ class StoredDay:
     overtime: dict[str, int]
     balance_delta_s: int
     target_s: int = 0  # the day's expected working time under its policy
+    shift: str | None = None  # the rostered (or auto-chosen) shift code it was measured against
 
 
 @dataclass
@@ -58,7 +59,7 @@ def period_statement(
     rows = query(
         conn,
         "SELECT local_date, status, provisional, first_in, last_out, worked_s, late_s,"
-        " early_leave_s, overtime, balance_delta_s, target_s FROM attendance_days"
+        " early_leave_s, overtime, balance_delta_s, target_s, explanation FROM attendance_days"
         f" WHERE employee_id = {m} AND local_date >= {m} AND local_date <= {m}"
         " ORDER BY local_date",
         [employee_id, db_date(start, dialect), db_date(end, dialect)],
@@ -67,8 +68,9 @@ def period_statement(
     statuses: Counter[str] = Counter()
     overtime: Counter[str] = Counter()
     change = 0
-    for day, status, prov, first, last, worked, late, early, ot, delta, target in rows:
+    for day, status, prov, first, last, worked, late, early, ot, delta, target, why in rows:
         ot = json.loads(ot) if isinstance(ot, str) else (ot or {})
+        steps = json.loads(why) if isinstance(why, str) else (why or [])
         out.days.append(
             StoredDay(
                 as_date(day),
@@ -82,6 +84,7 @@ def period_statement(
                 ot,
                 delta,
                 target or 0,
+                planned_code(steps[0]) if steps else None,
             )
         )
         statuses[status] += 1
@@ -100,6 +103,22 @@ def period_statement(
     if found is not None and found[1].balance.enabled:
         out.balance = balance_statement(opening_s, change, found[1].balance)
     return out
+
+
+def planned_code(step: dict[str, Any]) -> str | None:
+    """The shift code a day's first explanation step names, when it is the roster's.
+
+    rules.roster words them "rostered <describe>: …" (planned shift or rest) and
+    "auto shift <describe> (…)" (chosen by the first punch); describe starts with the code.
+    """
+    if step.get("rule") != "roster":
+        return None
+    words = str(step.get("text", "")).split(maxsplit=3)
+    if step.get("outcome") in ("shift", "rest") and words[:1] == ["rostered"] and len(words) > 1:
+        return words[1]
+    if step.get("outcome") == "auto" and words[:2] == ["auto", "shift"] and len(words) > 2:
+        return words[2]
+    return None
 
 
 def as_json(st: PeriodStatement) -> dict[str, Any]:

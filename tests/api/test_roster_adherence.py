@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from collector.days import process_dirty
+from collector.days.statement import period_statement
 from tests.api.conftest import auth
 from tests.collector.test_days import punches, setup_office
+from tests.ui.conftest import sign_in
 
 MON = date(2026, 11, 16)
+CELL = (
+    r'data-day="([\d-]+)"[^>]*>\s*<span class="dnum">\d+'
+    r'(?: <span class="shift-tag" data-shift="([^"]+)")?'
+)
 EARLY = {"start": "06:00", "end": "14:00", "grace_late_min": 0}
 
 
@@ -87,3 +94,13 @@ def test_a_rostered_week_kept_late_early_missed_on_leave_and_worked_on_rest(
         headers=auth(keys.viewer),
     )
     assert before.json()["rows"] == []
+
+    # The employee's month names the shift each day was measured against.
+    with store.engine.connect() as conn:
+        shown = period_statement(conn, emp, day[0], day[6]).days
+    assert [d.shift for d in shown] == ["E", "E", "-", "E", "E", "-", "E"]
+    page = sign_in(client, keys.hr).get(f"/ui/employee?employee_id={emp}&month=2026-11")
+    assert page.status_code == 200, page.text
+    cells = dict(re.findall(CELL, page.text))
+    assert [cells[str(d)] for d in day] == ["E", "E", "-", "E", "E", "-", "E"]
+    assert cells["2026-11-13"] == ""  # before the roster: no shift named
