@@ -91,6 +91,15 @@ class Breaks:
     min_break_s: int  # a punched break shorter than this does not count toward the requirement
     cap_at_threshold: bool  # a deduction never takes worked time below its table threshold
     max_daily_s: int | None  # worked time above this is flagged (e.g. 10 h in Germany)
+    # Derived once, not data: the table's rows from the top, each with the break of the row
+    # below, as the capped deduction walks them (`rules.worktime.break_deduction`).
+    ladder: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rows = self.deductions
+        below = (0, *(brk for _, brk in rows))[: len(rows)]
+        ladder = tuple((after, brk, prev) for (after, brk), prev in zip(rows, below, strict=True))
+        object.__setattr__(self, "ladder", ladder[::-1])
 
 
 @dataclass(frozen=True, slots=True)
