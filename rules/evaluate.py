@@ -60,6 +60,7 @@ class DayResult(NamedTuple):
     collapsed: int  # repeats dropped
     voided: int  # punches cancelled by void records
     anomalies: tuple[str, ...]
+    night_s: int  # counted time inside the policy's night window (at most worked_s)
 
     @property
     def first_in(self) -> datetime | None:
@@ -201,6 +202,19 @@ def evaluate_day(
     if outside > 0 and policy.flex is not None:
         anomalies.append("outside_band")  # arriving early for a fixed shift is no anomaly
 
+    night = 0.0
+    if plan.night and gross:  # only policies with a night window pay for this
+        for a, b in intervals:
+            ca = a if a > lo else lo
+            cb = b if b < hi else hi
+            for na, nb in plan.night:
+                x = ca if ca > na else na
+                y = cb if cb < nb else nb
+                if y > x:
+                    night += y - x
+        if night > worked:  # the break deduction has no place in time: it may fall at night
+            night = worked
+
     kind = plan.kind
     late = early = 0.0
     if kind is DayKind.WORK:
@@ -303,5 +317,6 @@ def evaluate_day(
             collapsed,
             voided,
             tuple(anomalies),  # anomalies
+            round(night),  # night_s
         ),
     )

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from rules.calendar import Calendar
 from rules.evaluate import DayResult
 from rules.plan import DayKind, DayPlan
-from rules.policy import DAY_S, OvertimeBasis, PairingMode, PolicyKind
+from rules.policy import DAY_S, NightWindow, OvertimeBasis, PairingMode, PolicyKind
 from rules.vocabulary import DayStatus, OvertimeCategory, PunchFlag
 
 # Local clock texts per (day plan, instant): a day's shift times repeat for every employee.
@@ -187,6 +187,8 @@ def explain(r: DayResult) -> list[Decision]:
                     f"already meet table {_table(pol.breaks.deductions)}",
                 )
             )
+    if pol.night is not None and (p.gross_s or p.first_in_ts is not None):
+        out.append(_night(p, pol.night))
     if plan.kind is DayKind.WORK and not on_leave:
         label = "shift start" if pol.kind is PolicyKind.FIXED else "latest start"
         if p.first_in_ts is not None:
@@ -295,6 +297,18 @@ def explain(r: DayResult) -> list[Decision]:
         )
     add(_status(p))
     return out
+
+
+def _night(p: DayResult, night: NightWindow) -> Decision:
+    """How much of the counted time fell in the night window (payroll's night hours)."""
+    span = f"{night.start_s // 3600:02d}:{night.start_s // 60 % 60:02d}–"
+    span += f"{night.end_s % DAY_S // 3600:02d}:{night.end_s // 60 % 60:02d}"
+    if not p.night_s:
+        return Decision("night", "none", f"no night work: nothing counted between {span}")
+    text = f"night work {hm(p.night_s)}: counted time between {span}"
+    if p.night_s == p.worked_s and p.deducted_s:
+        text += " (at most the day's worked time, break deduction included)"
+    return Decision("night", "worked", text)
 
 
 def _status(p: DayResult) -> Decision:

@@ -163,6 +163,14 @@ class HalfDayLeave:
 
 
 @dataclass(frozen=True, slots=True)
+class NightWindow:
+    """The clock hours whose worked time is night work (paid a premium in most countries)."""
+
+    start_s: int  # night begins (seconds after midnight), e.g. 22:00
+    end_s: int  # night ends; above 86,400 when it ends the next morning (06:00 + 24 h)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A complete attendance policy; build it with `rules.schema.load_policy`."""
 
@@ -178,6 +186,7 @@ class Policy:
     pairing: Pairing  # how punches pair into worked time
     calendar: CalendarRules  # rest days and holidays
     half_day_leave: HalfDayLeave = HalfDayLeave()  # where half-day leave splits the day
+    night: NightWindow | None = None  # worked time in these hours is counted as night work
     # Day plans already worked out for (calendar, day); filled by evaluation, not data.
     plans: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
