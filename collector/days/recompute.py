@@ -54,6 +54,7 @@ DAY_COLUMNS = (
     "target_s",
     "core_missed_s",
     "closes_at",
+    "night_s",
 )
 _JSON = {"overtime", "anomalies", "explanation"}
 
@@ -341,6 +342,7 @@ def _row(
         r.target_s,
         r.core_missed_s,
         _closes(r.plan, dialect),
+        r.night_s,
     )
 
 
