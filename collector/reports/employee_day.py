@@ -78,6 +78,7 @@ class EmployeeDay:
             "early_leave_minutes": minutes(a.early_leave_s),
             "overtime_minutes": {k: minutes(v) for k, v in (a.overtime or {}).items()},
             "balance_delta_minutes": minutes(a.balance_delta_s),
+            "night_minutes": minutes(a.night_s),
             "anomalies": a.anomalies,
             "explanation": a.explanation,
             "computed_at": a.computed_at,

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from collector.days import assign_policy, process_dirty
 from collector.periods.payroll import payroll_figures, period_of, profiles, shape
-from collector.store.models import AttendanceDay, Policy
+from collector.reports.employee_day import employee_day
+from collector.store.models import AttendanceDay, Employee, Policy
 from tests.collector.test_days import punches, setup_office
 from tests.collector.test_periods import WEEK1, close, weekly
 from tests.rules.helpers import NIGHT_DOC
@@ -57,6 +58,11 @@ def test_days_store_their_night_time(store, now):
     assert (thursday.worked_s, thursday.early_leave_s) == (5 * H, 3 * H)
     texts = [d["text"] for d in thursday.explanation if d["rule"] == "night"]
     assert texts == ["night work 5 h: counted time between 22:00–06:00"]
+    with store.sessions() as s:
+        shown = employee_day(
+            s, emp=s.get(Employee, emp), day=thursday.local_date, default_tz="UTC"
+        ).summary()
+    assert shown["night_minutes"] == 300
 
 
 def test_payroll_night_hours_are_the_sum_of_the_days(store, now):
