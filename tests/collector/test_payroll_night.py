@@ -9,7 +9,7 @@ from sqlalchemy import select
 from collector.days import assign_policy, process_dirty
 from collector.periods.payroll import payroll_figures, period_of, profiles, shape
 from collector.reports.employee_day import employee_day
-from collector.store.models import AttendanceDay, Employee, Policy
+from collector.store.models import AttendanceDay, DayAdjustment, Employee, Policy
 from tests.collector.test_days import punches, setup_office
 from tests.collector.test_periods import WEEK1, close, weekly
 from tests.rules.helpers import NIGHT_DOC
@@ -109,3 +109,23 @@ def test_a_policy_without_night_window_exports_zero_night_hours(store, now):
         )
     assert fig["night_hours"] == 0 and fig["worked_hours"] > 0
     assert not [r for r in long if r["Lohnart"] == "1400"]  # a zero figure has no row
+
+
+def test_night_found_after_the_close_is_carried_as_an_adjustment(store, now):
+    night_worker(store, now)
+    close(store, now, WEEK1)
+    fri = WEEK1 + timedelta(days=4)  # no punches when the week closed: absent
+    punches(store, now, (fri, "22:00", 0), (fri + timedelta(days=1), "06:00", 1))
+    process_dirty(store.engine, now=now)
+    with store.sessions() as s:
+        adj = s.scalars(select(DayAdjustment)).one()
+    assert adj.delta["night_s"] == 8 * H and adj.delta["worked_s"] == 8 * H
+    second, _ = close(store, now, WEEK1 + timedelta(days=7))
+    with store.engine.connect() as conn:
+        (fig,) = payroll_figures(conn, second)
+        period, _ = period_of(conn, second)
+        long = list(
+            shape(payroll_figures(conn, second), profiles()["long-wage-types"], period).dicts()
+        )
+    assert fig["adjustment_night_hours"] == 8 * H and fig["night_hours"] == 0
+    assert [r["Stunden"] for r in long if r["Lohnart"] == "1490"] == [8.0]
