@@ -187,7 +187,7 @@ def explain(r: DayResult) -> list[Decision]:
                     f"already meet table {_table(pol.breaks.deductions)}",
                 )
             )
-    if pol.night is not None and (p.gross_s or p.first_in_ts is not None):
+    if p.night_s and pol.night is not None:  # a finding when there is some, no noise else
         out.append(_night(p, pol.night))
     if plan.kind is DayKind.WORK and not on_leave:
         label = "shift start" if pol.kind is PolicyKind.FIXED else "latest start"
@@ -303,8 +303,6 @@ def _night(p: DayResult, night: NightWindow) -> Decision:
     """How much of the counted time fell in the night window (payroll's night hours)."""
     span = f"{night.start_s // 3600:02d}:{night.start_s // 60 % 60:02d}–"
     span += f"{night.end_s % DAY_S // 3600:02d}:{night.end_s // 60 % 60:02d}"
-    if not p.night_s:
-        return Decision("night", "none", f"no night work: nothing counted between {span}")
     text = f"night work {hm(p.night_s)}: counted time between {span}"
     if p.night_s == p.worked_s and p.deducted_s:
         text += " (at most the day's worked time, break deduction included)"
