@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rules import PolicyError, evaluate_day, load_policy
+from rules import PolicyError, Punch, evaluate_day, load_policy
 from rules.leave import evaluate_with_leave
 from rules.leavetypes import DayLeave
+from rules.vocabulary import PunchState
 from tests.rules.helpers import (
+    BERLIN,
     CAL,
     FIXED_DOC,
     LATER,
     H,
     M,
+    at,
     doc,
     fixed,
     flex,
@@ -201,3 +206,31 @@ def test_night_window_read_as_documented():
     assert (p.night.start_s, p.night.end_s) == (22 * H, 30 * H)
     p = load_policy("ok", "fixed", doc(FIXED_DOC, night={"start": "00:00", "end": "05:00"}))
     assert p.night is not None and (p.night.start_s, p.night.end_s) == (0, 5 * H)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    day=st.sampled_from([DAY, SPRING, AUTUMN]),
+    minutes=st.lists(st.integers(0, 13 * 60 - 1), min_size=2, max_size=8, unique=True),
+)
+def test_night_equals_the_minutes_lived_inside_the_window(day, minutes):
+    # A 22:00–06:00 shift counted from 20:00 to 10:00 (13 real hours on the spring night),
+    # arriving early counted, no deduction:
+    # each real minute worked counts as night when the wall clock then reads 22:00–06:00.
+    p = night(
+        night=NIGHT,
+        shift={"count_early_arrival": True, "checkout_after_min": 240},
+        pairing={"mode": "alternating", "collapse_seconds": 0},
+    )
+    start = at(day, "20:00")
+    marks = sorted(minutes)[: len(minutes) // 2 * 2]
+    ps = [
+        Punch(i + 1, start + timedelta(minutes=m), PunchState.UNKNOWN) for i, m in enumerate(marks)
+    ]
+    r = evaluate_day(p, day, ps, CAL, LATER)
+    lived = 0
+    for a, b in zip(marks[::2], marks[1::2], strict=True):
+        for m in range(a, b):
+            wall = (start + timedelta(minutes=m)).astimezone(BERLIN)
+            lived += 60 * (wall.hour >= 22 or wall.hour < 6)
+    assert r.night_s == lived <= r.worked_s
