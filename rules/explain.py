@@ -33,6 +33,12 @@ def _clock_text(plan: DayPlan, cal: Calendar, ts: float) -> str:
         on = local.date() if local.date() != plan.day else None
     if on is not None:
         text = f"{text} ({on.strftime('%a %d')})"
+    return text
+
+
+def _plan_clock(plan: DayPlan, cal: Calendar, ts: float) -> str:
+    """`_clock_text` of one of the plan's own instants, kept for everyone on the plan."""
+    text = _clock_text(plan, cal, ts)
     if len(_CLOCK) >= CLOCK_CACHE_MAX:
         _CLOCK.clear()
     _CLOCK[(plan, ts)] = text
@@ -77,9 +83,12 @@ def explain(r: DayResult) -> list[Decision]:
     p, plan, pol = r, r.plan, r.policy
     cal = r.calendar
 
-    def t(ts: float) -> str:
+    def t(ts: float) -> str:  # the plan's instants: shared by everyone on the plan
         text = _CLOCK.get((plan, ts))
-        return text if text is not None else _clock_text(plan, cal, ts)
+        return text if text is not None else _plan_clock(plan, cal, ts)
+
+    def c(ts: float) -> str:  # a punch's instant: one employee's, not worth keeping
+        return _clock_text(plan, cal, ts)
 
     out: list[Decision] = []
     add = out.append
@@ -197,7 +206,7 @@ def explain(r: DayResult) -> list[Decision]:
                     Decision(
                         "late",
                         "late",
-                        f"late {hm(p.late_s)}: first in {t(p.first_in_ts)} > {label} "
+                        f"late {hm(p.late_s)}: first in {c(p.first_in_ts)} > {label} "
                         f"{t(plan.start)}; grace {hm(plan.grace_late_s)}",
                     )
                 )
@@ -206,7 +215,7 @@ def explain(r: DayResult) -> list[Decision]:
                     Decision(
                         "late",
                         "on_time",
-                        f"on time: first in {t(p.first_in_ts)} ≤ {label} {t(plan.start)} "
+                        f"on time: first in {c(p.first_in_ts)} ≤ {label} {t(plan.start)} "
                         f"+ grace {hm(plan.grace_late_s)}",
                     )
                 )
@@ -217,7 +226,7 @@ def explain(r: DayResult) -> list[Decision]:
                 Decision(
                     "early_leave",
                     "early",
-                    f"left early {hm(p.early_leave_s)}: last out {t(p.last_out_ts)} < {label} "
+                    f"left early {hm(p.early_leave_s)}: last out {c(p.last_out_ts)} < {label} "
                     f"{t(plan.end)}; grace {hm(plan.grace_early_s)}",
                 )
             )
@@ -226,14 +235,14 @@ def explain(r: DayResult) -> list[Decision]:
                 Decision(
                     "early_leave",
                     "not_early",
-                    f"no early leave: last out {t(p.last_out_ts)} ≥ {label} {t(plan.end)} "
+                    f"no early leave: last out {c(p.last_out_ts)} ≥ {label} {t(plan.end)} "
                     f"− grace {hm(plan.grace_early_s)}",
                 )
             )
         for a, b in p.core_missed:
             add(
                 Decision(
-                    "core_hours", "missed", f"absent during core hours {t(a)}–{t(b)} ({hm(b - a)})"
+                    "core_hours", "missed", f"absent during core hours {c(a)}–{c(b)} ({hm(b - a)})"
                 )
             )
     ot = pol.overtime
