@@ -164,7 +164,8 @@ def recompute(
         # Sorted once, so each day takes its window's slice instead of scanning the month.
         line = Timeline(punches.get(emp, []))
         site_devices = ctx.site_devices.get(info.site_id if info else None, [])
-        for day in emp_days:
+        # In date order: the rostering resolves each date once for its day and neighbours.
+        for day in sorted(emp_days):
             found = ctx.policy_on(emp, day) if info is not None and info.active_on(day) else None
             if found is None:
                 if (emp, day) not in frozen:  # a closed day stays as it was closed
