@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from rules.calendar import Calendar
 from rules.evaluate import DayResult
 from rules.plan import DayKind, DayPlan
-from rules.policy import DAY_S, OvertimeBasis, PairingMode, PolicyKind
+from rules.policy import DAY_S, NightWindow, OvertimeBasis, PairingMode, PolicyKind
 from rules.vocabulary import DayStatus, OvertimeCategory, PunchFlag
 
 # Local clock texts per (day plan, instant): a day's shift times repeat for every employee.
@@ -33,6 +33,12 @@ def _clock_text(plan: DayPlan, cal: Calendar, ts: float) -> str:
         on = local.date() if local.date() != plan.day else None
     if on is not None:
         text = f"{text} ({on.strftime('%a %d')})"
+    return text
+
+
+def _plan_clock(plan: DayPlan, cal: Calendar, ts: float) -> str:
+    """`_clock_text` of one of the plan's own instants, kept for everyone on the plan."""
+    text = _clock_text(plan, cal, ts)
     if len(_CLOCK) >= CLOCK_CACHE_MAX:
         _CLOCK.clear()
     _CLOCK[(plan, ts)] = text
@@ -77,9 +83,12 @@ def explain(r: DayResult) -> list[Decision]:
     p, plan, pol = r, r.plan, r.policy
     cal = r.calendar
 
-    def t(ts: float) -> str:
+    def t(ts: float) -> str:  # the plan's instants: shared by everyone on the plan
         text = _CLOCK.get((plan, ts))
-        return text if text is not None else _clock_text(plan, cal, ts)
+        return text if text is not None else _plan_clock(plan, cal, ts)
+
+    def c(ts: float) -> str:  # a punch's instant: one employee's, not worth keeping
+        return _clock_text(plan, cal, ts)
 
     out: list[Decision] = []
     add = out.append
@@ -187,6 +196,8 @@ def explain(r: DayResult) -> list[Decision]:
                     f"already meet table {_table(pol.breaks.deductions)}",
                 )
             )
+    if p.night_s and pol.night is not None:  # a finding when there is some, no noise else
+        out.append(_night(p, pol.night))
     if plan.kind is DayKind.WORK and not on_leave:
         label = "shift start" if pol.kind is PolicyKind.FIXED else "latest start"
         if p.first_in_ts is not None:
@@ -195,7 +206,7 @@ def explain(r: DayResult) -> list[Decision]:
                     Decision(
                         "late",
                         "late",
-                        f"late {hm(p.late_s)}: first in {t(p.first_in_ts)} > {label} "
+                        f"late {hm(p.late_s)}: first in {c(p.first_in_ts)} > {label} "
                         f"{t(plan.start)}; grace {hm(plan.grace_late_s)}",
                     )
                 )
@@ -204,7 +215,7 @@ def explain(r: DayResult) -> list[Decision]:
                     Decision(
                         "late",
                         "on_time",
-                        f"on time: first in {t(p.first_in_ts)} ≤ {label} {t(plan.start)} "
+                        f"on time: first in {c(p.first_in_ts)} ≤ {label} {t(plan.start)} "
                         f"+ grace {hm(plan.grace_late_s)}",
                     )
                 )
@@ -215,7 +226,7 @@ def explain(r: DayResult) -> list[Decision]:
                 Decision(
                     "early_leave",
                     "early",
-                    f"left early {hm(p.early_leave_s)}: last out {t(p.last_out_ts)} < {label} "
+                    f"left early {hm(p.early_leave_s)}: last out {c(p.last_out_ts)} < {label} "
                     f"{t(plan.end)}; grace {hm(plan.grace_early_s)}",
                 )
             )
@@ -224,14 +235,14 @@ def explain(r: DayResult) -> list[Decision]:
                 Decision(
                     "early_leave",
                     "not_early",
-                    f"no early leave: last out {t(p.last_out_ts)} ≥ {label} {t(plan.end)} "
+                    f"no early leave: last out {c(p.last_out_ts)} ≥ {label} {t(plan.end)} "
                     f"− grace {hm(plan.grace_early_s)}",
                 )
             )
         for a, b in p.core_missed:
             add(
                 Decision(
-                    "core_hours", "missed", f"absent during core hours {t(a)}–{t(b)} ({hm(b - a)})"
+                    "core_hours", "missed", f"absent during core hours {c(a)}–{c(b)} ({hm(b - a)})"
                 )
             )
     ot = pol.overtime
@@ -295,6 +306,16 @@ def explain(r: DayResult) -> list[Decision]:
         )
     add(_status(p))
     return out
+
+
+def _night(p: DayResult, night: NightWindow) -> Decision:
+    """How much of the counted time fell in the night window (payroll's night hours)."""
+    span = f"{night.start_s // 3600:02d}:{night.start_s // 60 % 60:02d}–"
+    span += f"{night.end_s % DAY_S // 3600:02d}:{night.end_s // 60 % 60:02d}"
+    text = f"night work {hm(p.night_s)}: counted time between {span}"
+    if p.night_s == p.worked_s and p.deducted_s:
+        text += " (at most the day's worked time, break deduction included)"
+    return Decision("night", "worked", text)
 
 
 def _status(p: DayResult) -> Decision:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from rules.calendar import Calendar
-from rules.policy import DAY_S, Policy
+from rules.policy import DAY_S, NightWindow, Policy
 
 if TYPE_CHECKING:
     from rules.leavetypes import LeaveOnDay
@@ -55,6 +55,9 @@ class DayPlan:
     uniform: bool  # one UTC offset across the window: local clock = Unix time + offset
     makeup: str | None = None  # a rest weekday worked by decree or company rule (调休补班)
     leave: LeaveOnDay | None = None  # the leave that shaped this plan (rules.leave)
+    # The night windows of the day before, the day and the day after (a window may reach
+    # either); empty when the policy counts no night work.
+    night: tuple[tuple[float, float], ...] = ()
 
 
 def day_plan(policy: Policy, calendar: Calendar, day: date) -> DayPlan:
@@ -147,7 +150,18 @@ def _make_plan(policy: Policy, cal: Calendar, day: date) -> DayPlan:
         uniform=cal.local(win_start).utcoffset() == cal.local(win_end).utcoffset()
         and day_length == DAY_S,
         makeup=makeup,
+        night=() if policy.night is None else _nights(policy.night, cal, day),
     )
+
+
+def _nights(night: NightWindow, cal: Calendar, day: date) -> tuple[tuple[float, float], ...]:
+    """Unix spans of the night windows starting the day before, on the day and the day after:
+    through the zone, so a night across a clock change lasts the hours it was lived."""
+    out = []
+    for offset in (-1, 0, 1):
+        on = day + timedelta(days=offset)
+        out.append((cal.epoch(on, night.start_s), cal.epoch(on, night.end_s)))
+    return tuple(out)
 
 
 def _makeup(policy: Policy, cal: Calendar, day: date) -> tuple[str, int] | None:

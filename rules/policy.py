@@ -93,6 +93,15 @@ class Breaks:
     min_break_s: int  # a punched break shorter than this does not count toward the requirement
     cap_at_threshold: bool  # a deduction never takes worked time below its table threshold
     max_daily_s: int | None  # worked time above this is flagged (e.g. 10 h in Germany)
+    # Derived once, not data: the table's rows from the top, each with the break of the row
+    # below, as the capped deduction walks them (`rules.worktime.break_deduction`).
+    ladder: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rows = self.deductions
+        below = (0, *(brk for _, brk in rows))[: len(rows)]
+        ladder = tuple((after, brk, prev) for (after, brk), prev in zip(rows, below, strict=True))
+        object.__setattr__(self, "ladder", ladder[::-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +165,14 @@ class HalfDayLeave:
 
 
 @dataclass(frozen=True, slots=True)
+class NightWindow:
+    """The clock hours whose worked time is night work (paid a premium in most countries)."""
+
+    start_s: int  # night begins (seconds after midnight), e.g. 22:00
+    end_s: int  # night ends; above 86,400 when it ends the next morning (06:00 + 24 h)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A complete attendance policy; build it with `rules.schema.load_policy`."""
 
@@ -172,6 +189,7 @@ class Policy:
     calendar: CalendarRules  # rest days and holidays
     half_day_leave: HalfDayLeave = HalfDayLeave()  # where half-day leave splits the day
     requests: RequestRules = NO_RULES  # limits on employee requests (rules.requests)
+    night: NightWindow | None = None  # worked time in these hours is counted as night work
     # Day plans already worked out for (calendar, day); filled by evaluation, not data.
     plans: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 

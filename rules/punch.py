@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,3 +37,27 @@ class Punch:
 def sort_key(p: Punch) -> tuple[float, int]:
     """Order punches by time, then state (deterministic for equal times)."""
     return (p.ts, _RANK[p.state])
+
+
+def _ts(p: Punch) -> float:
+    return p.ts
+
+
+class Timeline:
+    """One employee's punches in time order, so each day takes its window's slice.
+
+    Evaluating a run of days from one list would scan every punch of the run for every
+    day; sorted once, a day's punches are two bisections away.
+    """
+
+    __slots__ = ("punches", "times", "voids")
+
+    def __init__(self, punches: Iterable[Punch]) -> None:
+        self.punches = sorted(punches, key=_ts)  # in time order (stable for equal times)
+        self.times = [p.ts for p in self.punches]
+        self.voids = [p for p in self.punches if p.state is PunchState.VOID]
+
+    def between(self, start: float, end: float) -> list[Punch]:
+        """The punches from `start` up to (not including) `end`, in time order."""
+        lo = bisect_left(self.times, start)
+        return self.punches[lo : bisect_left(self.times, end, lo)]

@@ -23,6 +23,7 @@ from rules.policy import (
     FixedShift,
     Flexitime,
     HalfDayLeave,
+    NightWindow,
     Overtime,
     OvertimeBasis,
     Pairing,
@@ -198,6 +199,21 @@ class RequestsDoc(_Doc):
         return v
 
 
+class NightDoc(_Doc):
+    """The night window, e.g. 22:00–06:00 (an end before the start is the next morning)."""
+
+    start: str
+    end: str
+
+    _clock = field_validator("start", "end")(lambda v: (clock(v), v)[1])
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if clock(self.start) % DAY_S == clock(self.end) % DAY_S:
+            raise ValueError(f"night {self.start}–{self.end} starts and ends at the same time")
+        return self
+
+
 class PolicyDoc(_Doc):
     """A whole policy document."""
 
@@ -213,6 +229,7 @@ class PolicyDoc(_Doc):
     calendar: CalendarDoc = CalendarDoc()
     half_day_leave: HalfDayLeaveDoc = HalfDayLeaveDoc()
     requests: RequestsDoc = RequestsDoc()
+    night: NightDoc | None = None  # no window: no night hours are counted
 
     @model_validator(mode="after")
     def _combinations(self) -> Self:
@@ -487,4 +504,10 @@ def build_policy(name: str, doc: PolicyDoc) -> Policy:
             per_month=tuple(sorted(doc.requests.per_month.items())),
             overtime_needs_approval=doc.requests.overtime_needs_approval,
         ),
+        night=None if doc.night is None else _night(doc.night),
     )
+
+
+def _night(doc: NightDoc) -> NightWindow:
+    start, end = clock(doc.start) % DAY_S, clock(doc.end)
+    return NightWindow(start_s=start, end_s=end if end > start else end + DAY_S)

@@ -51,15 +51,15 @@ def break_deduction(policy: Policy, worked: float, qualifying: float) -> float:
             if worked > after:
                 need = brk
         return max(0.0, need - qualifying)
-    tiers = ((0, 0), *rows)
-    for i in range(len(tiers) - 1, 0, -1):
-        after, brk = tiers[i]
-        d = max(0.0, brk - qualifying)
+    for after, brk, below in policy.breaks.ladder:
+        if worked <= after:
+            continue  # this row does not apply, nor does capping at its threshold
+        d = brk - qualifying if brk > qualifying else 0.0
         if worked - d > after:
             return d
-        # Deducting this tier's break lands below its threshold: stop at the threshold,
-        # unless even the tier below cannot reach it.
-        if worked - max(0.0, tiers[i - 1][1] - qualifying) >= after and worked > after:
+        # Deducting this row's break lands below its threshold: stop at the threshold,
+        # unless even the row below cannot reach it.
+        if worked - (below - qualifying if below > qualifying else 0.0) >= after:
             return worked - after
     return 0.0
 

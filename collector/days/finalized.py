@@ -15,7 +15,16 @@ from collector.outbound.payloads import day_event, iso_utc
 from collector.store.coltypes import db_date
 
 # What a receiver is told; a final day is announced again when one of these changes.
-FIGURES = ("status", "worked_s", "break_s", "late_s", "early_leave_s", "target_s", "overtime")
+FIGURES = (
+    "status",
+    "worked_s",
+    "break_s",
+    "late_s",
+    "early_leave_s",
+    "target_s",
+    "overtime",
+    "night_s",  # paid at a premium: a change is news to payroll
+)
 TIMES = ("first_in", "last_out")
 EXTRA = ("balance_delta_s", "core_missed_s", "anomalies")
 

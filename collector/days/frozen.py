@@ -21,7 +21,15 @@ from rules.evaluate import DayResult, Punch
 from rules.vocabulary import DayStatus, PunchState
 
 # Integer figures an adjustment carries, as attendance_days names them.
-SECONDS = ("worked_s", "break_s", "late_s", "early_leave_s", "balance_delta_s", "target_s")
+SECONDS = (
+    "worked_s",
+    "break_s",
+    "late_s",
+    "early_leave_s",
+    "balance_delta_s",
+    "target_s",
+    "night_s",
+)
 # Day counts payroll pays or deducts by, and the statuses each counts.
 COUNTS = {
     "late_days": (DayStatus.LATE.value,),
@@ -99,7 +107,15 @@ def nothing() -> dict[str, Any]:
 
 
 def _of_result(r: DayResult) -> dict[str, Any]:
-    seconds = (r.worked_s, r.break_s, r.late_s, r.early_leave_s, r.balance_delta_s, r.target_s)
+    seconds = (
+        r.worked_s,
+        r.break_s,
+        r.late_s,
+        r.early_leave_s,
+        r.balance_delta_s,
+        r.target_s,
+        r.night_s,
+    )
     return figures_of(r.status_code, seconds, {str(k): v for k, v in r.overtime.items()})
 
 

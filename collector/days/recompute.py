@@ -10,7 +10,6 @@ time up to which the punches are known to be complete.
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from rules.explain import Decision
 from rules.leave import evaluate_with_leave
 from rules.plan import DayPlan, day_plan
 from rules.policy import Policy
+from rules.punch import Timeline
 from rules.requests import approval_text, cap_overtime
 from rules.vocabulary import PunchState, SourceKind
 
@@ -55,6 +55,7 @@ DAY_COLUMNS = (
     "target_s",
     "core_missed_s",
     "closes_at",
+    "night_s",
 )
 _JSON = {"overtime", "anomalies", "explanation"}
 
@@ -162,11 +163,10 @@ def recompute(
         info = ctx.employees.get(emp)
         cal = ctx.calendar_of(emp)
         # Sorted once, so each day takes its window's slice instead of scanning the month.
-        plist = sorted(punches.get(emp, []), key=_ts)
-        voids = [p for p in plist if p.state is PunchState.VOID]
-        times = [p.ts for p in plist]
+        line = Timeline(punches.get(emp, []))
         site_devices = ctx.site_devices.get(info.site_id if info else None, [])
-        for day in emp_days:
+        # In date order: the rostering resolves each date once for its day and neighbours.
+        for day in sorted(emp_days):
             found = ctx.policy_on(emp, day) if info is not None and info.active_on(day) else None
             if found is None:
                 if (emp, day) not in frozen:  # a closed day stays as it was closed
@@ -177,17 +177,15 @@ def recompute(
             rostered = None
             if roster is not None:
                 bases = (_base(ctx, emp, day - one), policy, _base(ctx, emp, day + one))
-                rostered = ctx.roster.rostering.day(roster, bases, cal, day, plist)
+                rostered = ctx.roster.rostering.day(roster, bases, cal, day, line.punches)
             if rostered is None:
                 plan = day_plan(policy, cal, day)
             else:
                 policy, plan = rostered.policy, rostered.plan
-            lo = bisect_left(times, plan.win_start)
-            hi = bisect_left(times, plan.win_end, lo)
-            window = plist[lo:hi]
+            window = line.between(plan.win_start, plan.win_end)
             horizon, lagging = _horizon(ctx, site_devices, window, now)
-            if voids:
-                window += voids
+            if line.voids:
+                window += line.voids
             leaves = ctx.leave_on(emp, day)
             r = evaluate_with_leave(policy, day, window, cal, horizon, leaves, plan)
             approval = None
@@ -226,10 +224,6 @@ def _base(ctx: Context, emp: int, day: date) -> Policy | None:
     """The employee's policy on a neighbouring day (None: no day is computed there)."""
     found = ctx.policy_on(emp, day)
     return None if found is None else found[1]
-
-
-def _ts(p: Punch) -> float:
-    return p.ts
 
 
 def _horizon(
@@ -367,6 +361,7 @@ def _row(
         r.target_s,
         r.core_missed_s,
         _closes(r.plan, dialect),
+        r.night_s,
     )
 
 

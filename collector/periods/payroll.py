@@ -40,6 +40,7 @@ FIGURES: dict[str, str] = {
     "overtime_weekday_hours": "seconds",
     "overtime_rest_day_hours": "seconds",
     "overtime_holiday_hours": "seconds",
+    "night_hours": "seconds",  # counted time inside the policy's night window
     "late_count": "count",
     "late_minutes": "minutes",
     "early_leave_count": "count",
@@ -53,6 +54,7 @@ FIGURES: dict[str, str] = {
     "balance_change_hours": "seconds",
     "adjustment_worked_hours": "seconds",
     "adjustment_overtime_hours": "seconds",
+    "adjustment_night_hours": "seconds",
     "adjustment_late_minutes": "minutes",
     "adjustment_absent_days": "days",
     "adjustment_count": "count",
@@ -151,6 +153,7 @@ def payroll_figures(conn: Connection, period_id: int) -> Iterator[dict[str, Any]
             count_if(A.status == DayStatus.ABSENT.value).label("absent"),
             count_if(A.status == DayStatus.INCOMPLETE.value).label("incomplete"),
             func.coalesce(func.sum(A.balance_delta_s), 0).label("balance"),
+            func.coalesce(func.sum(A.night_s), 0).label("night"),
         )
         .join(C, (C.employee_id == A.employee_id) & (C.local_date == A.local_date))
         .where(C.period_id == period.id)
@@ -178,7 +181,7 @@ def payroll_figures(conn: Connection, period_id: int) -> Iterator[dict[str, Any]
             .where(E.id.in_(missing))
             .order_by(E.code)
         ):
-            yield _figures(period, code, name, dept, [0] * 11, {}, adjustments[emp])
+            yield _figures(period, code, name, dept, [0] * 12, {}, adjustments[emp])
 
 
 def _figures(
@@ -190,9 +193,8 @@ def _figures(
     leave: dict[str, int],
     adj: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    target, worked, ot_w, ot_r, ot_h, late_n, late, early_n, early, absent, incomplete, bal = (
-        int(v or 0) for v in vals
-    )
+    (target, worked, ot_w, ot_r, ot_h, late_n, late, early_n, early, absent, incomplete, bal,
+     night) = (int(v or 0) for v in vals)  # fmt: skip
     adj = adj or {}
     trips = sum(n for t, n in leave.items() if t in TRIP_TYPES)
     return {
@@ -206,6 +208,7 @@ def _figures(
         "overtime_weekday_hours": ot_w,
         "overtime_rest_day_hours": ot_r,
         "overtime_holiday_hours": ot_h,
+        "night_hours": night,
         "late_count": late_n,
         "late_minutes": late,
         "early_leave_count": early_n,
@@ -218,6 +221,7 @@ def _figures(
         "balance_change_hours": bal,
         "adjustment_worked_hours": adj.get("worked_s", 0),
         "adjustment_overtime_hours": sum(adj.get("overtime", {}).values()),
+        "adjustment_night_hours": adj.get("night_s", 0),
         "adjustment_late_minutes": adj.get("late_s", 0),
         "adjustment_absent_days": adj.get("absent_days", 0),
         "adjustment_count": adj.get("count", 0),

@@ -82,6 +82,7 @@ class EmployeeDay:
             # approved in advance by an overtime request (counted alone when the policy says so)
             "approved_overtime_minutes": approved,
             "balance_delta_minutes": minutes(a.balance_delta_s),
+            "night_minutes": minutes(a.night_s),
             "anomalies": a.anomalies,
             "explanation": a.explanation,
             "computed_at": a.computed_at,

@@ -426,9 +426,13 @@ def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
                 ([emp for emp, _ in keys], [day for _, day in keys]),
             )
         else:
+            stored: dict[date, str] = {}  # a few distinct dates behind many marks
+            for _, day in keys:
+                if day not in stored:
+                    stored[day] = db_date(day, "sqlite")
             cursor.executemany(
                 "INSERT INTO dirty_days (employee_id, local_date) VALUES (?, ?)" + upsert,
-                [(emp, db_date(day, "sqlite")) for emp, day in keys],
+                [(emp, stored[day]) for emp, day in keys],
             )
     finally:
         cursor.close()

@@ -317,6 +317,8 @@ class AttendanceDay(Base):
     core_missed_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the day's punch window closes (UTC); provisional rows are re-checked after it.
     closes_at: Mapped[datetime | None] = mapped_column()
+    # Counted time inside the policy's night window (0 when the policy has none); 0020.
+    night_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditLog(Base):

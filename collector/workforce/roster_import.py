@@ -12,6 +12,7 @@ and nothing is stored unless every check passes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ def _rows(path: Path, sheet: str | None, encoding: str | None, delimiter: str | 
 
 
 def _cell(value: Any) -> str:
+    if type(value) is str:  # nearly every cell: no conversion to weigh
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():  # Excel's numbers: PIN 1001 as 1001.0
@@ -121,9 +124,11 @@ def plan_roster_import(
             )
         types, _ = load_shift_types(conn)
         known = set(types) | REST_CODES
+        clashes = _clashing_pairs(types)
         employees = _employee_ids(conn)
         plan = RosterPlan(path, [d for _, d in date_cols])
         seen: dict[str, int] = {}
+        width = max(col for col, _ in date_cols) + 1 if date_cols else 0
         for number, cells, _raw in rows:
             if isinstance(cells, LineError):
                 problems.append(f"line {number}: {cells.reason}")
@@ -142,8 +147,10 @@ def plan_roster_import(
             if emp is None:
                 problems.append(f"line {number}: unknown employee {code}")
             planned: list[tuple[date, str]] = []
+            if len(cells) < width:  # a short row: its missing cells are empty
+                cells = [*cells, *[None] * (width - len(cells))]
             for col, day in date_cols:
-                value = _cell(cells[col] if col < len(cells) else None)
+                value = _cell(cells[col])
                 if not value:
                     if emp is not None:
                         plan.blank.add((emp, day))
@@ -151,10 +158,12 @@ def plan_roster_import(
                 if value not in known:
                     problems.append(f"line {number}, {day}: unknown shift code {value!r}")
                     continue
-                planned.append((day, value))
+                if clashes:
+                    planned.append((day, value))
                 if emp is not None:
                     plan.entries[(emp, day)] = value
-            problems += _overlaps(number, code, planned, types)
+            if clashes:  # most shift sets have none: no row needs checking then
+                problems += _overlaps(number, code, planned, clashes)
     finally:
         rows.close()
     plan.employees = len(seen)
@@ -202,25 +211,31 @@ def _layout(header: list[Any]) -> tuple[int | None, list[tuple[int, date]], list
     return emp_col, dates, problems
 
 
+def _clashing_pairs(types: dict[str, ShiftType]) -> dict[tuple[str, str], ShiftType]:
+    """Pairs of codes where the first day's shift runs into the next day's (e.g. a night to
+    07:00, then a 06:00 early), with the first's type; worked out once per file, not per cell."""
+    out: dict[tuple[str, str], ShiftType] = {}
+    for a in types.values():
+        for b in types.values():
+            if a.shift and b.shift and a.shift.end_s > DAY_S + b.shift.start_s:
+                out[(a.code, b.code)] = a
+    return out
+
+
 def _overlaps(
-    number: int, code: str, planned: list[tuple[date, str]], types: dict[str, ShiftType]
+    number: int,
+    code: str,
+    planned: list[tuple[date, str]],
+    clashes: dict[tuple[str, str], ShiftType],
 ) -> Iterator[str]:
-    """A shift running into the next day's shift (e.g. a night to 07:00, then 06:00 early)."""
-    prev: tuple[date, ShiftType] | None = None
-    for day, value in planned:
-        st = types.get(value)
-        if st is None or st.shift is None:
-            prev = None
-            continue
-        if prev is not None and prev[0] + timedelta(days=1) == day:
-            before = prev[1].shift
-            assert before is not None
-            if before.end_s > DAY_S + st.shift.start_s:
-                yield (
-                    f"line {number}: employee {code}'s {prev[1].code} on {prev[0]} ends after "
-                    f"the {st.code} shift on {day} starts (overlap across midnight)"
-                )
-        prev = (day, st)
+    """A shift running into the next day's shift on consecutive dates."""
+    one = timedelta(days=1)
+    for (day0, code0), (day1, code1) in itertools.pairwise(planned):
+        if (code0, code1) in clashes and day0 + one == day1:
+            yield (
+                f"line {number}: employee {code}'s {code0} on {day0} ends after "
+                f"the {code1} shift on {day1} starts (overlap across midnight)"
+            )
 
 
 def _employee_ids(conn: Connection) -> dict[str, int]:
@@ -251,6 +266,7 @@ def store_roster(conn: Connection, plan: RosterPlan, *, today: date) -> RosterIm
     changed = [(k, c) for k, c in plan.entries.items() if existing.get(k) != c]
     removed = [k for k in plan.blank if k in existing]
     note = f"import {plan.path.name}"[:200]
+    stored = {d: db_date(d, dialect) for d in plan.dates}  # a month has 31 dates, not 310,000
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         upsert = (
@@ -273,12 +289,12 @@ def store_roster(conn: Connection, plan: RosterPlan, *, today: date) -> RosterIm
             cursor.executemany(
                 "INSERT INTO roster_days (employee_id, local_date, code, note) VALUES (?, ?, ?, ?)"
                 + upsert,
-                [(e, db_date(d, dialect), c, note) for (e, d), c in changed],
+                [(e, stored[d], c, note) for (e, d), c in changed],
             )
         if removed:
             cursor.executemany(
                 f"DELETE FROM roster_days WHERE employee_id = {m} AND local_date = {m}",
-                [(e, db_date(d, dialect)) for e, d in removed],
+                [(e, stored[d]) for e, d in removed],
             )
     finally:
         cursor.close()
@@ -288,8 +304,13 @@ def store_roster(conn: Connection, plan: RosterPlan, *, today: date) -> RosterIm
     around = {
         d: [x for x in (d - one, d, d + one) if x <= last] for d in plan.dates
     }  # a month has 31 dates: their neighbours once, not once per employee
-    touched = [key for key, _ in changed] + removed
-    marks = {(e, x) for e, d in touched for x in around[d]}
+    touched: dict[int, set[date]] = {}
+    for e, d in itertools.chain((key for key, _ in changed), removed):
+        touched.setdefault(e, set()).add(d)
+    marks: list[tuple[int, date]] = []
+    for e in sorted(touched):  # each employee's dates with their neighbours, once, in order
+        near = sorted(set().union(*(around[d] for d in touched[e])))
+        marks += [(e, x) for x in near]
     mark_dirty(conn, marks)
     return RosterImportResult(
         employees=plan.employees,

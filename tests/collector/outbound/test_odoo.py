@@ -53,6 +53,7 @@ def day(engine, now, code: str, on: date, first_in: str | None, last_out: str | 
         "overtime": {},
         "balance_delta_s": 0,
         "core_missed_s": 0,
+        "night_s": 0,
         "anomalies": [],
     }
     with engine.begin() as conn:
