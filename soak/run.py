@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from collector.apikeys import Role, create_key
 from collector.runtime import utcnow
 from collector.store.db import make_engine, make_sessionmaker
@@ -71,6 +73,7 @@ class Soak:
         self.unexpected_exits = 0
         self.offline: set[str] = set()
         self.drops: list[tuple[Fault, list[str]]] = []  # faults that armed drop switches
+        self.vendor_checks: list[tuple[Fault, str, list[str]]] = []  # (fault, switch, codes)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -111,6 +114,8 @@ class Soak:
             "PUNCHGATE_MQTT_CLIENT_ID": "soak-collector",
             "PUNCHGATE_MQTT_TOPIC_ROOT": self.topics.root,
             "PUNCHGATE_CONFIG": str(config),
+            # Seals the Hikvision and Dahua passwords the configuration gives.
+            "PUNCHGATE_SECRET_KEY": Fernet.generate_key().decode(),
             "PUNCHGATE_ZK_RETRY_BASE_S": "1",
             "PUNCHGATE_ZK_RETRY_MAX_S": "5",
             "PUNCHGATE_ZK_TIMEOUT_S": "3",
@@ -123,7 +128,9 @@ class Soak:
         reader = StoreReader(self.pg.url)
         self.monitor = mon = Monitor(reader, self.sources.counts)
         mon.away = lambda: (
-            {f"zk:{c}" for c in self.offline} | {f"push:{c}" for c in self.sources.push_paused}
+            {f"zk:{c}" for c in self.offline}
+            | {f"push:{c}" for c in self.sources.push_paused}
+            | self.sources.vendor_away
         )
         self.sys = SysWatch(self.broker.port)
         self.sources.start_push(self.service.base_url)
@@ -213,7 +220,7 @@ class Soak:
 
         # The outage comes after the last kill, so a worker that dies in it and only comes
         # back with a restart shows up as missing punches rather than being healed unseen.
-        return [
+        plan = [
             (0.08, "terminals go offline", offline),
             (0.12, "a push terminal goes offline", push_away),
             (0.16, "service SIGKILL + restart", self._kill_service),
@@ -227,6 +234,76 @@ class Soak:
             (0.80, "connections dropped mid-transfer", drops),
             (0.85, "malformed burst 2", lambda: self._garbage("b2", [codes[30], codes[40]])),
         ]
+        return sorted([*plan, *self._vendor_schedule(faults)], key=lambda entry: entry[0])
+
+    def _vendor_schedule(
+        self, faults: dict[str, Any]
+    ) -> list[tuple[float, str, Callable[[], None]]]:
+        """The Hikvision and Dahua terminals' faults, each on terminals of both kinds."""
+        s = self.sources
+        hik, dahua = s.vendor_codes()
+        if not hik or not dahua:
+            return []
+        refused = [hik[0], dahua[1 % len(dahua)]]
+        skewed = [hik[2 % len(hik)], dahua[2 % len(dahua)]]
+        garbled = [hik[1 % len(hik)], dahua[0]]
+        streaming = [c for c in dahua if s.vendors[c].live][:1]
+
+        def refuse() -> None:
+            faults["auth"] = self.monitor.begin("hik/dahua logins refused", terminals=refused)  # type: ignore[union-attr]
+            for c in refused:
+                s.vendor_away.add(s.vendors[c].source)
+                s.vendors[c].refuse_logins(True)
+
+        def accept() -> None:
+            f = faults["auth"]
+            for c in refused:
+                s.vendors[c].drop_after_next_page()  # the catch-up is cut after its first page
+                s.vendors[c].refuse_logins(False)
+                s.vendor_away.discard(s.vendors[c].source)
+            self.vendor_checks.append((f, "connections_dropped", refused))
+            self.monitor.end(f)  # type: ignore[union-attr]
+
+        def jump() -> None:
+            f = self.monitor.begin("hik/dahua clocks jump +2 h", terminals=skewed)  # type: ignore[union-attr]
+            for c in skewed:
+                s.vendors[c].skew(7200)
+            self.monitor.end(f)  # type: ignore[union-attr]
+
+        def garble() -> None:
+            f = self.monitor.begin("hik/dahua search replies garbled", terminals=garbled)  # type: ignore[union-attr]
+            for c in garbled:
+                s.vendors[c].garble_next_reply()
+            self.vendor_checks.append((f, "garbled", garbled))
+            self.monitor.end(f)  # type: ignore[union-attr]
+
+        def stream_drops() -> None:
+            faults["stream"] = self.monitor.begin("dahua event stream drops", terminals=streaming)  # type: ignore[union-attr]
+            faults["streams"] = {c: s.vendors[c].figures()["streams"] for c in streaming}
+            for c in streaming:
+                s.vendors[c].drop_stream(0)  # each stream dies at its first event
+
+        def stream_back() -> None:
+            f = faults["stream"]
+            for c in streaming:
+                s.vendors[c].drop_stream(None)
+                f.notes.setdefault("streams_opened", {})[c] = (
+                    s.vendors[c].figures()["streams"] - faults["streams"][c]
+                )
+            self.monitor.end(f)  # type: ignore[union-attr]
+
+        plan = [
+            (0.10, "hik/dahua logins refused", refuse),
+            (0.24, "hik/dahua logins accepted (first transfer cut)", accept),
+            (0.33, "hik/dahua clocks jump +2 h", jump),
+            (0.50, "hik/dahua search replies garbled", garble),
+        ]
+        if streaming:
+            plan += [
+                (0.62, "dahua event stream drops", stream_drops),
+                (0.72, "dahua event stream back", stream_back),
+            ]
+        return plan
 
     def _kill_service(self) -> None:
         assert self.service and self.monitor
@@ -252,6 +329,10 @@ class Soak:
         f = self.monitor.begin(f"malformed burst {tag}")
         before = len(self.sources.malformed)
         self.sources.zk_impossible(zk)
+        # One Hikvision and one Dahua terminal per burst, other ones each time.
+        at = 1 if tag == "b1" else 2
+        picks = [codes[at % len(codes)] for codes in self.sources.vendor_codes() if codes]
+        self.sources.vendor_malformed(picks)
         self.sources.mqtt_garbage(self.broker.port, self.topics, 20, tag)
         self.sources.push_garbage(self.service.base_url, 4, tag)
         f.notes["items"] = len(self.sources.malformed) - before
@@ -318,7 +399,10 @@ class Soak:
         """Terminal positions read over the Unix socket (the service cannot connect)."""
         self.pg.start(tcp=False)
         try:
-            return StoreReader(self.pg.local_url).positions() or {}
+            reader = StoreReader(self.pg.local_url)
+            found = reader.positions() or {}
+            found.update({c: (n, None) for c, n in (reader.cursors() or {}).items()})
+            return found
         finally:
             self.pg.stop()
 
@@ -331,6 +415,11 @@ class Soak:
             s.host.set_offline(s.terminals[code], False)
         self.offline.clear()
         s.push_paused.clear()
+        for term in s.vendors.values():
+            term.refuse_logins(False)
+            if term.live:
+                term.drop_stream(None)
+        s.vendor_away.clear()
         s.stop_generating()
         start = time.monotonic()
         last_total, last_change = -1, start
@@ -345,6 +434,8 @@ class Soak:
             polled = all(
                 positions.get(c, (-1, None))[0] == t.record_count for c, t in s.terminals.items()
             )
+            cursors = reader.cursors() or {}
+            polled = polled and all(cursors.get(c) == t.last_number for c, t in s.vendors.items())
             caught_up = all(stored.get(k, 0) >= n for k, n in sample.generated.items())
             sent = s.push_pending() == 0 and s.phones_unacked() == 0
             if polled and caught_up and sent:
@@ -370,6 +461,14 @@ class Soak:
             ]
             if len(fault.notes["connections_dropped"]) != len(terminals):
                 self.problems.append(f"{fault.name}: not every drop switch fired")
+        for fault, switch, codes in self.vendor_checks:
+            vendors = self.sources.vendors
+            if switch == "garbled":
+                fault.notes[switch] = [c for c in codes if vendors[c].garble_fired()]
+            else:
+                fault.notes[switch] = [c for c in codes if vendors[c].drops_fired]
+            if len(fault.notes[switch]) != len(codes):
+                self.problems.append(f"{fault.name}: not every switch fired")
         peak, peak_at = self.monitor.peak_backlog()
         faults = [
             {
@@ -404,6 +503,7 @@ class Soak:
                 }
                 for c, sim in self.sources.push.items()
             },
+            "vendors": {c: t.figures() for c, t in self.sources.vendors.items()},
             "problems": self.problems,
         }
         if status:
