@@ -73,7 +73,8 @@ class Soak:
         self.unexpected_exits = 0
         self.offline: set[str] = set()
         self.drops: list[tuple[Fault, list[str]]] = []  # faults that armed drop switches
-        self.vendor_checks: list[tuple[Fault, str, list[str]]] = []  # (fault, switch, codes)
+        # Faults on Hikvision and Dahua terminals: (fault, note, codes, whether it fired).
+        self.vendor_checks: list[tuple[Fault, str, list[str], Callable[[str], bool]]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -257,11 +258,14 @@ class Soak:
 
         def accept() -> None:
             f = faults["auth"]
+            cursors = StoreReader(self.pg.url).cursors() or {}
+            f.notes["piled_up"] = {c: s.vendors[c].last_number - cursors.get(c, 0) for c in refused}
             for c in refused:
                 s.vendors[c].drop_after_next_page()  # the catch-up is cut after its first page
                 s.vendors[c].refuse_logins(False)
                 s.vendor_away.discard(s.vendors[c].source)
-            self.vendor_checks.append((f, "connections_dropped", refused))
+            fired = lambda c: s.vendors[c].drops_fired > 0  # noqa: E731
+            self.vendor_checks.append((f, "connections_dropped", refused, fired))
             self.monitor.end(f)  # type: ignore[union-attr]
 
         def jump() -> None:
@@ -274,22 +278,28 @@ class Soak:
             f = self.monitor.begin("hik/dahua search replies garbled", terminals=garbled)  # type: ignore[union-attr]
             for c in garbled:
                 s.vendors[c].garble_next_reply()
-            self.vendor_checks.append((f, "garbled", garbled))
+            fired = lambda c: s.vendors[c].garble_fired()  # noqa: E731
+            self.vendor_checks.append((f, "garbled", garbled, fired))
             self.monitor.end(f)  # type: ignore[union-attr]
 
         def stream_drops() -> None:
-            faults["stream"] = self.monitor.begin("dahua event stream drops", terminals=streaming)  # type: ignore[union-attr]
-            faults["streams"] = {c: s.vendors[c].figures()["streams"] for c in streaming}
+            f = self.monitor.begin("dahua event streams cut", terminals=streaming)  # type: ignore[union-attr]
+            opened = {c: s.vendors[c].streams() for c in streaming}
             for c in streaming:
                 s.vendors[c].drop_stream(0)  # each stream dies at its first event
-
-        def stream_back() -> None:
-            f = faults["stream"]
+            # Until each stream was cut and opened again twice (a few seconds at most).
+            deadline = time.monotonic() + 8.0
+            while time.monotonic() < deadline and any(
+                s.vendors[c].streams() - opened[c] < 2 for c in streaming
+            ):
+                self._supervise()
+                time.sleep(0.2)
             for c in streaming:
                 s.vendors[c].drop_stream(None)
-                f.notes.setdefault("streams_opened", {})[c] = (
-                    s.vendors[c].figures()["streams"] - faults["streams"][c]
-                )
+            reopened = {c: s.vendors[c].streams() - opened[c] for c in streaming}
+            f.notes["streams_reopened"] = reopened
+            fired = lambda c: reopened[c] > 0  # noqa: E731
+            self.vendor_checks.append((f, "streams_cut", streaming, fired))
             self.monitor.end(f)  # type: ignore[union-attr]
 
         plan = [
@@ -299,10 +309,7 @@ class Soak:
             (0.50, "hik/dahua search replies garbled", garble),
         ]
         if streaming:
-            plan += [
-                (0.62, "dahua event stream drops", stream_drops),
-                (0.72, "dahua event stream back", stream_back),
-            ]
+            plan.append((0.66, "dahua event streams cut", stream_drops))
         return plan
 
     def _kill_service(self) -> None:
@@ -461,12 +468,8 @@ class Soak:
             ]
             if len(fault.notes["connections_dropped"]) != len(terminals):
                 self.problems.append(f"{fault.name}: not every drop switch fired")
-        for fault, switch, codes in self.vendor_checks:
-            vendors = self.sources.vendors
-            if switch == "garbled":
-                fault.notes[switch] = [c for c in codes if vendors[c].garble_fired()]
-            else:
-                fault.notes[switch] = [c for c in codes if vendors[c].drops_fired]
+        for fault, switch, codes, fired in self.vendor_checks:
+            fault.notes[switch] = [c for c in codes if fired(c)]
             if len(fault.notes[switch]) != len(codes):
                 self.problems.append(f"{fault.name}: not every switch fired")
         peak, peak_at = self.monitor.peak_backlog()

@@ -167,6 +167,10 @@ class VendorTerminal:
         armed = self._dahua().faults.garble_find
         return armed is not None and self._dahua().finds >= armed
 
+    def streams(self) -> int:
+        """Dahua: event streams opened so far."""
+        return self._dahua().attaches
+
     def drop_stream(self, after: int | None) -> None:
         """Dahua: each event stream dies after `after` events (None: it stops)."""
         self._dahua().faults.drop_stream_after = after
@@ -193,7 +197,7 @@ class VendorTerminal:
         else:
             served, asked = self._dahua().pages_served, self._dahua().finds
             if self.live:
-                return {"pages": served, "searches": asked, "streams": self._dahua().attaches,
+                return {"pages": served, "searches": asked, "streams": self.streams(),
                         "drops": self.drops_fired}  # fmt: skip
         return {"pages": served, "searches": asked, "drops": self.drops_fired}
 
