@@ -22,6 +22,7 @@ from soak.ledger import Comparison, compare
 from soak.monitor import Fault, Monitor, StoreReader, SysWatch
 from soak.procs import Children, Mosquitto, Postgres, ServiceProcess
 from soak.sources import TZ, Plan, Sources
+from soak.vendors import VendorFaults
 
 
 @dataclass
@@ -73,8 +74,7 @@ class Soak:
         self.unexpected_exits = 0
         self.offline: set[str] = set()
         self.drops: list[tuple[Fault, list[str]]] = []  # faults that armed drop switches
-        # Faults on Hikvision and Dahua terminals: (fault, note, codes, whether it fired).
-        self.vendor_checks: list[tuple[Fault, str, list[str], Callable[[str], bool]]] = []
+        self.vendor_faults: VendorFaults | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -235,82 +235,15 @@ class Soak:
             (0.80, "connections dropped mid-transfer", drops),
             (0.85, "malformed burst 2", lambda: self._garbage("b2", [codes[30], codes[40]])),
         ]
-        return sorted([*plan, *self._vendor_schedule(faults)], key=lambda entry: entry[0])
-
-    def _vendor_schedule(
-        self, faults: dict[str, Any]
-    ) -> list[tuple[float, str, Callable[[], None]]]:
-        """The Hikvision and Dahua terminals' faults, each on terminals of both kinds."""
-        s = self.sources
-        hik, dahua = s.vendor_codes()
-        if not hik or not dahua:
-            return []
-        refused = [hik[0], dahua[1 % len(dahua)]]
-        skewed = [hik[2 % len(hik)], dahua[2 % len(dahua)]]
-        garbled = [hik[1 % len(hik)], dahua[0]]
-        streaming = [c for c in dahua if s.vendors[c].live][:1]
-
-        def refuse() -> None:
-            faults["auth"] = self.monitor.begin("hik/dahua logins refused", terminals=refused)  # type: ignore[union-attr]
-            for c in refused:
-                s.vendor_away.add(s.vendors[c].source)
-                s.vendors[c].refuse_logins(True)
-
-        def accept() -> None:
-            f = faults["auth"]
-            cursors = StoreReader(self.pg.url).cursors() or {}
-            f.notes["piled_up"] = {c: s.vendors[c].last_number - cursors.get(c, 0) for c in refused}
-            for c in refused:
-                s.vendors[c].drop_after_next_page()  # the catch-up is cut after its first page
-                s.vendors[c].refuse_logins(False)
-                s.vendor_away.discard(s.vendors[c].source)
-            fired = lambda c: s.vendors[c].drops_fired > 0  # noqa: E731
-            self.vendor_checks.append((f, "connections_dropped", refused, fired))
-            self.monitor.end(f)  # type: ignore[union-attr]
-
-        def jump() -> None:
-            f = self.monitor.begin("hik/dahua clocks jump +2 h", terminals=skewed)  # type: ignore[union-attr]
-            for c in skewed:
-                s.vendors[c].skew(7200)
-            self.monitor.end(f)  # type: ignore[union-attr]
-
-        def garble() -> None:
-            f = self.monitor.begin("hik/dahua search replies garbled", terminals=garbled)  # type: ignore[union-attr]
-            for c in garbled:
-                s.vendors[c].garble_next_reply()
-            fired = lambda c: s.vendors[c].garble_fired()  # noqa: E731
-            self.vendor_checks.append((f, "garbled", garbled, fired))
-            self.monitor.end(f)  # type: ignore[union-attr]
-
-        def stream_drops() -> None:
-            f = self.monitor.begin("dahua event streams cut", terminals=streaming)  # type: ignore[union-attr]
-            opened = {c: s.vendors[c].streams() for c in streaming}
-            for c in streaming:
-                s.vendors[c].drop_stream(0)  # each stream dies at its first event
-            # Until each stream was cut and opened again twice (a few seconds at most).
-            deadline = time.monotonic() + 8.0
-            while time.monotonic() < deadline and any(
-                s.vendors[c].streams() - opened[c] < 2 for c in streaming
-            ):
-                self._supervise()
-                time.sleep(0.2)
-            for c in streaming:
-                s.vendors[c].drop_stream(None)
-            reopened = {c: s.vendors[c].streams() - opened[c] for c in streaming}
-            f.notes["streams_reopened"] = reopened
-            fired = lambda c: reopened[c] > 0  # noqa: E731
-            self.vendor_checks.append((f, "streams_cut", streaming, fired))
-            self.monitor.end(f)  # type: ignore[union-attr]
-
-        plan = [
-            (0.10, "hik/dahua logins refused", refuse),
-            (0.24, "hik/dahua logins accepted (first transfer cut)", accept),
-            (0.33, "hik/dahua clocks jump +2 h", jump),
-            (0.50, "hik/dahua search replies garbled", garble),
-        ]
-        if streaming:
-            plan.append((0.66, "dahua event streams cut", stream_drops))
-        return plan
+        assert self.monitor is not None  # started before the schedule is drawn up
+        self.vendor_faults = VendorFaults(
+            s.vendors,
+            s.vendor_away,
+            self.monitor,
+            lambda: StoreReader(self.pg.url).cursors() or {},
+            self._supervise,
+        )
+        return sorted([*plan, *self.vendor_faults.schedule()], key=lambda entry: entry[0])
 
     def _kill_service(self) -> None:
         assert self.service and self.monitor
@@ -468,10 +401,8 @@ class Soak:
             ]
             if len(fault.notes["connections_dropped"]) != len(terminals):
                 self.problems.append(f"{fault.name}: not every drop switch fired")
-        for fault, switch, codes, fired in self.vendor_checks:
-            fault.notes[switch] = [c for c in codes if fired(c)]
-            if len(fault.notes[switch]) != len(codes):
-                self.problems.append(f"{fault.name}: not every switch fired")
+        if self.vendor_faults:
+            self.problems += self.vendor_faults.unfired()
         peak, peak_at = self.monitor.peak_backlog()
         faults = [
             {

@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from devices.dahua.emulator import DahuaController, DahuaEmulator
 from devices.hikvision.emulator import HikEmulator, HikTerminal
+from soak.monitor import Fault, Monitor
+
+Action = tuple[float, str, Callable[[], None]]  # (fraction of the run, name, what it does)
 
 PASSWORD = "soak-vendor-2026"  # both emulators' admin password, given to the service sealed
 USERS = 10  # people enrolled on each terminal
@@ -226,3 +231,102 @@ def build(kind: str, i: int, timezone: str, *, live: bool = False) -> VendorTerm
     dahua = DahuaController(password=PASSWORD, timezone=timezone,
                             serial_number=f"7G0SOAK{i + 1:04d}")  # fmt: skip
     return VendorTerminal(dahua_code(i), kind, users, live=live, dahua=dahua)
+
+
+@dataclass
+class VendorFaults:
+    """The Hikvision and Dahua faults on the soak's schedule, each on one terminal of each kind."""
+
+    vendors: dict[str, VendorTerminal]
+    away: set[str]  # sources refusing logins on purpose (no catch-up expected meanwhile)
+    monitor: Monitor
+    cursors: Callable[[], dict[str, int]]  # the store's committed cursors by device code
+    supervise: Callable[[], None]  # keeps the service alive while an action waits
+    # (fault, note, codes, whether the switch fired on a code), checked at the end.
+    checks: list[tuple[Fault, str, list[str], Callable[[str], bool]]] = field(default_factory=list)
+    _refused: Fault | None = None
+
+    def schedule(self) -> list[Action]:
+        """The actions, when there are terminals of both kinds."""
+        hik = [c for c, t in self.vendors.items() if t.kind == "hik"]
+        dahua = [c for c, t in self.vendors.items() if t.kind == "dahua"]
+        if not hik or not dahua:
+            return []
+        refused = [hik[0], dahua[1 % len(dahua)]]
+        skewed = [hik[2 % len(hik)], dahua[2 % len(dahua)]]
+        garbled = [hik[1 % len(hik)], dahua[0]]
+        plan: list[Action] = [
+            (0.10, "hik/dahua logins refused", lambda: self.refuse(refused)),
+            (0.24, "hik/dahua logins accepted (first transfer cut)", lambda: self.accept(refused)),
+            (0.33, "hik/dahua clocks jump +2 h", lambda: self.jump(skewed)),
+            (0.50, "hik/dahua search replies garbled", lambda: self.garble(garbled)),
+        ]
+        streaming = [c for c in dahua if self.vendors[c].live][:1]
+        if streaming:
+            plan.append((0.66, "dahua event streams cut", lambda: self.cut_streams(streaming)))
+        return plan
+
+    def refuse(self, codes: list[str]) -> None:
+        """The terminals refuse every login (a password changed on them)."""
+        self._refused = self.monitor.begin("hik/dahua logins refused", terminals=codes)
+        for c in codes:
+            self.away.add(self.vendors[c].source)
+            self.vendors[c].refuse_logins(True)
+
+    def accept(self, codes: list[str]) -> None:
+        """Logins work again; the catch-up read is cut after its first page."""
+        assert self._refused is not None
+        cursors = self.cursors()
+        piled = {c: self.vendors[c].last_number - cursors.get(c, 0) for c in codes}
+        self._refused.notes["piled_up"] = piled
+        for c in codes:
+            self.vendors[c].drop_after_next_page()
+            self.vendors[c].refuse_logins(False)
+            self.away.discard(self.vendors[c].source)
+        self.checks.append(
+            (self._refused, "connections_dropped", codes, lambda c: self.vendors[c].drops_fired > 0)
+        )
+        self.monitor.end(self._refused)
+
+    def jump(self, codes: list[str]) -> None:
+        """The terminals' clocks jump two hours ahead."""
+        f = self.monitor.begin("hik/dahua clocks jump +2 h", terminals=codes)
+        for c in codes:
+            self.vendors[c].skew(7200)
+        self.monitor.end(f)
+
+    def garble(self, codes: list[str]) -> None:
+        """The next search reply of each terminal is cut short."""
+        f = self.monitor.begin("hik/dahua search replies garbled", terminals=codes)
+        for c in codes:
+            self.vendors[c].garble_next_reply()
+        self.checks.append((f, "garbled", codes, lambda c: self.vendors[c].garble_fired()))
+        self.monitor.end(f)
+
+    def cut_streams(self, codes: list[str]) -> None:
+        """Each event stream dies at its first event, until it was opened again twice."""
+        f = self.monitor.begin("dahua event streams cut", terminals=codes)
+        opened = {c: self.vendors[c].streams() for c in codes}
+        for c in codes:
+            self.vendors[c].drop_stream(0)
+        deadline = time.monotonic() + 8.0  # a few seconds at most
+        while time.monotonic() < deadline and any(
+            self.vendors[c].streams() - opened[c] < 2 for c in codes
+        ):
+            self.supervise()
+            time.sleep(0.2)
+        for c in codes:
+            self.vendors[c].drop_stream(None)
+        reopened = {c: self.vendors[c].streams() - opened[c] for c in codes}
+        f.notes["streams_reopened"] = reopened
+        self.checks.append((f, "streams_cut", codes, lambda c: reopened[c] > 0))
+        self.monitor.end(f)
+
+    def unfired(self) -> list[str]:
+        """Note on each fault where its switch fired; a problem for each that did not."""
+        problems = []
+        for fault, note, codes, fired in self.checks:
+            fault.notes[note] = [c for c in codes if fired(c)]
+            if len(fault.notes[note]) != len(codes):
+                problems.append(f"{fault.name}: not every switch fired")
+        return problems

@@ -17,8 +17,9 @@ from collector.runtime import Store
 from collector.store.models import Quarantine
 from soak.configfile import write_config
 from soak.ledger import Comparison, QuarantineRow, compare
-from soak.monitor import source_of, stored_punches
+from soak.monitor import Monitor, StoreReader, source_of, stored_punches
 from soak.sources import Plan, Sources
+from soak.vendors import VendorFaults
 
 
 @pytest.fixture
@@ -120,3 +121,19 @@ def test_refused_logins_read_nothing_until_accepted(
 def test_stored_rows_are_counted_under_their_vendor_source() -> None:
     assert source_of("hik-2") == "hik:hik-2"
     assert source_of("dahua-10") == "dahua:dahua-10"
+
+
+def test_a_fault_whose_switch_never_fired_is_a_problem(
+    sources: Sources, pollers: list[TerminalPoller]
+) -> None:
+    monitor = Monitor(StoreReader("postgresql://127.0.0.1:1/none"), sources.counts)
+    faults = VendorFaults(sources.vendors, set(), monitor, dict, lambda: None)
+    names = [name for _, name, _ in faults.schedule()]
+    assert names[-1] == "dahua event streams cut"  # the first Dahua controller is live
+    faults.garble(["hik-1", "dahua-1"])
+    assert faults.unfired() == ["hik/dahua search replies garbled: not every switch fired"]
+    pollers[0].poll()  # hik-1 meets its garbled reply; dahua-1 is never asked
+    assert faults.unfired() == ["hik/dahua search replies garbled: not every switch fired"]
+    assert monitor.faults[0].notes["garbled"] == ["hik-1"]
+    pollers[1].poll()
+    assert faults.unfired() == []
