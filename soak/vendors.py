@@ -279,6 +279,9 @@ class VendorFaults:
         cursors = self.cursors()
         piled = {c: self.vendors[c].last_number - cursors.get(c, 0) for c in codes}
         self._refused.notes["piled_up"] = piled
+        # More piled up than one page holds: the cut falls inside the catch-up read.
+        pages = {c: HIK_PAGE if self.vendors[c].kind == "hik" else DAHUA_PAGE for c in codes}
+        self._refused.notes["cut_mid_read"] = [c for c in codes if piled[c] > pages[c]]
         for c in codes:
             self.vendors[c].drop_after_next_page()
             self.vendors[c].refuse_logins(False)
