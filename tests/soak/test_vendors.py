@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from collector.config import apply_config, load_config
-from collector.poller.dahuadevices import load_dahua_devices
+from collector.poller.dahuadevices import DahuaDevice, load_dahua_devices
 from collector.poller.device import TerminalPoller
-from collector.poller.hikdevices import load_hik_devices
+from collector.poller.hikdevices import HikDevice, load_hik_devices
 from collector.runtime import Store
 from collector.store.models import Quarantine
 from soak.configfile import write_config
@@ -38,7 +38,7 @@ def pollers(sources: Sources, store: Store, tmp_path: Path, now: datetime) -> li
     write_config(config, sources)
     with store.sessions.begin() as session:
         apply_config(session, load_config(config), now=now, box=store.box)
-    devices = [*load_hik_devices(store.engine, box=store.box)]
+    devices: list[HikDevice | DahuaDevice] = [*load_hik_devices(store.engine, box=store.box)]
     devices += load_dahua_devices(store.engine, box=store.box)
     assert [d.code for d in devices] == ["hik-1", "dahua-1"]
     return [TerminalPoller(store, d) for d in devices]
