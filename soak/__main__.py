@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--terminals", type=int, default=50)
     ap.add_argument("--push", type=int, default=5)
     ap.add_argument("--phones", type=int, default=500)
+    ap.add_argument("--hik", type=int, default=3, help="Hikvision terminals")
+    ap.add_argument("--dahua", type=int, default=3, help="Dahua controllers")
     ap.add_argument("--zk-rate", type=float, default=8.0, help="terminal punches a second")
     ap.add_argument("--push-rate", type=float, default=2.0, help="push punches a second")
+    ap.add_argument("--vendor-rate", type=float, default=2.0, help="their punches a second")
     ap.add_argument("--phone-ticks", type=float, default=40.0, help="phone steps a second")
     ap.add_argument("--reader", action="append", help="API path to read (repeatable)")
     ap.add_argument("--api-key", default=None, help="bearer key for the API readers")
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         zk_rate=args.zk_rate,
         push_rate=args.push_rate,
         phone_ticks=args.phone_ticks,
+        hik=args.hik,
+        dahua=args.dahua,
+        vendor_rate=args.vendor_rate,
         live=min(10, args.terminals // 5),
         udp=min(5, args.terminals // 10),
     )

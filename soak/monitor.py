@@ -27,6 +27,8 @@ def source_of(device_code: str | None) -> str:
         return f"zk:{code}"
     if code.startswith("push-"):
         return f"push:{code}"
+    if code.startswith(("hik-", "dahua-")):
+        return f"{code.split('-')[0]}:{code}"
     if code.startswith("sim-"):
         return "phones"
     return f"other:{code}"
@@ -81,6 +83,16 @@ class StoreReader:
         if rows is None:
             return None
         return {c: (int((s or {}).get("count", 0)), n) for c, s, n in rows}
+
+    def cursors(self) -> dict[str, int] | None:
+        """Hikvision and Dahua terminals' committed cursors (the last serialNo / RecNo read)."""
+        rows = self._query(
+            "SELECT code, kind, sync_state FROM devices WHERE kind IN ('hik', 'dahua')"
+        )
+        if rows is None:
+            return None
+        field = {"hik": "serial", "dahua": "rec_no"}
+        return {c: int((s or {}).get(field[k], 0)) for c, k, s in rows}
 
     def punches(self) -> list[Stored]:
         """Every stored punch in the ledger's terms."""

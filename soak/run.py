@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from collector.apikeys import Role, create_key
 from collector.runtime import utcnow
 from collector.store.db import make_engine, make_sessionmaker
@@ -20,6 +22,7 @@ from soak.ledger import Comparison, compare
 from soak.monitor import Fault, Monitor, StoreReader, SysWatch
 from soak.procs import Children, Mosquitto, Postgres, ServiceProcess
 from soak.sources import TZ, Plan, Sources
+from soak.vendors import VendorFaults
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Soak:
         self.unexpected_exits = 0
         self.offline: set[str] = set()
         self.drops: list[tuple[Fault, list[str]]] = []  # faults that armed drop switches
+        self.vendor_faults: VendorFaults | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -111,6 +115,8 @@ class Soak:
             "PUNCHGATE_MQTT_CLIENT_ID": "soak-collector",
             "PUNCHGATE_MQTT_TOPIC_ROOT": self.topics.root,
             "PUNCHGATE_CONFIG": str(config),
+            # Seals the Hikvision and Dahua passwords the configuration gives.
+            "PUNCHGATE_SECRET_KEY": Fernet.generate_key().decode(),
             "PUNCHGATE_ZK_RETRY_BASE_S": "1",
             "PUNCHGATE_ZK_RETRY_MAX_S": "5",
             "PUNCHGATE_ZK_TIMEOUT_S": "3",
@@ -123,7 +129,9 @@ class Soak:
         reader = StoreReader(self.pg.url)
         self.monitor = mon = Monitor(reader, self.sources.counts)
         mon.away = lambda: (
-            {f"zk:{c}" for c in self.offline} | {f"push:{c}" for c in self.sources.push_paused}
+            {f"zk:{c}" for c in self.offline}
+            | {f"push:{c}" for c in self.sources.push_paused}
+            | self.sources.vendor_away
         )
         self.sys = SysWatch(self.broker.port)
         self.sources.start_push(self.service.base_url)
@@ -213,7 +221,7 @@ class Soak:
 
         # The outage comes after the last kill, so a worker that dies in it and only comes
         # back with a restart shows up as missing punches rather than being healed unseen.
-        return [
+        plan = [
             (0.08, "terminals go offline", offline),
             (0.12, "a push terminal goes offline", push_away),
             (0.16, "service SIGKILL + restart", self._kill_service),
@@ -227,6 +235,15 @@ class Soak:
             (0.80, "connections dropped mid-transfer", drops),
             (0.85, "malformed burst 2", lambda: self._garbage("b2", [codes[30], codes[40]])),
         ]
+        assert self.monitor is not None  # started before the schedule is drawn up
+        self.vendor_faults = VendorFaults(
+            s.vendors,
+            s.vendor_away,
+            self.monitor,
+            lambda: StoreReader(self.pg.url).cursors() or {},
+            self._supervise,
+        )
+        return sorted([*plan, *self.vendor_faults.schedule()], key=lambda entry: entry[0])
 
     def _kill_service(self) -> None:
         assert self.service and self.monitor
@@ -252,6 +269,10 @@ class Soak:
         f = self.monitor.begin(f"malformed burst {tag}")
         before = len(self.sources.malformed)
         self.sources.zk_impossible(zk)
+        # One Hikvision and one Dahua terminal per burst, other ones each time.
+        at = 1 if tag == "b1" else 2
+        picks = [codes[at % len(codes)] for codes in self.sources.vendor_codes() if codes]
+        self.sources.vendor_malformed(picks)
         self.sources.mqtt_garbage(self.broker.port, self.topics, 20, tag)
         self.sources.push_garbage(self.service.base_url, 4, tag)
         f.notes["items"] = len(self.sources.malformed) - before
@@ -318,7 +339,10 @@ class Soak:
         """Terminal positions read over the Unix socket (the service cannot connect)."""
         self.pg.start(tcp=False)
         try:
-            return StoreReader(self.pg.local_url).positions() or {}
+            reader = StoreReader(self.pg.local_url)
+            found = reader.positions() or {}
+            found.update({c: (n, None) for c, n in (reader.cursors() or {}).items()})
+            return found
         finally:
             self.pg.stop()
 
@@ -331,6 +355,11 @@ class Soak:
             s.host.set_offline(s.terminals[code], False)
         self.offline.clear()
         s.push_paused.clear()
+        for term in s.vendors.values():
+            term.refuse_logins(False)
+            if term.live:
+                term.drop_stream(None)
+        s.vendor_away.clear()
         s.stop_generating()
         start = time.monotonic()
         last_total, last_change = -1, start
@@ -345,6 +374,8 @@ class Soak:
             polled = all(
                 positions.get(c, (-1, None))[0] == t.record_count for c, t in s.terminals.items()
             )
+            cursors = reader.cursors() or {}
+            polled = polled and all(cursors.get(c) == t.last_number for c, t in s.vendors.items())
             caught_up = all(stored.get(k, 0) >= n for k, n in sample.generated.items())
             sent = s.push_pending() == 0 and s.phones_unacked() == 0
             if polled and caught_up and sent:
@@ -370,6 +401,8 @@ class Soak:
             ]
             if len(fault.notes["connections_dropped"]) != len(terminals):
                 self.problems.append(f"{fault.name}: not every drop switch fired")
+        if self.vendor_faults:
+            self.problems += self.vendor_faults.unfired()
         peak, peak_at = self.monitor.peak_backlog()
         faults = [
             {
@@ -404,6 +437,7 @@ class Soak:
                 }
                 for c, sim in self.sources.push.items()
             },
+            "vendors": {c: t.figures() for c, t in self.sources.vendors.items()},
             "problems": self.problems,
         }
         if status:

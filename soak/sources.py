@@ -1,7 +1,8 @@
 """The soak's traffic: pull terminals, push terminals, phones, garbage and API readers.
 
 Each source keeps its own ledger (the emulator's `Terminal.ledger`, the push simulator's
-`Ledger.generated`, the phone simulator's `ledger`); `Sources.generated()` reads them all
+`Ledger.generated`, the phone simulator's `ledger`, a Hikvision or Dahua terminal's
+`VendorTerminal.ledger`); `Sources.generated()` reads them all
 as `Generated` entries, each under a ledger id of its own (see `soak.ledger`). Nobody
 punches twice in one second: the generators skip a person whose last punch on that clock
 is under MIN_GAP_S ago.
@@ -32,6 +33,7 @@ from devices.zk.emulator.server import EmulatorHost
 from devices.zk.emulator.terminal import Terminal, TerminalSpec
 from devices.zk.push.simulator import PushTerminalSimulator, SimulatorGaveUp
 from soak.ledger import Generated, Malformed, message_id, record_id
+from soak.vendors import VendorTerminal, build
 
 TZ = "Europe/Berlin"
 ZONE = ZoneInfo(TZ)
@@ -68,6 +70,9 @@ class Plan:
     zk_rate: float = 8.0  # terminal punches a second, all terminals together
     push_rate: float = 2.0
     phone_ticks: float = 40.0  # phone steps a second (a punch every ~6–10 steps per phone)
+    hik: int = 3  # Hikvision terminals (ISAPI, polled)
+    dahua: int = 3  # Dahua controllers (CGI; the first holds its event stream)
+    vendor_rate: float = 2.0  # their punches a second, all together
     history: int = 30  # punches already on each terminal before the service first polls it
     poll_interval_s: float = 5.0
 
@@ -88,6 +93,8 @@ class Sources:
     stop_event: threading.Event = field(default_factory=threading.Event)
     generating: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    vendors: dict[str, VendorTerminal] = field(default_factory=dict)
+    vendor_away: set[str] = field(default_factory=set)  # sources refusing logins on purpose
     last: dict[str, datetime] = field(default_factory=dict)
     readers: Counter[str] = field(default_factory=Counter)
 
@@ -114,6 +121,22 @@ class Sources:
                 term.punch(
                     user.user_id, state=n % 2, verify=15, when=start + timedelta(minutes=37 * n)
                 )
+        self._start_vendors()
+
+    def _start_vendors(self) -> None:
+        """Hikvision and Dahua terminals with the same history as the ZK ones."""
+        kinds = [("hik", i) for i in range(self.plan.hik)]
+        kinds += [("dahua", i) for i in range(self.plan.dahua)]
+        for kind, i in kinds:
+            term = build(kind, i, TZ, live=kind == "dahua" and i == 0)
+            self.vendors[term.code] = term
+            self.ports[term.code] = term.start()
+            start = term.now() - timedelta(days=2)
+            for n in range(self.plan.history):
+                when = start + timedelta(minutes=37 * n)
+                term.punch(term.users[n % len(term.users)], when, n % 2)
+                if n % 3 == 0:
+                    term.noise(when + timedelta(seconds=1))
 
     def config_devices(self) -> list[dict[str, object]]:
         """Device entries for the service's configuration file."""
@@ -129,12 +152,15 @@ class Sources:
         for i in range(self.plan.push):
             out.append({"code": push_code(i), "kind": "push", "site": "hq",
                         "serial": f"SOAKPUSH{i + 1:04d}"})  # fmt: skip
+        for code, term in self.vendors.items():
+            out.append(term.config(self.ports[code], self.plan.poll_interval_s))
         return out
 
     def employee_codes(self) -> list[str]:
         """Every person any source punches for."""
         codes = [u.user_id for t in self.terminals.values() for u in t.users]
         codes += [self.push_pin(i, j) for i in range(self.plan.push) for j in range(PUSH_PINS)]
+        codes += [u for t in self.vendors.values() for u in t.users]
         codes += self.phone_codes()
         return codes
 
@@ -185,6 +211,9 @@ class Sources:
         self.generating.set()
         self._thread(self._punch_loop, "zk", self.plan.zk_rate, self._zk_punch)
         self._thread(self._punch_loop, "push", self.plan.push_rate, self._push_punch)
+        if self.vendors:
+            self._thread(self._punch_loop, "vendors", self.plan.vendor_rate, self._vendor_punch)
+            self._thread(self._disarm_loop)
 
     def _thread(self, target: object, *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
@@ -228,6 +257,23 @@ class Sources:
                 sim.punch(pin, when, status=self.rng.choice((0, 1)))
                 return
 
+    def _vendor_punch(self) -> None:
+        term = self.vendors[self.rng.choice(list(self.vendors))]
+        for _ in range(5):
+            user = self.rng.choice(term.users)
+            when = term.now()
+            if self._free(user, when):
+                term.punch(user, when, self.rng.choice((0, 1)))
+                if self.rng.random() < 0.3:  # the door opens after the face is matched
+                    term.noise(when)
+                return
+
+    def _disarm_loop(self) -> None:
+        # Dropped-link switches stay armed in the emulators: disarm each once it fired.
+        while not self.stop_event.wait(0.1):
+            for term in self.vendors.values():
+                term.disarm_fired()
+
     def stop_generating(self) -> None:
         """No new punches; phones send what they held back."""
         self.generating.clear()
@@ -245,6 +291,18 @@ class Sources:
                 continue
             term.add_impossible_record(term.users[-1].user_id)
             self.malformed.append(Malformed(f"zk:{code}", "terminal", code, None))
+
+    def vendor_codes(self) -> tuple[list[str], list[str]]:
+        """The Hikvision and the Dahua terminals' codes."""
+        hik = [c for c, t in self.vendors.items() if t.kind == "hik"]
+        return hik, [c for c, t in self.vendors.items() if t.kind == "dahua"]
+
+    def vendor_malformed(self, codes: list[str]) -> None:
+        """An event on each of these Hikvision or Dahua terminals that must be quarantined."""
+        for code in codes:
+            term = self.vendors[code]
+            raw = term.malformed(term.users[-1])
+            self.malformed.append(Malformed(term.source, "terminal", code, raw))
 
     def mqtt_garbage(self, port: int, topics: Topics, count: int, tag: str) -> None:
         """Publish `count` malformed phone messages (QoS 1) and wait for the broker's PUBACKs."""
@@ -343,6 +401,18 @@ class Sources:
             for r in list(sim.ledger.generated):
                 key = record_id("push", code, r.pin, r.when)
                 out.append(Generated(f"push:{code}", key, r.pin, local_to_epoch(r.when)))
+        for vendor in self.vendors.values():
+            with vendor.lock:
+                punches = list(vendor.ledger)
+            out += [
+                Generated(
+                    vendor.source,
+                    record_id("terminal", vendor.code, u, w.replace(tzinfo=None)),
+                    u,
+                    int(w.timestamp()),
+                )
+                for u, w in punches
+            ]
         for phones in self.phones:
             out += [
                 Generated("phones", message_id(mid), c, int(ts.timestamp()))
@@ -354,6 +424,7 @@ class Sources:
         """How many punches each source has generated so far."""
         out = {f"zk:{c}": len(t.ledger) for c, t in self.terminals.items()}
         out.update({f"push:{c}": len(s.ledger.generated) for c, s in self.push.items()})
+        out.update({t.source: len(t.ledger) for t in self.vendors.values()})
         out["phones"] = sum(len(s.ledger) for s in self.phones)
         return out
 
@@ -377,3 +448,5 @@ class Sources:
         for thread in self.threads:
             thread.join(timeout=15)
         self.host.stop()
+        for term in self.vendors.values():
+            term.stop()

@@ -1,10 +1,12 @@
 """The demo's emulated terminals (ZK fingerprint over TCP, ZK face over UDP, a Hikvision face
-terminal over ISAPI) and their poller."""
+terminal over ISAPI, a Dahua face terminal over CGI, a BioTime server with one face terminal)
+and their poller."""
 
 from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +17,8 @@ from collector.poller.worker import TerminalPollerWorker
 from collector.runtime import Store
 from collector.service import Worker
 from collector.store.models import Device
+from devices.biotime.emulator import BioTimeEmulator, BioTimeServer
+from devices.dahua.emulator import DahuaController, DahuaEmulator
 from devices.hikvision.emulator import HikEmulator, HikTerminal
 from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
 from devices.zk.emulator.traffic import FACE, FINGERPRINT
@@ -49,17 +53,28 @@ DOORS = {
 # The Hikvision door: its code and port in demo.toml, and the ISAPI login the emulator wants.
 HIK_DOOR = ("door-hik", 18080)
 HIK_PASSWORD = "demo-hik-2026"  # the emulator's login; sealed into the device row at start
+# The Dahua door and the BioTime server, likewise; the server's one terminal, by serial.
+DAHUA_DOOR, DAHUA_PASSWORD = ("door-dahua", 18081), "demo-dahua-2026"
+BIOTIME_DOOR, BIOTIME_PASSWORD = ("door-biotime", 18082), "demo-biotime-2026"
+BIOTIME_SN = "CQZ7231360001"
+Server = HikEmulator | DahuaEmulator | BioTimeEmulator
+Door = Terminal | HikTerminal | DahuaController | BioTimeServer
 
 
 def _verify(terminal: Terminal) -> int:
     return FACE if terminal.spec.record_size == 40 else FINGERPRINT
 
 
-def _punch(door: Terminal | HikTerminal, code: str, state: int, when: datetime | None) -> None:
+def _punch(door: Door, code: str, state: int, when: datetime | None) -> None:
     """A face or finger at a door: `state` 0 in, 1 out; `when` naive local time (None: now)."""
     if isinstance(door, HikTerminal):
         status = "checkIn" if state == 0 else "checkOut"
         door.add_event(when or door.now(), minor=75, employee=code, status=status)
+    elif isinstance(door, DahuaController):  # AttendanceState 1 sign in, 4 sign out
+        door.add_record(when or door.now(), user=code, method=15, state=1 + 3 * state)
+    elif isinstance(door, BioTimeServer):
+        wall = when or door.terminals[BIOTIME_SN].wall_now()
+        door.add_punch(BIOTIME_SN, code, wall, state=str(state))
     else:
         door.punch(code, state=state, verify=_verify(door), when=when)
 
@@ -85,7 +100,15 @@ class DemoTerminals:
             serial_number="DS-K1T671MF20260101V031000ENDEMO0001",
         )
     )
-    hik_server: HikEmulator | None = None
+    dahua: DahuaController = field(
+        default_factory=lambda: DahuaController(
+            password=DAHUA_PASSWORD, timezone="Europe/Berlin", serial_number="7G0DEMO0001"
+        )
+    )
+    biotime: BioTimeServer = field(
+        default_factory=lambda: BioTimeServer(password=BIOTIME_PASSWORD, timezone="Europe/Berlin")
+    )
+    servers: list[Server] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -108,30 +131,34 @@ class DemoTerminals:
                         update(Device).where(Device.code == spec.name).values(port=bound)
                     )
             self.terminals.append(terminal)
-        self._start_hik()
+        self.biotime.add_terminal(BIOTIME_SN, timezone="Europe/Berlin", alias="Reception")
+        self._serve(HIK_DOOR, HIK_PASSWORD, lambda port: HikEmulator(self.hik, port))
+        self._serve(DAHUA_DOOR, DAHUA_PASSWORD, lambda port: DahuaEmulator(self.dahua, port))
+        self._serve(BIOTIME_DOOR, BIOTIME_PASSWORD, lambda p: BioTimeEmulator(self.biotime, p))
         self._seed_today()
         self._thread = threading.Thread(target=self._run, name="demo-doors", daemon=True)
         self._thread.start()
 
-    def _start_hik(self) -> None:
-        code, port = HIK_DOOR
+    def _serve(self, door: tuple[str, int], password: str, make: Callable[[int], Server]) -> None:
+        code, port = door
         try:
-            self.hik_server = HikEmulator(self.hik, port)
+            server = make(port)
         except OSError:  # the usual port is taken: a free one, told to the device row
-            self.hik_server = HikEmulator(self.hik, 0)
-        self.hik_server.start()
+            server = make(0)
+        server.start()
+        self.servers.append(server)
         # The password is sealed here rather than written in demo.toml (the demo applies
         # that file without a secret box).
-        sealed = self.store.box.seal(HIK_PASSWORD)
+        sealed = self.store.box.seal(password)
         with self.store.sessions.begin() as session:
             session.execute(
                 update(Device)
                 .where(Device.code == code)
-                .values(port=self.hik_server.port, comm_key_secret=sealed)
+                .values(port=server.port, comm_key_secret=sealed)
             )
 
-    def _doors(self) -> list[Terminal | HikTerminal]:
-        return [*self.terminals, self.hik]
+    def _doors(self) -> list[Door]:
+        return [*self.terminals, self.hik, self.dahua, self.biotime]
 
     def _seed_today(self) -> None:
         # Today's arrivals and departures up to now, each person at one of the doors.
@@ -158,8 +185,8 @@ class DemoTerminals:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.host.stop()
-        if self.hik_server is not None:
-            self.hik_server.stop()
+        for server in self.servers:
+            server.stop()
 
 
 def demo_terminal_workers(store: Store, walkers: Walkers) -> list[Worker]:

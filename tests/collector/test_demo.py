@@ -220,6 +220,30 @@ def test_the_devices_report_shows_the_emulated_hikvision_door_online(demo: Demo)
     assert {"door-fp", "door-face", "door-hik", "face-push"} <= set(report())
 
 
+def test_the_devices_report_shows_the_emulated_dahua_door_and_biotime_server_online(
+    demo: Demo,
+) -> None:
+    def report() -> dict[str, dict[str, object]]:
+        rows = demo.get("/reports/devices").json()["rows"]
+        return {d["device_code"]: d for d in rows}
+
+    def online() -> bool:
+        found = report()
+        return all(found[c]["status"] == "online" for c in ("door-dahua", "door-biotime"))
+
+    assert wait_for(online, timeout=60), report()
+    dahua, biotime = report()["door-dahua"], report()["door-biotime"]
+    assert (dahua["kind"], dahua["last_error"], dahua["timezone"]) == (
+        "dahua",
+        None,
+        "Europe/Berlin",
+    )
+    assert str(dahua["firmware"]).startswith("1.000.10")  # as the emulator's magicBox says
+    assert (biotime["kind"], biotime["last_error"]) == ("biotime", None)
+    # The one terminal behind the server, as its /iclock/api/terminals/ lists it.
+    assert str(biotime["firmware"]).startswith("Ver 8.0.4")
+
+
 def test_a_port_in_use_is_refused_before_anything_is_printed_or_made(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -27,7 +27,7 @@ POLICY = NormalizePolicy(default_timezone=TZ)
 @pytest.fixture
 def sources() -> Iterator[Sources]:
     """The soak's own set-up of one emulated terminal with a few punches on it."""
-    found = Sources(Plan(terminals=1, live=0, udp=0, push=0, phones=0, history=3))
+    found = Sources(Plan(terminals=1, live=0, udp=0, push=0, phones=0, hik=0, dahua=0, history=3))
     found.start_terminals()
     yield found
     found.close()
