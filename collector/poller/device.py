@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from typing import Protocol
 
 from collector.metrics import POLL_DURATION, POLL_FAILURES
 from collector.poller.hikdevices import HikDevice
@@ -26,6 +27,18 @@ from devices.zk.driver import ZKSession
 from rules.vocabulary import PunchFlag
 
 log = logging.getLogger(__name__)
+
+
+class StopSignal(Protocol):
+    """What ends a live session: a `threading.Event`, or the poller worker's lease-aware stop."""
+
+    def is_set(self) -> bool:
+        """The session must end."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep up to `timeout`, woken early by a stop; True if stopped."""
+        ...
 
 
 class TerminalPoller:
@@ -105,7 +118,7 @@ class TerminalPoller:
         self.failures = 0
         self.last_error = None
 
-    def run_live(self, stop: threading.Event) -> None:
+    def run_live(self, stop: StopSignal) -> None:
         """Hold a realtime connection until `stop`, alternating event windows and log reads.
 
         A terminal sends events only while they are registered, and a command reply cannot
@@ -141,7 +154,7 @@ class TerminalPoller:
                 self.failures += 1
                 stop.wait(self.backoff())
 
-    def _listen(self, session: ZKSession, stop: threading.Event, deadline: float) -> None:
+    def _listen(self, session: ZKSession, stop: StopSignal, deadline: float) -> None:
         terminal = self.terminal
         assert isinstance(terminal, Terminal)
 
