@@ -82,7 +82,8 @@ def take(conn: Connection, key: str, owner: str, *, now: datetime, until: dateti
         set_={"owner": owner, "expires_at": until, "acquired_at": now},
         where=or_(Lease.expires_at < now, Lease.owner == owner),
     )
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for an upsert that changed nothing.
+    return conn.execute(stmt.returning(Lease.key)).first() is not None
 
 
 def release(conn: Connection, owner: str, keys: Iterable[str]) -> None:
