@@ -167,6 +167,7 @@ class RetentionWorker:
                 continue
             try:
                 now = self.clock()
+                log.info("retention: running")
                 scrub_locations(self.engine, now=now, days=self.days)
                 if self.dismissed_days is not None:
                     purge_dismissed(self.engine, now=now, days=self.dismissed_days)

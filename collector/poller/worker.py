@@ -68,7 +68,10 @@ class TerminalPollerWorker:
         self.known: dict[str, Terminal | HikDevice] = {}  # every enabled terminal
         self.pollers: dict[str, TerminalPoller] = {}  # the ones this process polls
         self._owned: set[str] | None = None  # None: every known terminal (no fleet)
+        # Held while a poll starts and while the heartbeat gives leases up: a terminal is
+        # never given up between the check that it is idle and the start of its poll.
         self._owned_lock = threading.Lock()
+        self._polling: set[str] = set()
         self._pool = ThreadPoolExecutor(
             max_workers=store.settings.zk_workers, thread_name_prefix="zk-poll"
         )
@@ -86,20 +89,20 @@ class TerminalPollerWorker:
         """The fleet heartbeat's hook: hold this node's share of the known terminals."""
         assert self.member is not None
         member = self.member
-        busy = {code for code, p in list(self.pollers.items()) if p.busy and not p.terminal.live}
         nodes = live_nodes(conn, now=now, ttl=member.lease, role=Role.POLLER)
-        owned = balance(
-            conn,
-            member.node_id,
-            list(self.known),
-            now=now,
-            until=now + member.lease,
-            nodes=nodes,
-            busy=busy,
-            order=self._shuffled,
-        )
         with self._owned_lock:
-            self._owned = owned
+            # Live sessions are busy all the time: they move only when their node dies.
+            live = {code for code, p in list(self.pollers.items()) if p.terminal.live}
+            self._owned = balance(
+                conn,
+                member.node_id,
+                list(self.known),
+                now=now,
+                until=now + member.lease,
+                nodes=nodes,
+                busy=self._polling | live,
+                order=self._shuffled,
+            )
 
     def _shuffled(self, keys: list[str]) -> list[str]:
         # Nodes filling up at once would all race for the same first keys.
@@ -109,7 +112,11 @@ class TerminalPollerWorker:
 
     def may_poll(self, code: str) -> bool:
         """This process may connect to `code` now (always without a fleet)."""
-        return self.member is None or self.member.holds(terminal_key(code))
+        if self.member is None:
+            return True
+        # Both: the balance keeps it (given up ones leave at once) and the committed
+        # lease is freshly renewed (taken ones count only once committed).
+        return code in (self._owned or ()) and self.member.holds(terminal_key(code))
 
     def owned(self) -> set[str]:
         """Codes this process should poll (its leases, or every known terminal)."""
@@ -227,14 +234,20 @@ class TerminalPollerWorker:
             self._stop.wait(TICK_S)
 
     def _guarded(self, poller: TerminalPoller) -> SyncOutcome | None:
-        if not self.may_poll(poller.terminal.code):
-            return None  # the lease lapsed while the poll waited for a thread
+        code = poller.terminal.code
+        with self._owned_lock:
+            if not self.may_poll(code):
+                return None  # the lease lapsed or was given up while the poll waited
+            self._polling.add(code)
         try:
             return poller.poll()
         except Exception:  # a bug in one poll must not silence the terminal forever
-            log.exception("polling terminal %s failed", poller.terminal.code)
+            log.exception("polling terminal %s failed", code)
             poller.next_due = time.monotonic() + poller.backoff()
             return None
+        finally:
+            with self._owned_lock:
+                self._polling.discard(code)
 
     def stop(self) -> None:
         """Stop scheduling, let running polls finish, stop live sessions."""

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from collector.fleet.leases import (
     JOB_DAYS_CLOSE,
@@ -134,7 +134,7 @@ def test_member_stops_using_a_lease_it_could_not_renew(engine: Engine) -> None:
 def test_devices_report_names_the_poller(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
-            Device.__table__.insert(),
+            insert(Device),
             [
                 {"code": "t1", "name": "Door", "kind": "zk", "enabled": True},
                 {"code": "t2", "name": "Gate", "kind": "zk", "enabled": True},
