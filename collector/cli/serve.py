@@ -54,8 +54,8 @@ def serve_command(web: WebApp) -> Callable[..., None]:
                 f"on http://{bind_host}:{bind_port}" if service.app is not None else "without HTTP"
             )
             console.print(
-                f"punchgate serving {where} as {member.node_id}"
-                f" ({','.join(sorted(chosen))}; database {settings.database_url_safe()})"
+                f"punchgate serving {where} (database {settings.database_url_safe()})"
+                f" as {member.node_id}: {','.join(sorted(chosen))}"
             )
             service.run(host=bind_host, port=bind_port)
         finally:

@@ -33,10 +33,10 @@ COLUMNS = (
     "user_count",
     "firmware",
     "last_error",
-    "punches_24h",
-    "bad_input_24h",
     "polled_by",
     "lease_expires_at",
+    "punches_24h",
+    "bad_input_24h",
 )
 
 
@@ -135,10 +135,10 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             users,
             fw,
             err,
-            int(n or 0),
-            int(bad or 0),
             owner,
             utc(expires),
+            int(n or 0),
+            int(bad or 0),
         )
 
 
