@@ -7,6 +7,8 @@ and singleton job are taken over within the lease.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,6 +167,21 @@ def test_three_processes_share_terminals_and_take_over_a_killed_one(
             with pg_engine.connect() as conn:
                 nodes = set(conn.scalars(select(FleetNode.node_id)))
             assert holder in nodes  # a killed node's row stays until it ages out
+
+            # SIGSTOP a survivor past its lease: the other takes its terminals; once it
+            # resumes it must not poll them (its renewal is stale), so no session overlaps.
+            paused_name = next(n for n in NODES if n != holder)
+            paused = procs[paused_name]
+            os.killpg(paused.pid, signal.SIGSTOP)
+            stopped = time.time()
+            time.sleep(2 * LEASE_S + 2)
+            os.killpg(paused.pid, signal.SIGCONT)
+            time.sleep(2 * LEASE_S)
+            for code, t in terminals.items():
+                assert not overlaps(t.connections), (code, overlaps(t.connections))
+            other = next(p for n, p in procs.items() if n not in (holder, paused_name))
+            during = _pollers_since(terminals, stopped + 2 * LEASE_S)
+            assert all(other.pid in w for w in during.values()), during
         finally:
             for proc in procs.values():
                 proc.terminate()
