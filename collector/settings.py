@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     # Several collectors (docs/fleet.md). This process's name among them, unique while it
     # runs (default: host name and process id); its leases and MQTT session carry it.
     node_id: str | None = Field(default=None, max_length=100)
+    # The parts `punchgate serve` runs when --roles is not given: "all", or some of
+    # api, poller, mqtt, push, days, outbox, retention, comma-separated.
+    roles: str = "all"
     # A terminal or singleton job is held this long after the last heartbeat: a dead
     # process's terminals are taken over within about this time. Heartbeats come at a third.
     lease_s: float = Field(default=30.0, ge=1.0, le=3600.0)

@@ -20,7 +20,8 @@ from collector.settings import get_settings
 
 ROLES_HELP = (
     "Comma-separated parts this process runs: api, poller, mqtt, push, days, outbox,"
-    " retention (default: all). Several processes may run any role (docs/fleet.md)."
+    " retention (default: PUNCHGATE_ROLES, else all). Several processes may run any role"
+    " (docs/fleet.md)."
 )
 
 
@@ -30,14 +31,14 @@ def serve_command(web: WebApp) -> Callable[..., None]:
     def serve(
         host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
         port: int | None = typer.Option(None, help="Port to listen on (default from settings)."),
-        roles: str = typer.Option("all", help=ROLES_HELP),
+        roles: str | None = typer.Option(None, help=ROLES_HELP),
     ) -> None:
         """Run the service: migrate, apply the configuration, serve the API, run the workers."""
+        settings = get_settings()
         try:
-            chosen = parse_roles(roles)
+            chosen = parse_roles(roles or settings.roles)
         except RolesError as exc:
             raise typer.BadParameter(str(exc), param_hint="--roles") from None
-        settings = get_settings()
         setup_logging(settings)
         # The one store of the process: the API and every worker share its pool.
         store = open_store(settings)

@@ -60,3 +60,16 @@ def test_worker_only_service_runs_until_stopped(store: Store) -> None:
     service.stop()
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_deploy_role_files_name_real_roles() -> None:
+    from pathlib import Path
+
+    roles_dir = Path(__file__).resolve().parents[3] / "deploy" / "fleet" / "roles"
+    files = sorted(roles_dir.glob("*.env"))
+    assert files
+    for path in files:
+        values = dict(
+            line.split("=", 1) for line in path.read_text().splitlines() if line[:1].isupper()
+        )
+        assert parse_roles(values["PUNCHGATE_ROLES"]), path.name
