@@ -158,7 +158,10 @@ def bare_drain(port: int, topics: Topics, count: int, shared: bool) -> tuple[flo
     sub.on_message = on_message
     sub.connect("127.0.0.1", port, clean_start=False, properties=session_props())
     wanted = topics.subscriptions()[0]
-    sub.subscribe(f"$share/bare/{wanted}" if shared else wanted, options=SubscribeOptions(qos=1))
+    # A group of its own per round: an earlier round's offline session in the same group would
+    # be dealt half the backlog (Mosquitto deals to offline members too; docs/fleet.md).
+    group = f"$share/{cid}/{wanted}"
+    sub.subscribe(group if shared else wanted, options=SubscribeOptions(qos=1))
     sub.loop_start()
     time.sleep(0.5)
     sub.disconnect()
