@@ -139,12 +139,14 @@ def balance(
     until: datetime,
     nodes: int,
     busy: Collection[str] = (),
+    release_first: Collection[str] = (),
     order: Callable[[list[str]], list[str]] = sorted,
 ) -> set[str]:
     """Hold this node's share of the terminals `codes`; returns the codes it holds after.
 
     Leases of codes no longer polled are given up; above the share, idle terminals are
-    given up (a busy one stays until its poll ends); below it, free or expired ones taken.
+    given up (`release_first` before the others; a busy one stays until its poll ends);
+    below it, free or expired ones taken.
     """
     wanted = {terminal_key(c): c for c in codes}
     mine = held_keys(conn, owner, TERMINAL)
@@ -152,7 +154,8 @@ def balance(
     mine &= wanted.keys()
     share = quota(len(wanted), nodes)
     if len(mine) > share:
-        idle = sorted(k for k in mine if wanted[k] not in busy)
+        first = {terminal_key(c) for c in release_first}
+        idle = sorted((k for k in mine if wanted[k] not in busy), key=lambda k: (k not in first, k))
         extra = idle[: len(mine) - share]
         release(conn, owner, extra)
         mine -= set(extra)

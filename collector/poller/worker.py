@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from collector.fleet.leases import FleetMember, balance, live_nodes, terminal_key
+from collector.fleet.leases import FleetMember, balance, live_nodes, quota, terminal_key
 from collector.fleet.roles import Role
 from collector.poller.device import TerminalPoller
 from collector.poller.hikdevices import HikDevice, load_hik_devices
@@ -72,6 +72,7 @@ class TerminalPollerWorker:
         # never given up between the check that it is idle and the start of its poll.
         self._owned_lock = threading.Lock()
         self._polling: set[str] = set()
+        self._draining: set[str] = set()  # live terminals being handed to another node
         self._pool = ThreadPoolExecutor(
             max_workers=store.settings.zk_workers, thread_name_prefix="zk-poll"
         )
@@ -91,9 +92,11 @@ class TerminalPollerWorker:
         member = self.member
         nodes = live_nodes(conn, now=now, ttl=member.lease, role=Role.POLLER)
         with self._owned_lock:
-            # Live sessions are busy all the time: they move only when their node dies.
-            live = {code for code, p in list(self.pollers.items()) if p.terminal.live}
-            self._owned = balance(
+            # A live session is busy while it runs. One over this node's share is drained
+            # first: dropped from the owned set here (its session ends at its next window),
+            # its lease given up on a later beat, once the session has ended.
+            live = {code for code in list(self._live) if self._live_running(code)}
+            owned = balance(
                 conn,
                 member.node_id,
                 list(self.known),
@@ -101,8 +104,14 @@ class TerminalPollerWorker:
                 until=now + member.lease,
                 nodes=nodes,
                 busy=self._polling | live,
+                release_first=self._draining,
                 order=self._shuffled,
             )
+            self._draining &= owned
+            excess = len(owned) - quota(len(self.known), nodes)
+            if excess > 0:
+                self._draining |= set(sorted((owned & live) - self._draining)[:excess])
+            self._owned = owned - self._draining
 
     def _shuffled(self, keys: list[str]) -> list[str]:
         # Nodes filling up at once would all race for the same first keys.
