@@ -176,9 +176,22 @@ def test_three_processes_share_terminals_and_take_over_a_killed_one(
             stopped = time.time()
             time.sleep(2 * LEASE_S + 2)
             os.killpg(paused.pid, signal.SIGCONT)
+            resumed = time.time()
             time.sleep(2 * LEASE_S)
             for code, t in terminals.items():
-                assert not overlaps(t.connections), (code, overlaps(t.connections))
+                # A session the paused process had open when frozen stays open (the kernel
+                # keeps its socket) while the other takes over: that one is left out; any
+                # session it opened after resuming is not (docs/fleet.md).
+                kept = [
+                    c
+                    for c in t.connections
+                    if not (
+                        c.who == paused.pid
+                        and c.opened < resumed
+                        and (c.closed or time.time()) > stopped
+                    )
+                ]
+                assert not overlaps(kept), (code, overlaps(kept))
             other = next(p for n, p in procs.items() if n not in (holder, paused_name))
             during = _pollers_since(terminals, stopped + 2 * LEASE_S)
             assert all(other.pid in w for w in during.values()), during
