@@ -8,6 +8,10 @@ paho) or committed (punchgate: `punchgate mqtt consume` as a process of its own,
 ingest child process); and the CPU time each process spent per punch during its drain.
 Prints one JSON object. Targets: at least 3,000 punches/s and half the bare subscriber's
 rate; every receipt back, with p99 at most 100 ms, at 500 punches/s.
+
+`--shared` measures the fleet's design instead (docs/fleet.md): one member of an MQTT 5
+shared subscription (`$share/punchgate/…`), an ordinary process that decides, stores and
+acks itself (no ingest child), against a bare paho subscriber that is a shared member too.
 """
 
 from __future__ import annotations
@@ -134,7 +138,7 @@ def ingest_child(pid: int) -> int | None:
     return None
 
 
-def bare_drain(port: int, topics: Topics, count: int) -> tuple[float, float]:
+def bare_drain(port: int, topics: Topics, count: int, shared: bool) -> tuple[float, float]:
     """A bare paho subscriber: QoS 1, persistent session, paho's automatic PUBACK."""
     cid = f"bare-{uuid.uuid4().hex[:8]}"
     got = 0
@@ -153,7 +157,11 @@ def bare_drain(port: int, topics: Topics, count: int) -> tuple[float, float]:
     sub = client(cid, port)
     sub.on_message = on_message
     sub.connect("127.0.0.1", port, clean_start=False, properties=session_props())
-    sub.subscribe(topics.subscriptions()[0], options=SubscribeOptions(qos=1))
+    wanted = topics.subscriptions()[0]
+    # A group of its own per round: an earlier round's offline session in the same group would
+    # be dealt half the backlog (Mosquitto deals to offline members too; docs/fleet.md).
+    group = f"$share/{cid}/{wanted}"
+    sub.subscribe(group if shared else wanted, options=SubscribeOptions(qos=1))
     sub.loop_start()
     time.sleep(0.5)
     sub.disconnect()
@@ -232,6 +240,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=TARGET_RATE, help="steady rate for latency")
     ap.add_argument("--seconds", type=float, default=TARGET_SECONDS, help="latency run length")
     ap.add_argument("--rounds", type=int, default=3, help="bare/ours drain pairs")
+    ap.add_argument("--shared", action="store_true", help="one shared-subscription member")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     broker, port = start_mosquitto(tmp)
@@ -259,12 +268,20 @@ def main() -> None:
         "PUNCHGATE_MQTT_OWNTRACKS_ROOT": topics.owntracks_root,
         "PUNCHGATE_LOG_LEVEL": "WARNING",
     }
+    status_id = "bench-collector"
+    if args.shared:
+        env |= {
+            "PUNCHGATE_MQTT_SHARE_GROUP": "punchgate",
+            "PUNCHGATE_MQTT_INGEST_PROCESS": "false",
+            "PUNCHGATE_NODE_ID": "bench",
+        }
+        status_id = "bench-collector-bench"  # a member's client id carries its node id
     consumer: subprocess.Popen[bytes] | None = None
     watcher = client("watch", port)
     online = threading.Event()
     watcher.on_message = lambda _c, _u, m: online.set() if m.payload == b"online" else None
     watcher.connect("127.0.0.1", port)
-    watcher.subscribe(topics.status("bench-collector"), options=SubscribeOptions(qos=1))
+    watcher.subscribe(topics.status(status_id), options=SubscribeOptions(qos=1))
     watcher.loop_start()
 
     def launch() -> subprocess.Popen[bytes]:
@@ -285,7 +302,7 @@ def main() -> None:
         #    bare one is from connect.
         rounds = []
         for r in range(args.rounds):
-            bare, bare_cpu = bare_drain(port, topics, args.count)
+            bare, bare_cpu = bare_drain(port, topics, args.count, args.shared)
             consumer.terminate()
             consumer.wait(30)
             before = stored(db)
@@ -314,6 +331,7 @@ def main() -> None:
             {
                 "bench": "mqtt",
                 "broker": "mosquitto (private, 127.0.0.1), MQTT 5, QoS 1",
+                "mode": "shared-subscription member, no ingest child" if args.shared else "default",
                 "store": "sqlite",
                 "backlog": args.count,
                 "punchgate_stored_per_s_median": stored_rate,

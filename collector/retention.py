@@ -169,9 +169,13 @@ class RetentionWorker:
         dismissed_days: int | None = None,
         outbox_days: int | None = None,
         interval_s: float = 86400,
+        may_run: Callable[[], bool] | None = None,
     ) -> None:
         self.engine, self.days, self.clock, self.interval_s = engine, days, clock, interval_s
         self.dismissed_days, self.outbox_days = dismissed_days, outbox_days
+        # Several collectors: only the holder of the retention lease runs it.
+        self.may_run = may_run or (lambda: True)
+        self.runs = 0  # completed runs, for tests
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -188,13 +192,19 @@ class RetentionWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self.may_run():
+                # Another process holds the lease; look again soon in case it dies.
+                self._stop.wait(min(self.interval_s, 10.0))
+                continue
             try:
                 now = self.clock()
+                log.info("retention: running")
                 scrub_locations(self.engine, now=now, days=self.days)
                 if self.dismissed_days is not None:
                     purge_dismissed(self.engine, now=now, days=self.dismissed_days)
                 if self.outbox_days is not None:
                     purge_outbox(self.engine, now=now, days=self.outbox_days)
+                self.runs += 1
             except Exception:  # the next run retries; a failed run loses nothing
                 log.exception("retention failed")
             self._stop.wait(self.interval_s)

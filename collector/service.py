@@ -41,16 +41,20 @@ class Worker(Protocol):
 class Service:
     """Runs the API and the workers until stopped."""
 
-    def __init__(self, app: ASGIApp, workers: list[Worker] | None = None) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp | None, workers: list[Worker] | None = None) -> None:
+        self.app = app  # None: a worker-only process (no HTTP role), no server
         self.workers: list[Worker] = list(workers or [])
         self._server: uvicorn.Server | None = None
+        self._exit = threading.Event()
         self.started = threading.Event()
 
     def run(self, *, host: str, port: int, duration: float | None = None) -> None:
         """Serve until interrupted (or for `duration` seconds), then stop every worker."""
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
+        if self.app is not None:
+            config = uvicorn.Config(
+                self.app, host=host, port=port, log_level="warning", lifespan="on"
+            )
+            self._server = uvicorn.Server(config)
         with self._stop_on_sigterm():
             for worker in self.workers:
                 worker.start()
@@ -63,7 +67,12 @@ class Service:
             watcher = threading.Thread(target=self._watch_started, daemon=True)
             watcher.start()
             try:
-                self._server.run()
+                if self._server is not None:
+                    self._server.run()
+                else:
+                    self.started.set()
+                    while not self._exit.wait(0.5):  # a short wait lets signals in
+                        pass
             finally:
                 if timer is not None:
                     timer.cancel()
@@ -79,7 +88,7 @@ class Service:
         # handlers it found and raises the signal again. Under the default handlers that
         # killed the process (SIGTERM) or printed a KeyboardInterrupt traceback (SIGINT)
         # before the workers stopped and the caller closed the store; here each asks for
-        # a stop.
+        # a stop. A worker-only process has no uvicorn: the same handlers stop it.
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -92,7 +101,9 @@ class Service:
                 signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
     def _watch_started(self) -> None:
-        while self._server is not None and not self._server.started:
+        if self._server is None:
+            return
+        while not self._server.started:
             if self._server.should_exit:
                 return
             threading.Event().wait(0.05)
@@ -100,5 +111,6 @@ class Service:
 
     def stop(self) -> None:
         """Ask the server to exit; run() returns once workers have stopped."""
+        self._exit.set()
         if self._server is not None:
             self._server.should_exit = True

@@ -150,6 +150,18 @@ class Settings(BaseSettings):
     zk_clock_skew_threshold_s: float = Field(default=120.0, ge=0)
     # Identity details (firmware, serial…) are re-read every this many polls.
     zk_info_every: int = Field(default=20, ge=1)
+    # Several collectors (docs/fleet.md). This process's name among them, unique while it
+    # runs (default: host name and process id); its leases and MQTT session carry it.
+    node_id: str | None = Field(default=None, max_length=100)
+    # The parts `punchgate serve` runs when --roles is not given: "all", or some of
+    # api, poller, mqtt, push, days, outbox, retention, comma-separated.
+    roles: str = "all"
+    # A terminal or singleton job is held this long after the last heartbeat: a dead
+    # process's terminals are taken over within about this time. Heartbeats come at a third.
+    lease_s: float = Field(default=30.0, ge=1.0, le=3600.0)
+    # MQTT 5 shared subscription group: set, every consumer subscribes with
+    # $share/<group>/… and the broker hands each phone message to one of them.
+    mqtt_share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     def database_url_safe(self) -> str:
         """The database URL with any password masked, for printing."""

@@ -122,6 +122,8 @@ class Soak:
             "PUNCHGATE_ZK_TIMEOUT_S": "3",
             "PUNCHGATE_DEFAULT_TIMEZONE": TZ,
             "PUNCHGATE_LOG_LEVEL": "INFO",
+            # Stable across the kills: a restart resumes its terminal leases at once.
+            "PUNCHGATE_NODE_ID": "soak",
         }
         self.service = ServiceProcess(self.tmp, env, self.children)
         first_start = self.service.start()

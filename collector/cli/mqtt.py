@@ -9,6 +9,7 @@ import threading
 import typer
 
 from collector.cli.common import console, open_existing_store, setup_logging
+from collector.fleet.leases import default_node_id
 from collector.mqtt.broker import EmbeddedBroker
 from collector.mqtt.consumer import MqttConsumer
 from collector.mqtt.options import MqttConfigError, options_from_settings
@@ -32,7 +33,7 @@ def consume_command(
     settings = get_settings()
     setup_logging(settings)
     try:
-        options = options_from_settings(settings)
+        options = options_from_settings(settings, node_id=settings.node_id or default_node_id())
     except MqttConfigError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc

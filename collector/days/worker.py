@@ -26,6 +26,7 @@ class DaysWorker:
         engine: Engine,
         *,
         clock: Callable[[], datetime],
+        may_close: Callable[[], bool] | None = None,
         interval_s: float = 5.0,
         close_every_s: float = 60.0,
         lookback_days: int = 7,
@@ -34,6 +35,9 @@ class DaysWorker:
     ) -> None:
         self.engine = engine
         self.clock = clock
+        # Several collectors: only the holder of the days-close lease runs the close pass
+        # (the dirty queue itself is shared through SKIP LOCKED claims).
+        self.may_close = may_close or (lambda: True)
         self.interval_s = interval_s
         self.close_every_s = close_every_s
         self.lookback_days = lookback_days
@@ -62,7 +66,7 @@ class DaysWorker:
     def run_once(self) -> int:
         """One cycle: the close pass when due, then every dirty day; returns days written."""
         now = self.clock()
-        if time.monotonic() - self._last_close >= self.close_every_s:
+        if time.monotonic() - self._last_close >= self.close_every_s and self.may_close():
             marked = close_days(self.engine, now=now, lookback_days=self.lookback_days)
             self._last_close = time.monotonic()
             if marked:

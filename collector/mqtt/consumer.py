@@ -119,7 +119,7 @@ class MqttConsumer:
         self._generation += 1
         v5 = self.options.protocol == "5"
         subs: list[tuple[str, Any]] = [
-            (t, SubscribeOptions(qos=1) if v5 else 1) for t in self.options.topics.subscriptions()
+            (t, SubscribeOptions(qos=1) if v5 else 1) for t in self.options.subscriptions()
         ]
         client.subscribe(subs)
         client.publish(

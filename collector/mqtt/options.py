@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,15 @@ class MqttOptions:
     batch_wait_s: float = 0.0
     receipt_qos: int = 0
     ingest_process: bool = True  # decide and store in a child process (see ingestproc)
+    # MQTT 5 shared subscription group: each message goes to one member (docs/fleet.md).
+    share_group: str | None = None
+
+    def subscriptions(self) -> list[str]:
+        """The filters to subscribe to, as members of the share group when there is one."""
+        filters = self.topics.subscriptions()
+        if self.share_group is None:
+            return filters
+        return [f"$share/{self.share_group}/{f}" for f in filters]
 
     @property
     def where(self) -> str:
@@ -65,8 +75,14 @@ def parse_url(url: str) -> dict[str, object]:
     }
 
 
-def options_from_settings(settings: Settings, *, url: str | None = None) -> MqttOptions:
-    """MQTT options from settings; `url` overrides the configured broker (embedded broker)."""
+def options_from_settings(
+    settings: Settings, *, url: str | None = None, node_id: str | None = None
+) -> MqttOptions:
+    """MQTT options from settings; `url` overrides the configured broker (embedded broker).
+
+    In a share group every member needs a session of its own: the client id gains the
+    node id (set PUNCHGATE_NODE_ID to a stable name so a restart resumes the session).
+    """
     raw = (
         url
         if url is not None
@@ -76,12 +92,16 @@ def options_from_settings(settings: Settings, *, url: str | None = None) -> Mqtt
     )
     if not raw:
         raise MqttConfigError("no MQTT broker URL configured")
+    client_id = settings.mqtt_client_id
+    group = settings.mqtt_share_group
+    if group is not None and node_id:
+        client_id = f"{client_id}-{re.sub(r'[^A-Za-z0-9_.-]', '-', node_id)}"[:120]
     return MqttOptions(
         **parse_url(raw),  # type: ignore[arg-type]
         tls_ca=settings.mqtt_tls_ca,
         tls_insecure=settings.mqtt_tls_insecure,
         protocol=settings.mqtt_protocol,
-        client_id=settings.mqtt_client_id,
+        client_id=client_id,
         session_expiry_s=settings.mqtt_session_expiry_s,
         topics=topics_of(settings),
         owntracks_identity=settings.mqtt_owntracks_identity,
@@ -89,6 +109,7 @@ def options_from_settings(settings: Settings, *, url: str | None = None) -> Mqtt
         batch_wait_s=settings.mqtt_batch_wait_ms / 1000,
         receipt_qos=settings.mqtt_receipt_qos,
         ingest_process=settings.mqtt_ingest_process,
+        share_group=group,
     )
 
 

@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from typing import Protocol
 
 from collector.metrics import POLL_DURATION, POLL_FAILURES
 from collector.poller.biotimedevices import BioTimeDevice
@@ -32,6 +33,18 @@ from devices.zk.driver import ZKSession
 from rules.vocabulary import PunchFlag
 
 log = logging.getLogger(__name__)
+
+
+class StopSignal(Protocol):
+    """What ends a live session: a `threading.Event`, or the poller worker's lease-aware stop."""
+
+    def is_set(self) -> bool:
+        """The session must end."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep up to `timeout`, woken early by a stop; True if stopped."""
+        ...
 
 
 class TerminalPoller:
@@ -121,7 +134,7 @@ class TerminalPoller:
         self.failures = 0
         self.last_error = None
 
-    def run_live(self, stop: threading.Event) -> None:
+    def run_live(self, stop: StopSignal) -> None:
         """Hold a realtime connection until `stop`, alternating event windows and log reads.
 
         A terminal sends events only while they are registered, and a command reply cannot
@@ -160,7 +173,7 @@ class TerminalPoller:
                 self.failures += 1
                 stop.wait(self.backoff())
 
-    def _run_dahua_live(self, device: DahuaDevice, stop: threading.Event) -> None:
+    def _run_dahua_live(self, device: DahuaDevice, stop: StopSignal) -> None:
         """Hold the controller's event stream; read after the cursor at every (re)connect and event.
 
         The stream only says that something happened: the records themselves always come
@@ -207,7 +220,7 @@ class TerminalPoller:
             self._skewed = outcome.clock_flagged
             self._succeeded()
 
-    def _listen(self, session: ZKSession, stop: threading.Event, deadline: float) -> None:
+    def _listen(self, session: ZKSession, stop: StopSignal, deadline: float) -> None:
         terminal = self.terminal
         assert isinstance(terminal, Terminal)
 

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, literal, select
 
+from collector.fleet.leases import TERMINAL
 from collector.reports.common import Report, utc
-from collector.store.models import Device, Punch, Quarantine
+from collector.store.models import Device, Lease, Punch, Quarantine
 from rules.vocabulary import SourceKind
 
 # Quarantined input from these sources names its device (phones: their topic).
@@ -32,6 +33,8 @@ COLUMNS = (
     "user_count",
     "firmware",
     "last_error",
+    "polled_by",
+    "lease_expires_at",
     "punches_24h",
     "bad_input_24h",
 )
@@ -39,7 +42,8 @@ COLUMNS = (
 
 def device_health(conn: Connection, *, now: datetime) -> Report:
     """One row per device by code, with its zone (the one its times are read in), its
-    punches and its quarantined inputs of the last day."""
+    punches and its quarantined inputs of the last day, and the process polling it
+    (the holder of its unexpired terminal lease; none for push devices)."""
     recent = (
         select(Punch.device_code.label("code"), func.count().label("n"))
         .where(Punch.occurred_at >= now - timedelta(days=1), Punch.device_code.is_not(None))
@@ -53,6 +57,11 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
             Quarantine.received_at >= now - timedelta(days=1),
         )
         .group_by(Quarantine.origin)
+        .subquery()
+    )
+    lease = (
+        select(Lease.key, Lease.owner, Lease.expires_at)
+        .where(Lease.key.like(f"{TERMINAL}%"), Lease.expires_at >= now)
         .subquery()
     )
     query = (
@@ -72,9 +81,12 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
             Device.last_error,
             recent.c.n,
             bad.c.n,
+            lease.c.owner,
+            lease.c.expires_at,
         )
         .outerjoin(recent, recent.c.code == Device.code)
         .outerjoin(bad, bad.c.code == Device.code)
+        .outerjoin(lease, lease.c.key == literal(TERMINAL) + Device.code)
         .order_by(Device.code)
     )
     return Report(
@@ -102,6 +114,8 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
         err,
         n,
         bad,
+        owner,
+        expires,
     ) in rows:
         seen = utc(seen)
         yield (
@@ -121,6 +135,8 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             users,
             fw,
             err,
+            owner,
+            utc(expires),
             int(n or 0),
             int(bad or 0),
         )

@@ -632,3 +632,29 @@ class EmployeeRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
     comment: Mapped[str] = mapped_column(Text, default="")  # the decider's words
     outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what approval stored
+
+
+# -- fleet: several collectors on one database (collector/fleet, docs/fleet.md) ---------------
+
+
+class FleetNode(Base):
+    """A running service process: its roles and heartbeat (live while the heartbeat is fresh)."""
+
+    __tablename__ = "fleet_nodes"
+    node_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    roles: Mapped[str] = mapped_column(String(200), default="")  # comma-separated role names
+    started_at: Mapped[datetime] = mapped_column()
+    heartbeat_at: Mapped[datetime] = mapped_column()
+
+
+class Lease(Base):
+    """Who holds a piece of work until when: `terminal:<code>` or `job:<name>`."""
+
+    __tablename__ = "leases"
+    __table_args__ = (Index("ix_leases_owner", "owner"),)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(120))  # a fleet_nodes.node_id (no FK: may be gone)
+    acquired_at: Mapped[datetime] = mapped_column()  # when this owner took it
+    expires_at: Mapped[datetime] = mapped_column()  # free for anyone after this

@@ -14,11 +14,13 @@ import logging
 import socket
 import struct
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from devices.zk import protocol as p
 from devices.zk.emulator.session import ClientSession
-from devices.zk.emulator.terminal import Terminal
+from devices.zk.emulator.terminal import ClientConnection, Terminal
 
 log = logging.getLogger(__name__)
 MAX_PACKET = 1 << 20
@@ -173,9 +175,16 @@ class _TcpConnection:
 class _UdpTerminal(asyncio.DatagramProtocol):
     """The UDP side of one terminal: a session per client address."""
 
-    def __init__(self, terminal: Terminal, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        terminal: Terminal,
+        loop: asyncio.AbstractEventLoop,
+        log_connection: Callable[[Terminal, Any, str], ClientConnection],
+    ) -> None:
         self.terminal = terminal
         self.loop = loop
+        self.log_connection = log_connection
+        self.records: dict[Any, ClientConnection] = {}
         self.transport: asyncio.DatagramTransport | None = None
         self.sessions: dict[Any, ClientSession] = {}
         self.sent: dict[Any, int] = {}
@@ -202,6 +211,10 @@ class _UdpTerminal(asyncio.DatagramProtocol):
                 schedule=self.loop.call_soon_threadsafe,
             )
             self.sessions[addr] = session
+            previous = self.records.get(addr)
+            if previous is not None and previous.closed is None:
+                previous.closed = time.time()
+            self.records[addr] = self.log_connection(self.terminal, addr, "udp")
             self.sent[addr] = 0
             self.muted.discard(addr)
         if addr in self.muted:
@@ -216,6 +229,9 @@ class _UdpTerminal(asyncio.DatagramProtocol):
         session.handle(data)
         if session.closed and self.sessions.get(addr) is session:
             del self.sessions[addr]
+            record = self.records.pop(addr, None)
+            if record is not None:
+                record.closed = time.time()
             self.sent.pop(addr, None)
 
     def _send(self, addr: Any, packets: list[bytes]) -> None:
@@ -246,8 +262,16 @@ class _UdpTerminal(asyncio.DatagramProtocol):
 class EmulatorHost:
     """Runs any number of emulated terminals on one asyncio loop in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        *,
+        on_connect: Callable[[tuple[str, int]], object] | None = None,
+    ) -> None:
         self.host = host
+        # Called (on the loop thread) with each new client's address; its answer is kept
+        # in the terminal's connection log as `who` (a test maps the port to a process).
+        self.on_connect = on_connect
         self.loop = asyncio.new_event_loop()
         self.terminals: dict[int, Terminal] = {}
         self._thread = threading.Thread(target=self._run, name="zk-emulator", daemon=True)
@@ -291,7 +315,8 @@ class EmulatorHost:
                     )
                     bound = server.sockets[0].getsockname()[1]
                 transport, _ = await self.loop.create_datagram_endpoint(
-                    lambda: _UdpTerminal(terminal, self.loop), local_addr=(self.host, bound)
+                    lambda: _UdpTerminal(terminal, self.loop, self._log_connection),
+                    local_addr=(self.host, bound),
                 )
             except OSError as exc:
                 last = exc
@@ -314,6 +339,8 @@ class EmulatorHost:
             conn.abort()
             return
         self._tcp.add(conn)
+        # Logged at its first packet: pyzk opens and closes a bare probe connection first.
+        record: ClientConnection | None = None
         session = ClientSession(
             terminal, conn.send, udp=False, schedule=self.loop.call_soon_threadsafe
         )
@@ -324,12 +351,17 @@ class EmulatorHost:
                 if (m1, m2) != p.TCP_MAGIC or not 8 <= length <= MAX_PACKET:
                     break
                 packet = await reader.readexactly(length)
+                if record is None:
+                    peer = writer.get_extra_info("peername")
+                    record = self._log_connection(terminal, peer, "tcp")
                 if terminal.faults.latency_s:
                     await asyncio.sleep(terminal.faults.latency_s)
                 session.handle(packet)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
+            if record is not None:
+                record.closed = time.time()
             session.close()
             await conn.flush()
             self._tcp.discard(conn)
@@ -337,6 +369,14 @@ class EmulatorHost:
                 with contextlib.suppress(ConnectionError, OSError):
                     await writer.drain()
                 writer.close()
+
+    def _log_connection(self, terminal: Terminal, peer: Any, transport: str) -> ClientConnection:
+        addr = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
+        who = self.on_connect(addr) if self.on_connect is not None else None
+        record = ClientConnection(addr, transport, time.time(), who=who)
+        with terminal.lock:
+            terminal.connections.append(record)
+        return record
 
     def set_offline(self, terminal: Terminal, offline: bool = True) -> None:
         """Unplug a terminal (its open connections are reset) or plug it back in."""

@@ -17,6 +17,17 @@ EVENT_NUMERIC = struct.Struct("<IBB6s")  # 12 bytes: user id, verify, state, tim
 EVENT_STRING = struct.Struct("<24sBB6s4x")  # 36 bytes: the same with a string user id
 
 
+@dataclass
+class ClientConnection:
+    """One client session as the terminal saw it: who, over what, from when to when."""
+
+    peer: tuple[str, int]
+    transport: str  # "tcp" or "udp"
+    opened: float  # time.time()
+    closed: float | None = None
+    who: object = None  # what the host's on_connect hook said of the peer (tests: a pid)
+
+
 @dataclass(frozen=True)
 class TerminalSpec:
     """What a terminal is: layouts, identity, capacities, comm key and code page."""
@@ -85,6 +96,8 @@ class Terminal:
         # punch recorded by punch(), and the user ids of impossible records added.
         self.ledger: list[tuple[str, datetime]] = []
         self.malformed: list[str] = []
+        # Every client session, for checks that one collector at a time talks to it.
+        self.connections: list[ClientConnection] = []
         self._listeners: list[Callable[[bytes], None]] = []
 
     # --- clock -----------------------------------------------------------------------
