@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import phone, problems, ui
 from api.limits import BodySizeLimit
 from api.routes import (
+    agents,
     app_devices,
     device_commands,
     devices,
@@ -113,6 +114,7 @@ def create_app(
         rosters,
         ui_sessions,
         app_devices,
+        agents,
     ):
         app.include_router(module.router)
     ui.install(app)

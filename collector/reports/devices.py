@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from collector.reports.common import Report, utc
-from collector.store.models import Device, Punch, Quarantine
+from collector.store.models import Device, Punch, Quarantine, SiteAgent, SiteAgentTerminal
 from rules.vocabulary import SourceKind
 
 # Quarantined input from these sources names its device (phones: their topic).
@@ -34,12 +34,17 @@ COLUMNS = (
     "last_error",
     "punches_24h",
     "bad_input_24h",
+    "agent",
 )
+# A site agent that has not been heard from for this long shows offline.
+AGENT_STALE = timedelta(minutes=5)
 
 
 def device_health(conn: Connection, *, now: datetime) -> Report:
     """One row per device by code, with its zone (the one its times are read in), its
-    punches and its quarantined inputs of the last day."""
+    punches and its quarantined inputs of the last day and the site agent reading it; then
+    one row per site agent (kind `agent`): its last contact, clock skew, buffer depth and
+    capacity (as record count and capacity), version (as firmware) and warning."""
     recent = (
         select(Punch.device_code.label("code"), func.count().label("n"))
         .where(Punch.occurred_at >= now - timedelta(days=1), Punch.device_code.is_not(None))
@@ -72,17 +77,63 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
             Device.last_error,
             recent.c.n,
             bad.c.n,
+            SiteAgent.code,
         )
         .outerjoin(recent, recent.c.code == Device.code)
         .outerjoin(bad, bad.c.code == Device.code)
+        .outerjoin(SiteAgentTerminal, SiteAgentTerminal.device_id == Device.id)
+        .outerjoin(SiteAgent, SiteAgent.id == SiteAgentTerminal.agent_id)
         .order_by(Device.code)
     )
+    devices = list(_shape(conn.execute(query), now))
     return Report(
         name="device-health",
         columns=COLUMNS,
-        rows=_shape(conn.execute(query), now),
+        rows=[*devices, *_agents(conn, devices, now)],
         meta={"at": now.isoformat()},
     )
+
+
+def _agents(
+    conn: Connection, devices: list[tuple[Any, ...]], now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """Site agents as device-health rows; their punches and bad input are their terminals'."""
+    punches: dict[str, int] = {}
+    bad: dict[str, int] = {}
+    for row in devices:
+        if row[-1] is not None:
+            punches[row[-1]] = punches.get(row[-1], 0) + row[-3]
+            bad[row[-1]] = bad.get(row[-1], 0) + row[-2]
+    for agent in conn.execute(select(SiteAgent).order_by(SiteAgent.code)).scalars():
+        seen = utc(agent.last_contact_at)
+        if agent.revoked_at is not None:
+            status = "revoked"
+        elif seen is None:
+            status = "unknown"
+        else:
+            status = "online" if now - seen <= AGENT_STALE else "offline"
+        depth, cap = agent.buffer_depth, agent.buffer_capacity
+        yield (
+            agent.code,
+            agent.name,
+            "agent",
+            "UTC",
+            agent.revoked_at is None,
+            status,
+            status == "online",
+            seen,
+            None if seen is None else round((now - seen).total_seconds()),
+            agent.clock_skew_s,
+            depth,
+            cap,
+            round(depth / cap, 4) if depth is not None and cap else None,
+            None,
+            agent.version,
+            agent.warning,
+            punches.get(agent.code, 0),
+            bad.get(agent.code, 0),
+            None,
+        )
 
 
 def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
@@ -102,6 +153,7 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
         err,
         n,
         bad,
+        agent,
     ) in rows:
         seen = utc(seen)
         yield (
@@ -123,6 +175,7 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             err,
             int(n or 0),
             int(bad or 0),
+            agent,
         )
 
 
