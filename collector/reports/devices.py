@@ -104,7 +104,20 @@ def _agents(
         if row[-1] is not None:
             punches[row[-1]] = punches.get(row[-1], 0) + row[-3]
             bad[row[-1]] = bad.get(row[-1], 0) + row[-2]
-    for agent in conn.execute(select(SiteAgent).order_by(SiteAgent.code)).scalars():
+    agents = conn.execute(
+        select(
+            SiteAgent.code,
+            SiteAgent.name,
+            SiteAgent.revoked_at,
+            SiteAgent.last_contact_at,
+            SiteAgent.clock_skew_s,
+            SiteAgent.buffer_depth,
+            SiteAgent.buffer_capacity,
+            SiteAgent.version,
+            SiteAgent.warning,
+        ).order_by(SiteAgent.code)
+    )
+    for agent in agents:
         seen = utc(agent.last_contact_at)
         if agent.revoked_at is not None:
             status = "revoked"
