@@ -1,0 +1,105 @@
+"""The agent's buffer: cursor and punches together, bounded, oldest first, batches kept as formed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from collector.agent.site.buffer import Buffer, BufferFull
+from collector.agent.site.reading import zk_items
+from collector.agent.wire import TerminalConfig
+from collector.normalize import raw_to_json
+from collector.poller.sync import to_batch
+from collector.poller.terminals import Terminal
+from collector.store.ingest import QuarantineItem
+from devices.types import BadRecord, DevicePunch
+from rules.vocabulary import DirectionMode
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def items(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [{"punch": {"employee_code": str(i)}} for i in range(start, start + n)]
+
+
+def test_a_read_and_its_cursor_commit_together_within_the_bound(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite3", max_rows=10)
+    assert buffer.add("T1", items(8), {"count": 8}, NOW) == 8
+    with pytest.raises(BufferFull):
+        buffer.add("T1", items(3, 8), {"count": 11}, NOW)
+    # Refused: nothing kept, the cursor stays where the kept punches end.
+    assert (buffer.depth(), buffer.cursor("T1")) == (8, {"count": 8})
+    assert buffer.add("T2", [], {"count": 0}, NOW) == 0  # a cursor alone always moves
+    # An empty buffer takes a read larger than the bound, so one huge read cannot wedge it.
+    empty = Buffer(tmp_path / "e.sqlite3", max_rows=10)
+    assert empty.add("T1", items(25), {"count": 25}, NOW) == 25
+
+
+def test_batches_are_oldest_first_and_resent_as_formed_until_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite3"
+    buffer = Buffer(path)
+    buffer.add("T1", items(5), {"count": 5}, NOW)
+    buffer.add("T2", items(5, 5), {"count": 5}, NOW)
+    first = buffer.next_batch(4)
+    assert first is not None
+    assert [i["punch"]["employee_code"] for i in first.items] == ["0", "1", "2", "3"]  # type: ignore[index]
+    buffer.close()
+    # A restart (or a failed send) gives the same batch again, more punches or not.
+    reopened = Buffer(path)
+    reopened.add("T1", items(2, 10), {"count": 7}, NOW)
+    again = reopened.next_batch(100)
+    assert again == first
+    assert reopened.acknowledge(first.batch_id) == 4
+    second = reopened.next_batch(100)
+    assert second is not None and second.batch_id != first.batch_id
+    assert [i["punch"]["employee_code"] for i in second.items] == [  # type: ignore[index]
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+        "10",
+        "11",
+    ]
+    assert reopened.acknowledge("not-a-batch") == 0
+    reopened.acknowledge(second.batch_id)
+    assert (reopened.next_batch(100), reopened.depth(), reopened.oldest()) == (None, 0, None)
+
+
+def test_it_warns_before_it_fills(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite3", max_rows=10, warn_ratio=0.8, min_free_bytes=0)
+    buffer.add("T1", items(7), {}, NOW)
+    assert buffer.warning() is None
+    buffer.add("T1", items(1), {}, NOW)
+    assert buffer.warning() == "buffer 80% full (8 of 10 punches)"
+    roomy = Buffer(tmp_path / "r.sqlite3", min_free_bytes=2**62)
+    assert (roomy.warning() or "").startswith("disk nearly full")
+    assert oct((tmp_path / "b.sqlite3").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_agent_builds_the_punches_the_central_poller_builds() -> None:
+    records: list[DevicePunch | BadRecord] = [
+        DevicePunch("1001", datetime(2026, 3, 29, 2, 30), state=1, verify=15),  # noqa: DTZ001
+        DevicePunch("1002", datetime(2026, 11, 20, 8, 0), state=None, verify=None),  # noqa: DTZ001
+        BadRecord("impossible date", b"\x0c\x00", position=7),
+    ]
+    config = TerminalConfig(
+        code="T1", kind="zk", host="h", port=1, timezone="Europe/Berlin", direction_mode="in"
+    )
+    poller = Terminal(
+        code="T1", host="h", port=1, timezone="Europe/Berlin", direction_mode=DirectionMode.IN
+    )
+    expected = to_batch(records, poller, 1)
+    got = zk_items(records, config, 1)
+    assert [g["punch"] for g in got[:2]] == [raw_to_json(e) for e in expected[:2]]  # type: ignore[arg-type]
+    bad = expected[2]
+    assert isinstance(bad, QuarantineItem)
+    assert got[2]["bad"] == {
+        "reason": bad.reason,
+        "raw": bad.raw,
+        "device_code": bad.device_code,
+        "reference": bad.reference,
+    }
