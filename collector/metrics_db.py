@@ -117,7 +117,8 @@ def agent_figures(conn: Connection, now: datetime) -> Iterator[Metric]:
     for code, depth, capacity, seen, skew, version in rows:
         families["depth"].add_metric([code], depth or 0)
         families["capacity"].add_metric([code], capacity or 0)
-        families["age"].add_metric([code], max(0.0, (now - seen).total_seconds()))
+        if seen is not None:  # the query asks for contacted agents only
+            families["age"].add_metric([code], max(0.0, (now - seen).total_seconds()))
         if skew is not None:
             families["skew"].add_metric([code], skew)
         families["info"].add_metric([code, version or ""], 1)

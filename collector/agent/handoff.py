@@ -147,7 +147,8 @@ def _item(entry: BatchItem, agent: AgentIdentity, mine: set[str]) -> RawPunch | 
     try:
         if not isinstance(data, dict):
             raise ValueError("neither a punch nor a bad record")
-        raw = raw_from_json(WirePunch.model_validate(data).model_dump())
+        WirePunch.model_validate(data)  # the types, so the normaliser meets only what it expects
+        raw = raw_from_json(data)
     except (ValidationError, ValueError, TypeError, KeyError) as exc:
         why = (
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
@@ -164,7 +165,9 @@ def _item(entry: BatchItem, agent: AgentIdentity, mine: set[str]) -> RawPunch | 
         )
     if raw.source_kind is not SourceKind.TERMINAL or raw.voids_punch_id is not None:
         return _refused(f"{via} forwarded a punch that is not a terminal's", data, raw, via)
-    return dataclasses.replace(raw, flags=raw.flags & AGENT_FLAGS)
+    if raw.flags & ~AGENT_FLAGS:
+        return dataclasses.replace(raw, flags=raw.flags & AGENT_FLAGS)
+    return raw
 
 
 def _refused(reason: str, data: Any, raw: RawPunch | None, via: str) -> QuarantineItem:

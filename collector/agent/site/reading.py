@@ -63,7 +63,9 @@ def zk_items(
             direction_mode=mode,
             flags=flags,
         )
-        out.append({"punch": raw_to_json(punch)})
+        # Unset fields are left out: the centre reads them as their defaults, and the
+        # batch is half the size on the wire and in the buffer.
+        out.append({"punch": {k: v for k, v in raw_to_json(punch).items() if v is not None}})
     return out
 
 

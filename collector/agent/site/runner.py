@@ -111,8 +111,8 @@ class Agent:
         try:
             while not stop.is_set():
                 try:
-                    self._contact_if_due()
-                    self._forward(stop)
+                    self.contact_if_due()
+                    self.forward(stop)
                     self._reached(True)
                 except CentralUnavailable as exc:
                     self._reached(False, str(exc))
@@ -138,7 +138,8 @@ class Agent:
             log.warning("central service unreachable: %s", error)
         self._reachable = ok
 
-    def _contact_if_due(self) -> None:
+    def contact_if_due(self) -> None:
+        """Report health and take the configuration back when the contact interval has passed."""
         if time.monotonic() < self._next_contact:
             return
         config = self.central.contact(self.health())
@@ -146,7 +147,7 @@ class Agent:
         self._apply(config)
         self._next_contact = time.monotonic() + config.contact_interval_s
 
-    def _forward(self, stop: threading.Event) -> int:
+    def forward(self, stop: threading.Event) -> int:
         """Send batches, oldest first, until the buffer is empty; returns punches acknowledged."""
         sent = 0
         size = self.config.batch_size if self.config else 1000
@@ -156,7 +157,7 @@ class Agent:
                 break
             receipt = self.central.forward(pending.batch_id, pending.items)
             sent += self.buffer.acknowledge(receipt.batch_id)
-            self._contact_if_due()
+            self.contact_if_due()
         return sent
 
     def _read_loop(self, stop: threading.Event) -> None:

@@ -216,7 +216,7 @@ def test_config_push_adds_a_terminal_and_reports_health(central, emulator, store
         def health_seen() -> bool:
             report = httpx.get(f"{central.url}/reports/devices", headers=headers).json()
             gate = {r["device_code"]: r for r in report["rows"]}["GATE-4"]
-            return gate["status"] == "online" and abs((gate["clock_skew_s"] or 0) - 1800) < 60
+            return bool(gate["status"] == "online" and abs((gate["clock_skew_s"] or 0) - 1800) < 60)
 
         assert wait_for(health_seen, timeout=30)
         report = httpx.get(f"{central.url}/reports/devices", headers=headers).json()

@@ -1,4 +1,4 @@
-"""The agent's buffer: cursor and punches together, bounded, oldest first, batches kept as formed."""
+"""The agent's buffer: cursor and punches together, bounded, oldest first, batches as formed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from collector.agent.site.buffer import Buffer, BufferFull
 from collector.agent.site.reading import zk_items
 from collector.agent.wire import TerminalConfig
-from collector.normalize import raw_to_json
+from collector.normalize import raw_from_json
 from collector.poller.sync import to_batch
 from collector.poller.terminals import Terminal
 from collector.store.ingest import QuarantineItem
@@ -44,7 +44,7 @@ def test_batches_are_oldest_first_and_resent_as_formed_until_acknowledged(tmp_pa
     buffer.add("T2", items(5, 5), {"count": 5}, NOW)
     first = buffer.next_batch(4)
     assert first is not None
-    assert [i["punch"]["employee_code"] for i in first.items] == ["0", "1", "2", "3"]  # type: ignore[index]
+    assert [i["punch"]["employee_code"] for i in first.items] == ["0", "1", "2", "3"]
     buffer.close()
     # A restart (or a failed send) gives the same batch again, more punches or not.
     reopened = Buffer(path)
@@ -54,7 +54,7 @@ def test_batches_are_oldest_first_and_resent_as_formed_until_acknowledged(tmp_pa
     assert reopened.acknowledge(first.batch_id) == 4
     second = reopened.next_batch(100)
     assert second is not None and second.batch_id != first.batch_id
-    assert [i["punch"]["employee_code"] for i in second.items] == [  # type: ignore[index]
+    assert [i["punch"]["employee_code"] for i in second.items] == [
         "4",
         "5",
         "6",
@@ -82,8 +82,8 @@ def test_it_warns_before_it_fills(tmp_path: Path) -> None:
 
 def test_the_agent_builds_the_punches_the_central_poller_builds() -> None:
     records: list[DevicePunch | BadRecord] = [
-        DevicePunch("1001", datetime(2026, 3, 29, 2, 30), state=1, verify=15),  # noqa: DTZ001
-        DevicePunch("1002", datetime(2026, 11, 20, 8, 0), state=None, verify=None),  # noqa: DTZ001
+        DevicePunch("1001", datetime(2026, 3, 29, 2, 30), state=1, verify=15),
+        DevicePunch("1002", datetime(2026, 11, 20, 8, 0), state=None, verify=None),
         BadRecord("impossible date", b"\x0c\x00", position=7),
     ]
     config = TerminalConfig(
@@ -94,7 +94,7 @@ def test_the_agent_builds_the_punches_the_central_poller_builds() -> None:
     )
     expected = to_batch(records, poller, 1)
     got = zk_items(records, config, 1)
-    assert [g["punch"] for g in got[:2]] == [raw_to_json(e) for e in expected[:2]]  # type: ignore[arg-type]
+    assert [raw_from_json(g["punch"]) for g in got[:2]] == expected[:2]
     bad = expected[2]
     assert isinstance(bad, QuarantineItem)
     assert got[2]["bad"] == {

@@ -109,7 +109,7 @@ def test_bad_items_go_to_quarantine_with_a_reason(client, admin, store):
     assert (reply.json()["inserted"], reply.json()["quarantined"]) == (1, 7)
     with store.engine.connect() as conn:
         reasons = sorted(conn.scalars(select(Quarantine.reason)))
-    assert any("impossible date (site agent A1)" == r for r in reasons)
+    assert any(r == "impossible date (site agent A1)" for r in reasons)
     assert any("device 'T2', not one of its terminals" in r for r in reasons)
     assert any("not a terminal's" in r for r in reasons)
     assert sum("unreadable punch from site agent A1" in r for r in reasons) == 3
