@@ -1,4 +1,4 @@
-"""Reading the office's terminals into the agent's buffer, with the poller's driver and rules.
+"""Reading the office's terminals into the agent's buffer, with the poller's drivers and rules.
 
 A ZK terminal is read with `devices.zk.driver.ZKSession` exactly as the central poller reads
 it (`collector.poller.sync`): the records after the cursor in one pass, the clock measured
@@ -7,8 +7,9 @@ and skewed punches flagged. Each record becomes the `RawPunch` the poller would 
 `raw_to_json` writes it; unreadable records travel as bad records with their bytes. The
 punches and the new cursor commit to the buffer together.
 
-Each terminal has one `TerminalReader`: its interval, capped jittered backoff and
-availability, logging once when the terminal goes down and once when it comes back.
+Hikvision terminals are read by `hikreading`. Each terminal has one `TerminalReader`: its
+interval, capped jittered backoff and availability, logging once when the terminal goes
+down and once when it comes back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.agent.site.buffer import Buffer, BufferFull
+from collector.agent.site.hikreading import read_hik
 from collector.agent.wire import TerminalConfig, TerminalHealth
 from collector.normalize import RawPunch, raw_to_json, to_utc, zone
 from devices.errors import DeviceAuthError, DeviceError
@@ -137,9 +139,28 @@ class TerminalReader:
         self.health = self.health.model_copy(update={"status": status, "last_error": reason})
 
     def _read(self) -> int:
+        full = self.reads % INFO_EVERY == 0
+        if self.config.kind == "hik":
+            added, update = read_hik(
+                self.config,
+                self.buffer,
+                timeout_s=self.timeout_s,
+                skew_threshold_s=self.skew_threshold_s,
+                full_info=full,
+            )
+        else:
+            added, update = self._read_zk(full)
+        self.reads += 1
+        assert self.health is not None
+        update |= {"status": "online", "last_error": None, "last_seen_at": datetime.now(UTC)}
+        self.health = self.health.model_copy(update=update)
+        if added:
+            log.info("terminal %s: %d new punches", self.config.code, added)
+        return added
+
+    def _read_zk(self, full: bool) -> tuple[int, dict[str, Any]]:
         terminal = self.config
         with ZKSession(zk_target(terminal, self.timeout_s)) as session:
-            full = self.reads % INFO_EVERY == 0
             info = session.info() if full else session.sizes()
             before = datetime.now(UTC)
             clock = session.clock()
@@ -150,14 +171,8 @@ class TerminalReader:
             read = session.read_log(cursor)
         flags = int(PunchFlag.CLOCK_SKEW) if abs(skew) > self.skew_threshold_s else 0
         items = zk_items(read.items, terminal, flags)
-        now = datetime.now(UTC)
-        added = self.buffer.add(terminal.code, items, read.cursor.as_dict(), now)
-        self.reads += 1
-        assert self.health is not None
+        added = self.buffer.add(terminal.code, items, read.cursor.as_dict(), datetime.now(UTC))
         update: dict[str, Any] = {
-            "status": "online",
-            "last_error": None,
-            "last_seen_at": now,
             "clock_skew_s": round(skew, 3),
             "record_count": read.total,
             "record_capacity": info.record_capacity,
@@ -165,7 +180,4 @@ class TerminalReader:
         }
         if full:
             update |= {"firmware": info.firmware, "platform": info.platform, "serial": info.serial}
-        self.health = self.health.model_copy(update=update)
-        if added:
-            log.info("terminal %s: %d new records (%s)", terminal.code, added, read.reason)
-        return added
+        return added, update

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from collector.poller.terminals import load_terminals
 from collector.runtime import Store
 from collector.store.models import Punch, SiteAgent, SiteAgentBatch
+from devices.hikvision.emulator import HikEmulator, HikTerminal
 from devices.zk.emulator import EmulatorHost
 from tests.collector.agent.support import (
     AgentProcess,
@@ -24,6 +26,7 @@ from tests.collector.agent.support import (
     emulated_terminal,
     stored,
 )
+from tests.collector.poller.hikvision.conftest import punches_expected
 from tests.helpers import wait_for
 
 
@@ -232,3 +235,33 @@ def test_config_push_adds_a_terminal_and_reports_health(central, emulator, store
         assert 'punchgate_devices{kind="zk",status="online"} 2.0' in metrics
     finally:
         assert agent.stop() == 0
+
+
+def test_a_hikvision_terminal_behind_the_agent(central, store, tmp_path):
+    terminal = HikTerminal(serial_number="SN-HIK-1")
+    terminal.fill(400, seed=3)
+    emulator = HikEmulator(terminal)
+    emulator.start()
+    try:
+        declare_terminal(
+            store,
+            "HIK-1",
+            emulator.port,
+            kind="hik",
+            comm_key=terminal.password,
+            options={"username": "admin", "timeout_s": 5},
+        )
+        token = create_agent(central, admin_key(store), "OFFICE-E", ["HIK-1"])
+        agent = enrolled_agent(tmp_path, central, token).start()
+        try:
+            expected = punches_expected(terminal)
+            assert expected > 300
+            assert wait_for(lambda: stored(store, "HIK-1") == expected, timeout=60), (
+                agent.log.read_text()[-3000:]
+            )
+            terminal.add_event(terminal.now() - timedelta(minutes=1), employee="7001")
+            assert wait_for(lambda: stored(store, "HIK-1") == expected + 1, timeout=30)
+        finally:
+            assert agent.stop() == 0
+    finally:
+        emulator.stop()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from collector.agent.site.buffer import Buffer, BufferFull
+from collector.agent.site.hikreading import bad_items, hik_items
 from collector.agent.site.reading import zk_items
 from collector.agent.wire import TerminalConfig
 from collector.normalize import raw_from_json
+from collector.poller.hikdevices import HikDevice
+from collector.poller.hiksync import _bad_items, hik_batch
 from collector.poller.sync import to_batch
 from collector.poller.terminals import Terminal
 from collector.store.ingest import QuarantineItem
+from devices.hikvision.emulator import HikTerminal
+from devices.hikvision.events import parse_page
 from devices.types import BadRecord, DevicePunch
 from rules.vocabulary import DirectionMode
 
@@ -103,3 +109,29 @@ def test_the_agent_builds_the_punches_the_central_poller_builds() -> None:
         "device_code": bad.device_code,
         "reference": bad.reference,
     }
+
+
+def test_the_agent_builds_the_hikvision_punches_the_central_poller_builds() -> None:
+    terminal = HikTerminal(timezone="Asia/Shanghai")
+    terminal.fill(30, seed=5)
+    page = parse_page(
+        {
+            "AcsEvent": {
+                "searchID": "x",
+                "responseStatusStrg": "OK",
+                "numOfMatches": len(terminal.events) + 1,
+                "totalMatches": len(terminal.events) + 1,
+                "InfoList": [*terminal.events, {"major": 5, "minor": 75, "time": "garbage"}],
+            }
+        }
+    )
+    config = TerminalConfig(code="H1", kind="hik", host="h", port=1, timezone="Asia/Shanghai")
+    device = HikDevice(code="H1", host="h", timezone="Asia/Shanghai")
+    ignored: Counter[str] = Counter()
+    expected = hik_batch(page.events, device, 0, ignored)
+    got = hik_items(page.events, config, 0)
+    assert ignored and len(got) == len(expected) == len(page.events) - sum(ignored.values())
+    assert [raw_from_json(g["punch"]) for g in got] == expected
+    assert [b["bad"]["reason"] for b in bad_items(page, config)] == [
+        q.reason for q in _bad_items(page, device)
+    ]
