@@ -19,6 +19,7 @@ COLUMNS = (
     "device_code",
     "name",
     "kind",
+    "agent",
     "timezone",
     "enabled",
     "status",
@@ -34,8 +35,8 @@ COLUMNS = (
     "last_error",
     "punches_24h",
     "bad_input_24h",
-    "agent",
 )
+AGENT, PUNCHES, BAD = (COLUMNS.index(c) for c in ("agent", "punches_24h", "bad_input_24h"))
 # A site agent that has not been heard from for this long shows offline.
 AGENT_STALE = timedelta(minutes=5)
 
@@ -101,9 +102,10 @@ def _agents(
     punches: dict[str, int] = {}
     bad: dict[str, int] = {}
     for row in devices:
-        if row[-1] is not None:
-            punches[row[-1]] = punches.get(row[-1], 0) + row[-3]
-            bad[row[-1]] = bad.get(row[-1], 0) + row[-2]
+        via = row[AGENT]
+        if via is not None:
+            punches[via] = punches.get(via, 0) + row[PUNCHES]
+            bad[via] = bad.get(via, 0) + row[BAD]
     agents = conn.execute(
         select(
             SiteAgent.code,
@@ -130,6 +132,7 @@ def _agents(
             agent.code,
             agent.name,
             "agent",
+            None,
             "UTC",
             agent.revoked_at is None,
             status,
@@ -145,7 +148,6 @@ def _agents(
             agent.warning,
             punches.get(agent.code, 0),
             bad.get(agent.code, 0),
-            None,
         )
 
 
@@ -173,6 +175,7 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             code,
             name,
             kind,
+            agent,
             tz,
             bool(enabled),
             status,
@@ -188,7 +191,6 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
             err,
             int(n or 0),
             int(bad or 0),
-            agent,
         )
 
 

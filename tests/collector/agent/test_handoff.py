@@ -16,6 +16,7 @@ from collector.runtime import Store, utcnow
 from collector.store.models import Device, Punch, Quarantine, SiteAgent
 from rules.vocabulary import SourceKind
 from tests.collector.agent.support import admin_key, declare_terminal
+from tests.ui.conftest import sign_in
 
 
 @pytest.fixture
@@ -198,3 +199,17 @@ def test_contact_keeps_health_and_only_its_own_terminals_status(client, admin, s
     assert row.clock_skew_s is not None and 85 < row.clock_skew_s < 95
     assert statuses == {"T1": "offline", "T2": "unknown"}
     assert errors["T1"] == "timed out"
+
+
+def test_the_devices_page_shows_agents_and_whom_a_terminal_is_read_by(client, admin, store):
+    declare_terminal(store, "T1", 4370)
+    agent = enrolled(client, admin, "A1", ["T1"])
+    health = {"version": "1.2.3", "clock": utcnow().isoformat(), "buffer_depth": 5}
+    assert client.post(
+        "/agent/v1/contact", json=health | {"buffer_capacity": 10}, headers=agent
+    ).is_success
+    page = sign_in(client, admin["Authorization"].removeprefix("Bearer ")).get("/ui/devices")
+    assert page.status_code == 200
+    assert 'data-agent="A1"' in page.text  # beside terminal T1
+    assert 'id="agents"' in page.text and 'data-device="A1"' in page.text
+    assert "50.0%" in page.text  # the agent's buffer fill
