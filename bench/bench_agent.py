@@ -71,6 +71,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def agent_process_rss(buffer_path: Path, url: str, credential: str, folder: Path) -> float:
+    """Peak memory (MB) of the agent as a process reading the terminal and forwarding it all.
+
+    The same agent credential on a fresh buffer: it reads the whole log again and forwards
+    it (every punch a duplicate centrally), which is the most memory a read needs.
+    """
+    buffer = Buffer(buffer_path)
+    buffer.put("central_url", url)
+    buffer.put("credential", credential)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")}
+    command = [sys.executable, "-m", "collector.agent.site", "run", "--buffer", str(buffer_path)]
+    with (folder / "agent.log").open("wb") as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    peak = 0.0
+    try:
+        deadline, read = time.monotonic() + 600, False
+        while time.monotonic() < deadline and proc.poll() is None:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
+            depth = buffer.depth()
+            read = read or depth > 0
+            if read and depth == 0:
+                break
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return round(peak, 1)
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     import socket
@@ -85,6 +115,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--punches", type=int, default=TARGET_PUNCHES)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument(
+        "--rss",
+        action="store_true",
+        help="also run `python -m collector.agent.site run` on the same backlog: its peak memory",
+    )
     args = parser.parse_args()
     emulator, (zk_port,) = start_emulator("--records", str(args.punches), "--users", "500")
     device = {"code": "gate", "kind": "zk", "host": "127.0.0.1", "port": zk_port}
@@ -132,6 +167,10 @@ def main() -> None:
         with store.engine.connect() as conn:
             stored = int(conn.scalar(select(func.count()).select_from(Punch)) or 0)
         central.close()
+        if args.rss:
+            out["agent_process_peak_rss_mb"] = agent_process_rss(
+                agent_dir / "rss.sqlite3", f"http://127.0.0.1:{port}", credential, agent_dir
+            )
         # Raw ingest of the same punches, batch by batch, into a fresh store.
         raw_store, raw_folder = scratch_store([device])
         started, cpu = time.perf_counter(), time.process_time()
