@@ -157,11 +157,14 @@ def _item(entry: BatchItem, agent: AgentIdentity, mine: set[str]) -> RawPunch | 
         )
         return _refused(f"unreadable punch from {via}: {why}", data, None, via)
     if raw.device_code not in mine:
+        # Kept replayable: a terminal moved away from the agent may leave punches in its
+        # buffer, which HR can then reprocess from the quarantine.
         return _refused(
             f"{via} forwarded a punch of device {raw.device_code!r}, not one of its terminals",
             data,
             None,
             via,
+            attempt=data,
         )
     if raw.source_kind is not SourceKind.TERMINAL or raw.voids_punch_id is not None:
         return _refused(f"{via} forwarded a punch that is not a terminal's", data, raw, via)
@@ -170,7 +173,14 @@ def _item(entry: BatchItem, agent: AgentIdentity, mine: set[str]) -> RawPunch | 
     return raw
 
 
-def _refused(reason: str, data: Any, raw: RawPunch | None, via: str) -> QuarantineItem:
+def _refused(
+    reason: str,
+    data: Any,
+    raw: RawPunch | None,
+    via: str,
+    *,
+    attempt: dict[str, Any] | None = None,
+) -> QuarantineItem:
     device = raw.device_code if raw is not None else None
     return QuarantineItem(
         SourceKind.TERMINAL,
@@ -178,5 +188,6 @@ def _refused(reason: str, data: Any, raw: RawPunch | None, via: str) -> Quaranti
         raw=json.dumps(data, default=str)[:RAW_CHARS],
         device_code=device,
         reference=via,
+        attempt=attempt,
         origin=None if device else via,
     )

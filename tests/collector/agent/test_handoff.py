@@ -115,6 +115,12 @@ def test_bad_items_go_to_quarantine_with_a_reason(client, admin, store):
     assert any("not a terminal's" in r for r in reasons)
     assert sum("unreadable punch from site agent A1" in r for r in reasons) == 3
     assert any("Mars/Base" in r for r in reasons)
+    # The punch of a terminal that is not (or no longer) the agent's can be replayed by HR.
+    with store.engine.connect() as conn:
+        moved = conn.scalar(select(Quarantine.id).where(Quarantine.reason.contains("'T2'")))
+    assert client.post(f"/quarantine/{moved}/reprocess", headers=admin).status_code == 200
+    with store.engine.connect() as conn:
+        assert conn.scalar(select(Punch.employee_code).where(Punch.device_code == "T2")) == "2"
 
 
 def test_enrolment_tokens_are_single_use_expire_and_die_with_revocation(client, admin, store):
