@@ -108,8 +108,10 @@ def _claim(conn: Connection, agent: AgentIdentity, batch: Batch, now: datetime) 
             quarantined=0,
         )
         .on_conflict_do_nothing(index_elements=["batch_id"])
+        # RETURNING, not rowcount: the PostgreSQL driver reports -1 for this statement.
+        .returning(SiteAgentBatch.batch_id)
     )
-    return bool(claimed.rowcount)
+    return claimed.first() is not None
 
 
 def _repeated(conn: Connection, agent: AgentIdentity, batch: Batch) -> BatchReceipt:
