@@ -22,7 +22,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,28 +116,39 @@ class Buffer:
         return None if row is None else dict(json.loads(row[0]))
 
     def add(
-        self, terminal: str, items: Sequence[dict[str, Any]], cursor: dict[str, Any], now: datetime
+        self,
+        terminal: str,
+        items: Iterable[dict[str, Any]],
+        cursor: dict[str, Any],
+        now: datetime,
+        *,
+        count: int,
     ) -> int:
-        """Keep a read's items and move the terminal's cursor, in one commit (or BufferFull)."""
+        """Keep a read's `count` items and move the terminal's cursor, in one commit.
+
+        `items` may be a generator: each is encoded as it is inserted, so a first read of a
+        full terminal never holds all its punches as dicts and text at once (the Pi's RAM).
+        BufferFull when `count` more would pass the bound.
+        """
         with self._tx() as conn:
             depth = int(conn.execute("SELECT count(*) FROM punches").fetchone()[0])
             # An empty buffer takes any one read, so a read larger than the bound still passes.
-            if items and depth and depth + len(items) > self.max_rows:
+            if count and depth and depth + count > self.max_rows:
                 raise BufferFull(
                     f"buffer holds {depth} of {self.max_rows} punches: "
-                    f"{len(items)} more from {terminal} wait on the terminal"
+                    f"{count} more from {terminal} wait on the terminal"
                 )
             at = now.astimezone(UTC).isoformat()
-            conn.executemany(
+            added = conn.executemany(
                 "INSERT INTO punches (terminal, item, read_at) VALUES (?, ?, ?)",
-                [(terminal, json.dumps(item, separators=(",", ":")), at) for item in items],
-            )
+                ((terminal, json.dumps(item, separators=(",", ":")), at) for item in items),
+            ).rowcount
             conn.execute(
                 "INSERT INTO cursors (terminal, state) VALUES (?, ?)"
                 " ON CONFLICT (terminal) DO UPDATE SET state = excluded.state",
                 (terminal, json.dumps(cursor)),
             )
-        return len(items)
+        return max(int(added), 0)
 
     # --- forwarding side ---
 

@@ -132,7 +132,7 @@ def _search(
     def commit() -> None:
         nonlocal pending, read, added
         state = {"serial": cursor, "time": last_time}
-        added += buffer.add(terminal.code, pending, state, datetime.now(UTC))
+        added += buffer.add(terminal.code, pending, state, datetime.now(UTC), count=len(pending))
         pending, read = [], 0
 
     start = EPOCH.replace(tzinfo=clock.tzinfo)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,23 +37,21 @@ INFO_EVERY = 20  # identity (firmware, serial) is re-read every this many reads
 
 def zk_items(
     records: list[DevicePunch | BadRecord], terminal: TerminalConfig, flags: int
-) -> list[dict[str, Any]]:
-    """A read's records as batch items: punches as the poller builds them, or bad records."""
+) -> Iterator[dict[str, Any]]:
+    """A read's records as batch items, one at a time: punches as the poller builds them,
+    or bad records."""
     mode = DirectionMode(terminal.direction_mode or "auto")
-    out: list[dict[str, Any]] = []
     for item in records:
         if isinstance(item, BadRecord):
             raw = item.raw.hex() if isinstance(item.raw, bytes) else item.raw
-            out.append(
-                {
-                    "bad": {
-                        "reason": f"{item.reason} (log record {item.position})",
-                        "raw": raw,
-                        "device_code": terminal.code,
-                        "reference": "zk attendance record",
-                    }
+            yield {
+                "bad": {
+                    "reason": f"{item.reason} (log record {item.position})",
+                    "raw": raw,
+                    "device_code": terminal.code,
+                    "reference": "zk attendance record",
                 }
-            )
+            }
             continue
         punch = RawPunch(
             employee_code=item.user_id,
@@ -67,8 +66,7 @@ def zk_items(
         )
         # Unset fields are left out: the centre reads them as their defaults, and the
         # batch is half the size on the wire and in the buffer.
-        out.append({"punch": {k: v for k, v in raw_to_json(punch).items() if v is not None}})
-    return out
+        yield {"punch": {k: v for k, v in raw_to_json(punch).items() if v is not None}}
 
 
 def zk_target(terminal: TerminalConfig, timeout_s: float) -> ZKTarget:
@@ -171,7 +169,9 @@ class TerminalReader:
             read = session.read_log(cursor)
         flags = int(PunchFlag.CLOCK_SKEW) if abs(skew) > self.skew_threshold_s else 0
         items = zk_items(read.items, terminal, flags)
-        added = self.buffer.add(terminal.code, items, read.cursor.as_dict(), datetime.now(UTC))
+        added = self.buffer.add(
+            terminal.code, items, read.cursor.as_dict(), datetime.now(UTC), count=len(read.items)
+        )
         update: dict[str, Any] = {
             "clock_skew_s": round(skew, 3),
             "record_count": read.total,

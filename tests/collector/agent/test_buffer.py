@@ -32,29 +32,29 @@ def items(n: int, start: int = 0) -> list[dict[str, object]]:
 
 def test_a_read_and_its_cursor_commit_together_within_the_bound(tmp_path: Path) -> None:
     buffer = Buffer(tmp_path / "b.sqlite3", max_rows=10)
-    assert buffer.add("T1", items(8), {"count": 8}, NOW) == 8
+    assert buffer.add("T1", items(8), {"count": 8}, NOW, count=8) == 8
     with pytest.raises(BufferFull):
-        buffer.add("T1", items(3, 8), {"count": 11}, NOW)
+        buffer.add("T1", items(3, 8), {"count": 11}, NOW, count=3)
     # Refused: nothing kept, the cursor stays where the kept punches end.
     assert (buffer.depth(), buffer.cursor("T1")) == (8, {"count": 8})
-    assert buffer.add("T2", [], {"count": 0}, NOW) == 0  # a cursor alone always moves
+    assert buffer.add("T2", [], {"count": 0}, NOW, count=0) == 0  # a cursor alone always moves
     # An empty buffer takes a read larger than the bound, so one huge read cannot wedge it.
     empty = Buffer(tmp_path / "e.sqlite3", max_rows=10)
-    assert empty.add("T1", items(25), {"count": 25}, NOW) == 25
+    assert empty.add("T1", items(25), {"count": 25}, NOW, count=25) == 25
 
 
 def test_batches_are_oldest_first_and_resent_as_formed_until_acknowledged(tmp_path: Path) -> None:
     path = tmp_path / "b.sqlite3"
     buffer = Buffer(path)
-    buffer.add("T1", items(5), {"count": 5}, NOW)
-    buffer.add("T2", items(5, 5), {"count": 5}, NOW)
+    buffer.add("T1", items(5), {"count": 5}, NOW, count=5)
+    buffer.add("T2", items(5, 5), {"count": 5}, NOW, count=5)
     first = buffer.next_batch(4)
     assert first is not None
     assert [i["punch"]["employee_code"] for i in first.items] == ["0", "1", "2", "3"]
     buffer.close()
     # A restart (or a failed send) gives the same batch again, more punches or not.
     reopened = Buffer(path)
-    reopened.add("T1", items(2, 10), {"count": 7}, NOW)
+    reopened.add("T1", items(2, 10), {"count": 7}, NOW, count=2)
     again = reopened.next_batch(100)
     assert again == first
     assert reopened.acknowledge(first.batch_id) == 4
@@ -77,9 +77,9 @@ def test_batches_are_oldest_first_and_resent_as_formed_until_acknowledged(tmp_pa
 
 def test_it_warns_before_it_fills(tmp_path: Path) -> None:
     buffer = Buffer(tmp_path / "b.sqlite3", max_rows=10, warn_ratio=0.8, min_free_bytes=0)
-    buffer.add("T1", items(7), {}, NOW)
+    buffer.add("T1", items(7), {}, NOW, count=7)
     assert buffer.warning() is None
-    buffer.add("T1", items(1), {}, NOW)
+    buffer.add("T1", items(1), {}, NOW, count=1)
     assert buffer.warning() == "buffer 80% full (8 of 10 punches)"
     roomy = Buffer(tmp_path / "r.sqlite3", min_free_bytes=2**62)
     assert (roomy.warning() or "").startswith("disk nearly full")
@@ -99,7 +99,7 @@ def test_the_agent_builds_the_punches_the_central_poller_builds() -> None:
         code="T1", host="h", port=1, timezone="Europe/Berlin", direction_mode=DirectionMode.IN
     )
     expected = to_batch(records, poller, 1)
-    got = zk_items(records, config, 1)
+    got = list(zk_items(records, config, 1))
     assert [raw_from_json(g["punch"]) for g in got[:2]] == expected[:2]
     bad = expected[2]
     assert isinstance(bad, QuarantineItem)
