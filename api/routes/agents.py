@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from api.auth import AdminKey
 from api.deps import SessionDep, StoreDep, TxDep
@@ -104,7 +105,7 @@ class EnrolmentToken(BaseModel):
     expires_at: datetime
 
 
-def _public(session: SessionDep | TxDep, row: SiteAgent) -> AgentPublic:
+def _public(session: Session, row: SiteAgent) -> AgentPublic:
     return AgentPublic(
         code=row.code,
         name=row.name,
@@ -162,14 +163,15 @@ def get_agent(code: str, _: AdminKey, session: SessionDep) -> AgentPublic:
 @router.patch("/agents/{code}")
 def update_agent(code: str, body: AgentUpdate, key: AdminKey, session: TxDep) -> AgentPublic:
     """Rename an agent, change its terminals or options (pushed at its next contact)."""
-    row = enrolment.get_agent(session, code)
-    if body.name is not None:
-        row.name = body.name
-    if body.options is not None:
-        row.options = body.options.values()
-    if body.terminals is not None:
-        enrolment.set_terminals(session, agent=row, devices=body.terminals)
-    session.flush()
+    row = enrolment.update_agent(
+        session,
+        code=code,
+        now=utcnow(),
+        actor=key.actor,
+        name=body.name,
+        terminals=body.terminals,
+        options=body.options.values() if body.options is not None else None,
+    )
     return _public(session, row)
 
 

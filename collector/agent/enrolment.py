@@ -179,6 +179,39 @@ def revoke(session: Session, *, code: str, now: datetime, actor: str) -> SiteAge
     return row
 
 
+def update_agent(
+    session: Session,
+    *,
+    code: str,
+    now: datetime,
+    actor: str,
+    name: str | None = None,
+    terminals: Sequence[str] | None = None,
+    options: dict[str, float | int] | None = None,
+) -> SiteAgent:
+    """Change an agent's name, terminals or options (pushed at its next contact), audited."""
+    row = get_agent(session, code)
+    details: dict[str, object] = {}
+    if name is not None:
+        row.name = details["name"] = name
+    if options is not None:
+        row.options = details["options"] = dict(options)
+    if terminals is not None:
+        set_terminals(session, agent=row, devices=terminals)
+        details["terminals"] = sorted(set(terminals))
+    audit.record(
+        session,
+        actor=actor,
+        action="site_agent.update",
+        entity="site_agent",
+        entity_id=code,
+        now=now,
+        details=details,
+    )
+    session.flush()
+    return row
+
+
 def set_terminals(session: Session, *, agent: SiteAgent, devices: Sequence[str]) -> None:
     """Make `devices` (ZK or Hikvision terminals, codes) exactly the ones this agent reads."""
     wanted = sorted(set(devices))

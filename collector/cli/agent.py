@@ -89,8 +89,9 @@ def terminals_command(
     store = _store()
     try:
         with store.sessions.begin() as session:
-            row = enrolment.get_agent(session, code)
-            enrolment.set_terminals(session, agent=row, devices=devices or [])
+            enrolment.update_agent(
+                session, code=code, now=utcnow(), actor=CLI_ACTOR, terminals=devices or []
+            )
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
