@@ -139,10 +139,17 @@ def test_sigkill_mid_forward_and_central_restart_lose_and_double_nothing(
         partial = stored(store, "GATE-2")
         assert partial < len(expected)
         assert buffer_depth(agent) > 0
-        # The centre dies too, and comes back; the agent comes back.
+        # The centre dies too; the agent comes back and, on the configuration it kept,
+        # reads a new punch into its buffer while the centre is away.
         central.kill()
+        held = buffer_depth(agent)
         agent.start()
-        assert wait_for(lambda: stored(store, "GATE-2") > partial, timeout=5) is False
+        terminal.punch("1001")
+        expected = distinct_punches(terminal)
+        assert wait_for(lambda: buffer_depth(agent) == held + 1, timeout=30), agent.log.read_text()[
+            -3000:
+        ]
+        assert stored(store, "GATE-2") == partial
         central.start()
         # And dies again while the agent is forwarding.
         assert wait_for(lambda: stored(store, "GATE-2") >= partial + 2000, timeout=90)
