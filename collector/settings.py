@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 
 class Settings(BaseSettings):
@@ -172,6 +171,10 @@ class Settings(BaseSettings):
 
 def safe_url(url: str) -> str:
     """Mask the password in a URL so it can be shown or logged."""
+    # Imported here: the site agent reads these settings on a small box and needs no
+    # SQLAlchemy (some 15 MB) for anything else.
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a SQLAlchemy URL: mask whatever sits between ':' and '@'

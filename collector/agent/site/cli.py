@@ -1,7 +1,7 @@
 """`punchgate-agent` (also `punchgate agent enrol|run|status`): the agent's own commands.
 
 `punchgate-agent` is the same commands without the rest of punchgate loaded: on the agent's
-small box it starts in about 60 MB where the full `punchgate` command needs over 100 MB.
+small box it starts in about 50 MB where the full `punchgate` command needs over 100 MB.
 """
 
 from __future__ import annotations

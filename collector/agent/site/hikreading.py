@@ -3,9 +3,9 @@
 The event search after the cursor (the last `serialNo` read), page by page with
 `devices.hikvision.client.ISAPIClient`; every `COMMIT_EVENTS` events the punches and the
 cursor they reach commit to the buffer together, so a read that dies between pages resumes
-after the last committed one. Events become the `RawPunch`es `collector.poller.hiksync`
-builds (`hik_batch`; a test keeps the two equal); events that are not punches move the
-cursor and are left out; unreadable ones travel as bad records.
+after the last committed one. Events become the `RawPunch`es the central poller builds
+(`collector.poller.punches.hik_punch`); events that are not punches move the cursor and are
+left out; unreadable ones travel as bad records.
 
 Unlike the central poller, the agent keeps no time window for firmwares that ignore
 `beginSerialNo`: such a terminal is searched from its start at each read, and events at or
@@ -21,12 +21,13 @@ from typing import Any
 
 from collector.agent.site.buffer import Buffer
 from collector.agent.wire import TerminalConfig
-from collector.normalize import RawPunch, raw_to_json
+from collector.normalize import raw_to_json
+from collector.poller.punches import hik_punch
 from devices.errors import DeviceError
 from devices.hikvision.client import PAGE_SIZE, ISAPIClient, ISAPITarget
 from devices.hikvision.events import AcsEvent, AcsPage
 from devices.types import DeviceInfo
-from rules.vocabulary import DirectionMode, PunchFlag, SourceKind
+from rules.vocabulary import DirectionMode, PunchFlag
 
 EPOCH = datetime(2000, 1, 1)  # noqa: DTZ001 - given the terminal's offset before use
 COMMIT_EVENTS = 1000  # events read per buffer commit: bounds what a crash re-reads
@@ -39,20 +40,7 @@ def hik_items(events: list[AcsEvent], terminal: TerminalConfig, flags: int) -> l
     for event in events:
         if event.ignore_reason() is not None:
             continue
-        raw = {k: v for k, v in event.raw.items() if k != "pictureURL"}
-        punch = RawPunch(
-            employee_code=event.employee_no,
-            timestamp=event.time,
-            source_kind=SourceKind.TERMINAL,
-            tz=terminal.timezone,
-            device_code=terminal.code,
-            verify=event.credential,
-            state=event.attendance_status,
-            direction_mode=mode,
-            flags=flags,
-            source_ref=f"serialNo {event.serial}",
-            raw=json.dumps(raw, separators=(",", ":")),
-        )
+        punch = hik_punch(event, terminal.code, terminal.timezone, mode, flags)
         out.append({"punch": {k: v for k, v in raw_to_json(punch).items() if v is not None}})
     return out
 

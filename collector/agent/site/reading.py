@@ -3,7 +3,7 @@
 A ZK terminal is read with `devices.zk.driver.ZKSession` exactly as the central poller reads
 it (`collector.poller.sync`): the records after the cursor in one pass, the clock measured
 and skewed punches flagged. Each record becomes the `RawPunch` the poller would build
-(`collector.poller.sync.to_batch`; a test keeps the two equal), forwarded as
+(`collector.poller.punches.zk_punch`, as `collector.poller.sync.to_batch` does), forwarded as
 `raw_to_json` writes it; unreadable records travel as bad records with their bytes. The
 punches and the new cursor commit to the buffer together.
 
@@ -25,11 +25,12 @@ from typing import Any
 from collector.agent.site.buffer import Buffer, BufferFull
 from collector.agent.site.hikreading import read_hik
 from collector.agent.wire import TerminalConfig, TerminalHealth
-from collector.normalize import RawPunch, raw_to_json, to_utc, zone
+from collector.normalize import raw_to_json, to_utc, zone
+from collector.poller.punches import zk_punch
 from devices.errors import DeviceAuthError, DeviceError
 from devices.types import BadRecord, DevicePunch
 from devices.zk.driver import LogCursor, ZKSession, ZKTarget
-from rules.vocabulary import DirectionMode, PunchFlag, SourceKind
+from rules.vocabulary import DirectionMode, PunchFlag
 
 log = logging.getLogger(__name__)
 INFO_EVERY = 20  # identity (firmware, serial) is re-read every this many reads
@@ -53,17 +54,7 @@ def zk_items(
                 }
             }
             continue
-        punch = RawPunch(
-            employee_code=item.user_id,
-            timestamp=item.timestamp,
-            source_kind=SourceKind.TERMINAL,
-            tz=terminal.timezone,
-            device_code=terminal.code,
-            verify=item.verify,
-            state=item.state,
-            direction_mode=mode,
-            flags=flags,
-        )
+        punch = zk_punch(item, terminal.code, terminal.timezone, mode, flags)
         # Unset fields are left out: the centre reads them as their defaults, and the
         # batch is half the size on the wire and in the buffer.
         yield {"punch": {k: v for k, v in raw_to_json(punch).items() if v is not None}}
