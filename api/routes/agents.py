@@ -77,8 +77,6 @@ class AgentUpdate(BaseModel):
 class AgentPublic(BaseModel):
     """An agent, its terminals and its health (its secrets are never shown)."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     code: str
     name: str
     options: dict[str, float | int]
