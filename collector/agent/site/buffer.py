@@ -65,8 +65,10 @@ class Buffer:
         max_rows: int = 2_000_000,
         warn_ratio: float = 0.8,
         min_free_bytes: int = 200 * 1024 * 1024,
+        busy_timeout_s: float = 30.0,
     ) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self.max_rows = max_rows
         self.warn_ratio = warn_ratio
         self.min_free_bytes = min_free_bytes
@@ -78,7 +80,7 @@ class Buffer:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             # A lost last transaction after a power cut is re-read (cursor) or re-sent
             # (acknowledgement): both are safe, so the cheaper sync level is enough.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,6 +105,11 @@ class TerminalReader:
         except BufferFull as exc:
             self._fail("online", str(exc), log_it=False)
             log.warning("%s", exc)
+            return 0
+        except sqlite3.OperationalError as exc:
+            # The buffer's disk is full (or the file locked): the read is not kept and the
+            # cursor stays; forwarding goes on, and reading resumes once there is room.
+            self._fail("online", f"buffer: {exc}")
             return 0
         except DeviceError as exc:
             status = "unauthorized" if isinstance(exc, DeviceAuthError) else "offline"

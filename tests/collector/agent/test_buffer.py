@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from collector.agent.site.buffer import Buffer, BufferFull
 from collector.agent.site.hikreading import bad_items, hik_items
-from collector.agent.site.reading import zk_items
+from collector.agent.site.reading import TerminalReader, zk_items
 from collector.agent.wire import TerminalConfig
 from collector.normalize import raw_from_json
 from collector.poller.hikdevices import HikDevice
@@ -21,6 +22,9 @@ from collector.store.ingest import QuarantineItem
 from devices.hikvision.emulator import HikTerminal
 from devices.hikvision.events import parse_page
 from devices.types import BadRecord, DevicePunch
+from devices.zk.emulator import EmulatorHost, TerminalSpec
+from devices.zk.emulator import Terminal as EmulatedTerminal
+from devices.zk.emulator.traffic import history, make_users
 from rules.vocabulary import DirectionMode
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -135,3 +139,24 @@ def test_the_agent_builds_the_hikvision_punches_the_central_poller_builds() -> N
     assert [b["bad"]["reason"] for b in bad_items(page, config)] == [
         q.reason for q in _bad_items(page, device)
     ]
+
+
+def test_a_buffer_that_cannot_write_keeps_the_cursor_and_the_reader_alive(tmp_path: Path) -> None:
+    people = make_users(5)
+    terminal = EmulatedTerminal(TerminalSpec(), people, history(people, 20, end=date(2026, 11, 26)))
+    with EmulatorHost() as host:
+        port = host.add(terminal)
+        buffer = Buffer(tmp_path / "b.sqlite3", busy_timeout_s=0.1)
+        config = TerminalConfig(code="T1", kind="zk", host="127.0.0.1", port=port)
+        reader = TerminalReader(config, buffer, 60.0, timeout_s=5, retry_base_s=0.01)
+        # Another writer holds the file, as a full disk would make every write fail.
+        blocker = sqlite3.connect(buffer.path, timeout=0, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        assert reader.poll() == 0
+        assert reader.health is not None and "buffer: database is locked" in (
+            reader.health.last_error or ""
+        )
+        assert buffer.cursor("T1") is None  # nothing kept, the cursor did not move
+        blocker.execute("ROLLBACK")
+        assert reader.poll() == 20
+        assert buffer.cursor("T1") is not None and reader.failures == 0
