@@ -35,3 +35,6 @@ def test_the_agent_commands_before_enrolment(tmp_path):
     nobody = f"http://127.0.0.1:{free_port()}"
     failed = agent.command("enrol", nobody, "some-token")
     assert failed.returncode == 2 and "enrolment failed" in failed.stderr
+    # The same commands under the full `punchgate agent`.
+    full = run_cli("agent", "status", "--buffer", str(agent.buffer), env={})
+    assert full.returncode == 0 and json.loads(full.stdout)["buffer_capacity"] == 2_000_000
