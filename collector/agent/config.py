@@ -121,6 +121,9 @@ def record_health(
         if terminal.last_seen_at is not None:
             # The agent's clock, brought to ours.
             values["last_seen_at"] = terminal.last_seen_at - timedelta(seconds=skew)
+        if terminal.clock_skew_s is not None:
+            # Measured against the agent's clock; against ours it is off by the agent's too.
+            values["clock_skew_s"] = terminal.clock_skew_s + skew
         if terminal.status == "unknown":
             values.pop("status")
         mark_status(store.engine, terminal.code, now=now, **values)

@@ -189,7 +189,7 @@ def test_contact_keeps_health_and_only_its_own_terminals_status(client, admin, s
         "buffer_capacity": 1000,
         "warning": "buffer 85% full",
         "terminals": [
-            {"code": "T1", "status": "offline", "last_error": "timed out"},
+            {"code": "T1", "status": "offline", "last_error": "timed out", "clock_skew_s": 10},
             {"code": "T2", "status": "online"},
         ],
     }
@@ -204,6 +204,9 @@ def test_contact_keeps_health_and_only_its_own_terminals_status(client, admin, s
     assert (row.version, row.buffer_depth, row.warning) == ("9.9", 12, "buffer 85% full")
     assert row.clock_skew_s is not None and 85 < row.clock_skew_s < 95
     assert statuses == {"T1": "offline", "T2": "unknown"}
+    with store.sessions() as s:
+        t1_skew = s.scalar(select(Device.clock_skew_s).where(Device.code == "T1"))
+    assert t1_skew is not None and 95 < t1_skew < 105  # 10 s ahead of an agent 90 s ahead
     assert errors["T1"] == "timed out"
 
 
