@@ -26,9 +26,6 @@ from collector.store.models import Device, SiteAgent, SiteAgentBatch, SiteAgentT
 
 log = logging.getLogger(__name__)
 
-# An agent's options may set these; the rest come from the central settings.
-OPTION_NAMES = ("poll_interval_s", "contact_interval_s", "forward_interval_s", "batch_size")
-
 
 def agent_config(session: Session, store: Store, agent: AgentIdentity) -> AgentConfig:
     """The agent's configuration as it stands now."""

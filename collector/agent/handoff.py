@@ -41,7 +41,6 @@ AGENT_PUNCHES = REGISTRY.counter(
 )
 # Flags a terminal read can carry from the agent; the rest are decided here.
 AGENT_FLAGS = int(PunchFlag.CLOCK_SKEW)
-RAW_CHARS = 4000
 
 
 def receive_batch(
@@ -187,7 +186,7 @@ def _refused(
     return QuarantineItem(
         SourceKind.TERMINAL,
         reason=reason,
-        raw=json.dumps(data, default=str)[:RAW_CHARS],
+        raw=json.dumps(data, default=str),  # ingest keeps it within the quarantine's bound
         device_code=device,
         reference=via,
         attempt=attempt,
