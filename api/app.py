@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import phone, problems, ui
 from api.limits import BodySizeLimit
 from api.routes import (
+    agents,
     app_devices,
     device_commands,
     devices,
@@ -115,6 +116,7 @@ def create_app(
         requests,
         ui_sessions,
         app_devices,
+        agents,
     ):
         app.include_router(module.router)
     ui.install(app)

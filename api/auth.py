@@ -24,8 +24,8 @@ bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer 
 header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
 # The pages' way in: sign-in, the stylesheet, the icon, and /docs (it sends to /ui/docs).
 OPEN_PATHS = ("/health", "/ui/sign-in", "/ui/static/style.css", "/favicon.ico", "/docs")
-# Push terminals and the punch app's phones authenticate by their own schemes.
-OPEN_PREFIXES = ("/iclock", "/hik/", "/app")
+# Push terminals, the punch app's phones and site agents authenticate by their own schemes.
+OPEN_PREFIXES = ("/iclock", "/hik/", "/app", "/agent/")
 
 
 @dataclass(frozen=True, slots=True)

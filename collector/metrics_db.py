@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import prometheus_client as prom
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Connection, func, select
 
-from collector.store.models import Device, DirtyDay, Punch, Quarantine
+from collector.runtime import utcnow
+from collector.store.models import Device, DirtyDay, Punch, Quarantine, SiteAgent
 
 MAX_REASONS = 20  # quarantine reasons are free text: keep the label set bounded
 REASON_CHARS = 80
@@ -68,6 +70,59 @@ class StoreFigures:
             "Employee-days marked for recomputation.",
             value=dirty,
         )
+        yield from agent_figures(conn, utcnow())
+
+
+def agent_figures(conn: Connection, now: datetime) -> Iterator[Metric]:
+    """Each live site agent's health as it last reported it."""
+    families = {
+        "depth": GaugeMetricFamily(
+            "punchgate_agent_buffer_depth",
+            "Punches held in a site agent's buffer, not yet acknowledged centrally.",
+            labels=["agent"],
+        ),
+        "capacity": GaugeMetricFamily(
+            "punchgate_agent_buffer_capacity",
+            "Punches a site agent's buffer may hold.",
+            labels=["agent"],
+        ),
+        "age": GaugeMetricFamily(
+            "punchgate_agent_last_contact_age_seconds",
+            "Seconds since a site agent last reached the central service.",
+            labels=["agent"],
+        ),
+        "skew": GaugeMetricFamily(
+            "punchgate_agent_clock_skew_seconds",
+            "A site agent's clock minus the central clock at its last contact.",
+            labels=["agent"],
+        ),
+        "info": GaugeMetricFamily(
+            "punchgate_agent_info",
+            "A site agent's version (always 1).",
+            labels=["agent", "version"],
+        ),
+    }
+    rows = conn.execute(
+        select(
+            SiteAgent.code,
+            SiteAgent.buffer_depth,
+            SiteAgent.buffer_capacity,
+            SiteAgent.last_contact_at,
+            SiteAgent.clock_skew_s,
+            SiteAgent.version,
+        )
+        .where(SiteAgent.revoked_at.is_(None), SiteAgent.last_contact_at.is_not(None))
+        .order_by(SiteAgent.code)
+    )
+    for code, depth, capacity, seen, skew, version in rows:
+        families["depth"].add_metric([code], depth or 0)
+        families["capacity"].add_metric([code], capacity or 0)
+        if seen is not None:  # the query asks for contacted agents only
+            families["age"].add_metric([code], max(0.0, (now - seen).total_seconds()))
+        if skew is not None:
+            families["skew"].add_metric([code], skew)
+        families["info"].add_metric([code, version or ""], 1)
+    yield from families.values()
 
 
 def render_store_metrics(conn: Connection) -> str:

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 
 class Settings(BaseSettings):
@@ -162,6 +161,23 @@ class Settings(BaseSettings):
     # MQTT 5 shared subscription group: set, every consumer subscribes with
     # $share/<group>/… and the broker hands each phone message to one of them.
     mqtt_share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # Site agents, central side (collector/agent): how long a one-time enrolment token stays
+    # usable, and the defaults pushed to every agent (an agent's options override them).
+    agent_enrol_ttl_s: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    agent_contact_interval_s: float = Field(default=30.0, gt=0)
+    agent_forward_interval_s: float = Field(default=2.0, gt=0)
+    agent_batch_size: int = Field(default=2000, ge=1, le=10_000)
+    # Committed batch ids are remembered this long (re-sent batches within it are answered
+    # from the record; older ones are still harmless: the punches' own keys dedupe them).
+    agent_batch_retention_days: int = Field(default=30, ge=1)
+    # Site agent, on the agent's box (`punchgate agent run`): its buffer file, how many
+    # punches it may hold (a week of a large site's outage is far below the default), the
+    # fill ratio and free disk below which it warns, and a CA bundle for the central HTTPS.
+    agent_buffer: Path = Path("punchgate-agent.sqlite3")
+    agent_buffer_max_rows: int = Field(default=2_000_000, ge=100)
+    agent_buffer_warn_ratio: float = Field(default=0.8, gt=0, le=1)
+    agent_min_free_disk_mb: int = Field(default=200, ge=0)
+    agent_ca_file: Path | None = None
 
     def database_url_safe(self) -> str:
         """The database URL with any password masked, for printing."""
@@ -170,6 +186,10 @@ class Settings(BaseSettings):
 
 def safe_url(url: str) -> str:
     """Mask the password in a URL so it can be shown or logged."""
+    # Imported here: the site agent reads these settings on a small box and needs no
+    # SQLAlchemy (some 15 MB) for anything else.
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a SQLAlchemy URL: mask whatever sits between ':' and '@'

@@ -33,7 +33,8 @@ def devices_page(
         pushed=[r for r in rows if r["kind"] == "push"],
         phones=next(phone_summary(conn, now=now).dicts()),
         gateways=[r for r in rows if r["kind"] in PHONE_KINDS],
-        others=[r for r in rows if r["kind"] not in ("zk", "push", *PHONE_KINDS)],
+        agents=[r for r in rows if r["kind"] == "agent"],
+        others=[r for r in rows if r["kind"] not in ("zk", "push", "agent", *PHONE_KINDS)],
         page="devices",
         tz=tz,
     )

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.cli import (
+    agent,
     apikey,
     days,
     db,
@@ -51,6 +52,7 @@ app.add_typer(roster.app, name="roster")
 app.add_typer(mqtt.app, name="mqtt")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(agent.app, name="agent")
 app.add_typer(leave.app, name="leave")
 app.command("import")(importing.import_command)
 app.add_typer(emulate.app, name="emulate")

@@ -29,6 +29,7 @@ from sqlalchemy import update
 
 from collector.normalize import RawPunch
 from collector.poller.hikdevices import HikDevice
+from collector.poller.punches import hik_punch
 from collector.poller.sync import SyncOutcome
 from collector.poller.terminals import mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
@@ -61,26 +62,9 @@ def hik_batch(
             ignored[reason] += 1
             continue
         out.append(
-            RawPunch(
-                employee_code=event.employee_no,
-                timestamp=event.time,  # aware; a naive one gets the device's zone in normalize
-                source_kind=source,
-                tz=device.timezone,
-                device_code=device.code,
-                verify=event.credential,
-                state=event.attendance_status,
-                direction_mode=device.direction_mode,
-                flags=flags,
-                source_ref=f"serialNo {event.serial}",
-                raw=_compact(event.raw),
-            )
+            hik_punch(event, device.code, device.timezone, device.direction_mode, flags, source)
         )
     return out
-
-
-def _compact(raw: dict[str, Any]) -> str:
-    # The picture stays on the terminal: its URL is not worth keeping with the punch.
-    return json.dumps({k: v for k, v in raw.items() if k != "pictureURL"}, separators=(",", ":"))
 
 
 def _bad_items(page: AcsPage, device: HikDevice) -> list[QuarantineItem]:

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from collector.metrics import BAD_INPUT
 from collector.normalize import RawPunch, to_utc, zone
+from collector.poller.punches import zk_punch
 from collector.poller.terminals import Terminal, mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
 from collector.store.ingest import QuarantineItem, ingest
@@ -51,7 +52,6 @@ def to_batch(
     out: list[RawPunch | QuarantineItem] = []
     append = out.append
     code, tz, mode = terminal.code, terminal.timezone, terminal.direction_mode
-    kind = SourceKind.TERMINAL
     for item in items:
         if type(item) is BadRecord:
             raw = item.raw.hex() if isinstance(item.raw, bytes) else item.raw
@@ -66,19 +66,7 @@ def to_batch(
             )
             continue
         assert type(item) is DevicePunch
-        append(
-            RawPunch(
-                employee_code=item.user_id,
-                timestamp=item.timestamp,
-                source_kind=kind,
-                tz=tz,
-                device_code=code,
-                verify=item.verify,
-                state=item.state,
-                direction_mode=mode,
-                flags=flags,
-            )
-        )
+        append(zk_punch(item, code, tz, mode, flags))
     return out
 
 

@@ -16,7 +16,7 @@ from collector.outbound.payloads import device_event
 from collector.runtime import utcnow
 from collector.sealing import SecretBox, SecretKeyError, is_sealed
 from collector.settings import Settings
-from collector.store.models import Device
+from collector.store.models import Device, SiteAgentTerminal
 from devices.zk.driver import Transport, ZKTarget
 from rules.vocabulary import DirectionMode
 
@@ -132,10 +132,16 @@ def load_devices(
     *,
     box: SecretBox | None = None,
 ) -> list[T]:
-    """Enabled devices of one kind, each built from its row; a misconfigured one is marked."""
+    """Enabled devices of one kind not behind a site agent, each built from its row; a
+    misconfigured one is marked."""
     out: list[T] = []
     with Session(engine) as session:
-        query = select(Device).where(Device.kind == kind, Device.enabled.is_(True))
+        query = select(Device).where(
+            Device.kind == kind,
+            Device.enabled.is_(True),
+            # A terminal behind a site agent is read by the agent, never from here.
+            Device.id.not_in(select(SiteAgentTerminal.device_id)),
+        )
         if codes is not None:
             query = query.where(Device.code.in_(codes))
         for device in session.scalars(query.order_by(Device.code)):

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, case, func, literal, select
 
 from collector.fleet.leases import TERMINAL
 from collector.reports.common import Report, utc
-from collector.store.models import Device, Lease, Punch, Quarantine
+from collector.store.models import Device, Lease, Punch, Quarantine, SiteAgent, SiteAgentTerminal
 from rules.vocabulary import SourceKind
 
 # Quarantined input from these sources names its device (phones: their topic).
@@ -20,6 +20,7 @@ COLUMNS = (
     "device_code",
     "name",
     "kind",
+    "agent",
     "timezone",
     "enabled",
     "status",
@@ -38,12 +39,17 @@ COLUMNS = (
     "punches_24h",
     "bad_input_24h",
 )
+AGENT, PUNCHES, BAD = (COLUMNS.index(c) for c in ("agent", "punches_24h", "bad_input_24h"))
+# A site agent that has not been heard from for this long shows offline.
+AGENT_STALE = timedelta(minutes=5)
 
 
 def device_health(conn: Connection, *, now: datetime) -> Report:
     """One row per device by code, with its zone (the one its times are read in), its
-    punches and its quarantined inputs of the last day, and the process polling it
-    (the holder of its unexpired terminal lease; none for push devices)."""
+    punches and its quarantined inputs of the last day, the process polling it (the holder
+    of its unexpired terminal lease; none for push devices) and the site agent reading it;
+    then one row per site agent (kind `agent`): its last contact, clock skew, buffer depth
+    and capacity (as record count and capacity), version (as firmware) and warning."""
     recent = (
         select(Punch.device_code.label("code"), func.count().label("n"))
         .where(Punch.occurred_at >= now - timedelta(days=1), Punch.device_code.is_not(None))
@@ -83,18 +89,80 @@ def device_health(conn: Connection, *, now: datetime) -> Report:
             bad.c.n,
             lease.c.owner,
             lease.c.expires_at,
+            SiteAgent.code,
         )
         .outerjoin(recent, recent.c.code == Device.code)
         .outerjoin(bad, bad.c.code == Device.code)
         .outerjoin(lease, lease.c.key == literal(TERMINAL) + Device.code)
+        .outerjoin(SiteAgentTerminal, SiteAgentTerminal.device_id == Device.id)
+        .outerjoin(SiteAgent, SiteAgent.id == SiteAgentTerminal.agent_id)
         .order_by(Device.code)
     )
+    devices = list(_shape(conn.execute(query), now))
     return Report(
         name="device-health",
         columns=COLUMNS,
-        rows=_shape(conn.execute(query), now),
+        rows=[*devices, *_agents(conn, devices, now)],
         meta={"at": now.isoformat()},
     )
+
+
+def _agents(
+    conn: Connection, devices: list[tuple[Any, ...]], now: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """Site agents as device-health rows; their punches and bad input are their terminals'."""
+    punches: dict[str, int] = {}
+    bad: dict[str, int] = {}
+    for row in devices:
+        via = row[AGENT]
+        if via is not None:
+            punches[via] = punches.get(via, 0) + row[PUNCHES]
+            bad[via] = bad.get(via, 0) + row[BAD]
+    agents = conn.execute(
+        select(
+            SiteAgent.code,
+            SiteAgent.name,
+            SiteAgent.revoked_at,
+            SiteAgent.last_contact_at,
+            SiteAgent.clock_skew_s,
+            SiteAgent.buffer_depth,
+            SiteAgent.buffer_capacity,
+            SiteAgent.version,
+            SiteAgent.warning,
+        ).order_by(SiteAgent.code)
+    )
+    for agent in agents:
+        seen = utc(agent.last_contact_at)
+        if agent.revoked_at is not None:
+            status = "revoked"
+        elif seen is None:
+            status = "unknown"
+        else:
+            status = "online" if now - seen <= AGENT_STALE else "offline"
+        depth, cap = agent.buffer_depth, agent.buffer_capacity
+        yield (
+            agent.code,
+            agent.name,
+            "agent",
+            None,
+            "UTC",
+            agent.revoked_at is None,
+            status,
+            status == "online",
+            seen,
+            None if seen is None else round((now - seen).total_seconds()),
+            agent.clock_skew_s,
+            depth,
+            cap,
+            round(depth / cap, 4) if depth is not None and cap else None,
+            None,
+            agent.version,
+            agent.warning,
+            None,  # an agent is polled by no collector: it reports in
+            None,
+            punches.get(agent.code, 0),
+            bad.get(agent.code, 0),
+        )
 
 
 def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
@@ -116,12 +184,14 @@ def _shape(rows: Any, now: datetime) -> Iterator[tuple[Any, ...]]:
         bad,
         owner,
         expires,
+        agent,
     ) in rows:
         seen = utc(seen)
         yield (
             code,
             name,
             kind,
+            agent,
             tz,
             bool(enabled),
             status,

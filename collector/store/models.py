@@ -658,3 +658,59 @@ class Lease(Base):
     owner: Mapped[str] = mapped_column(String(120))  # a fleet_nodes.node_id (no FK: may be gone)
     acquired_at: Mapped[datetime] = mapped_column()  # when this owner took it
     expires_at: Mapped[datetime] = mapped_column()  # free for anyone after this
+
+
+# --- site agents (collector/agent): enrolment, their terminals, committed batch ids ---
+
+
+class SiteAgent(Base):
+    """A site agent inside an office LAN: its enrolment, credential (a hash) and health."""
+
+    __tablename__ = "site_agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Intervals and batch size pushed to the agent (see collector.agent.config).
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    # The one-time enrolment token's sha256, until it is exchanged or replaced.
+    enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None] = mapped_column()
+    # The long-lived credential's sha256, set when the token is exchanged.
+    credential_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()  # refused from this moment on
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    # Health, as last reported.
+    version: Mapped[str | None] = mapped_column(String(64))
+    hostname: Mapped[str | None] = mapped_column(String(200))
+    last_contact_at: Mapped[datetime | None] = mapped_column()
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)  # positive: the agent is ahead
+    buffer_depth: Mapped[int | None] = mapped_column(BigInteger)
+    buffer_capacity: Mapped[int | None] = mapped_column(BigInteger)
+    oldest_buffered_at: Mapped[datetime | None] = mapped_column()
+    warning: Mapped[str | None] = mapped_column(Text)  # buffer or disk filling up
+
+
+class SiteAgentTerminal(Base):
+    """A terminal read by a site agent instead of the central poller."""
+
+    __tablename__ = "site_agent_terminals"
+    __table_args__ = (Index("ix_site_agent_terminals_agent", "agent_id"),)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("site_agents.id"))
+
+
+class SiteAgentBatch(Base):
+    """A batch an agent forwarded, committed with its punches: a batch id is stored once."""
+
+    __tablename__ = "site_agent_batches"
+    __table_args__ = (Index("ix_site_agent_batches_committed", "committed_at"),)
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("site_agents.id"))
+    committed_at: Mapped[datetime] = mapped_column()
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)

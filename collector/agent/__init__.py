@@ -1,0 +1,1 @@
+"""Site agents: the central side (enrolment, config push, batch handoff) and `site/`, the agent."""
