@@ -146,11 +146,13 @@ def _store_punches(
     now: datetime,
     round_: int = 0,
 ) -> None:
-    # Within-batch repeats are duplicates before the database is asked; a later punch
-    # whose key an earlier, different one holds (a collision) goes round again re-keyed.
+    # Within-batch repeats are duplicates before the database is asked. A different punch
+    # with a key already in this batch waits for the next round, which asks who holds it;
+    # one whose key a different stored punch holds (a collision) goes round re-keyed.
     seen: dict[int, PunchRow] = {}
     fresh: list[PunchRow] = []
     fresh_index: list[int] = []
+    waiting: list[tuple[PunchRow, int]] = []
     collided: list[tuple[PunchRow, int]] = []
     for row, i in zip(rows, row_index, strict=True):
         key = row["dedupe_key"]
@@ -163,7 +165,7 @@ def _store_punches(
             result.outcomes[i] = Outcome.DUPLICATE
             result.duplicates += 1
         else:
-            collided.append((row, i))
+            waiting.append((row, i))
     postgres = conn.dialect.name == "postgresql"
     if not postgres:
         # SQLite: skip keys already stored so a re-ingest writes nothing at all.
@@ -183,6 +185,8 @@ def _store_punches(
             fresh_index = [fresh_index[k] for k in keep]
     if fresh:
         _insert_punches(conn, fresh, fresh_index, result, now, collided)
+    if waiting:
+        _store_punches(conn, [r for r, _ in waiting], [i for _, i in waiting], result, now, round_)
     if collided:
         _store_collided(conn, collided, result, now, round_)
 
