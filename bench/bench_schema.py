@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,10 +194,11 @@ def ingest_steps(url: str, total: int, size: int) -> dict[str, Any]:
             norm(raw)
         normalise += time.perf_counter() - start
         with engine.connect() as conn:
+            transaction = conn.begin()  # as ingest_batch: the driver's cursor writes in it
             start = time.perf_counter()
             ingest_module.ingest(conn, chunk, now=NOW, policy=POLICY)
             middle = time.perf_counter()
-            conn.commit()
+            transaction.commit()
             commit += time.perf_counter() - middle
             ingest_total += middle - start
     steps = {"normalise (own pass)": normalise, **timer.seconds, "commit": commit}
@@ -219,10 +220,19 @@ def plans(engine: Engine) -> dict[str, list[str]]:
     """EXPLAIN of the hot reads on the store just ingested into."""
     dialect = engine.dialect.name
     explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
-    first = date(2026, 1, 5)
-    lo = ingest_module.db_time(datetime(2026, 1, 5, tzinfo=NOW.tzinfo), dialect)
-    hi = ingest_module.db_time(datetime(2026, 2, 5, tzinfo=NOW.tzinfo), dialect)
-    day = ingest_module.db_date(first + timedelta(days=1), dialect)
+    with engine.begin() as conn:  # the data's own range, so the plans are the real ones
+        conn.execute(text("ANALYZE"))
+        first_at, first_day = conn.execute(
+            text("SELECT min(occurred_at), min(local_date) FROM punches")
+        ).one()
+    if isinstance(first_at, str):
+        first_at = datetime.fromisoformat(first_at)
+    if isinstance(first_day, str):
+        first_day = date.fromisoformat(first_day)
+    start = first_at.replace(tzinfo=UTC)
+    lo = ingest_module.db_time(start, dialect)
+    hi = ingest_module.db_time(start + timedelta(days=31), dialect)
+    day = ingest_module.db_date(first_day, dialect)
     reads = {
         "punch page (newest first)": (
             "SELECT * FROM punches ORDER BY occurred_at DESC, id DESC LIMIT 100",
@@ -261,7 +271,6 @@ def plans(engine: Engine) -> dict[str, list[str]]:
     }
     out: dict[str, list[str]] = {}
     with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
         for name, (sql, params) in reads.items():
             rows = conn.execute(text(explain + sql), params).all()
             out[name] = [str(r[-1]) for r in rows]
