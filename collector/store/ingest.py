@@ -166,23 +166,22 @@ def _store_punches(
             result.duplicates += 1
         else:
             waiting.append((row, i))
-    postgres = conn.dialect.name == "postgresql"
-    if not postgres:
-        # SQLite: skip keys already stored so a re-ingest writes nothing at all.
-        existing = stored_identities(conn, list(seen))
-        if existing:
-            keep: list[int] = []
-            for k, (row, i) in enumerate(zip(fresh, fresh_index, strict=True)):
-                held = existing.get(row["dedupe_key"])
-                if held is None:
-                    keep.append(k)
-                elif held == _identity(row):
-                    result.outcomes[i] = Outcome.DUPLICATE
-                    result.duplicates += 1
-                else:
-                    collided.append((row, i))
-            fresh = [fresh[k] for k in keep]
-            fresh_index = [fresh_index[k] for k in keep]
+    # Skip keys already stored, so a re-ingest writes nothing at all: one probe of the key
+    # index, near its end (keys follow the wall clock), and who holds each key, for collisions.
+    existing = stored_identities(conn, list(seen))
+    if existing:
+        keep: list[int] = []
+        for k, (row, i) in enumerate(zip(fresh, fresh_index, strict=True)):
+            held = existing.get(row["dedupe_key"])
+            if held is None:
+                keep.append(k)
+            elif held == _identity(row):
+                result.outcomes[i] = Outcome.DUPLICATE
+                result.duplicates += 1
+            else:
+                collided.append((row, i))
+        fresh = [fresh[k] for k in keep]
+        fresh_index = [fresh_index[k] for k in keep]
     if fresh:
         _insert_punches(conn, fresh, fresh_index, result, now, collided)
     if waiting:
@@ -214,7 +213,7 @@ def _insert_punches(
         ids = _copy_insert(conn, values)
         stored = set(ids)
         new_ids = list(ids.values())
-        if len(stored) < len(fresh):  # duplicates, or (rarely) collisions: ask who holds them
+        if len(stored) < len(fresh):  # another writer stored some since we looked: whose are they
             missing = [r["dedupe_key"] for r in fresh if r["dedupe_key"] not in stored]
             held = stored_identities(conn, missing)
     else:
