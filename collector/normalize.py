@@ -27,6 +27,8 @@ stored with, and the second occurrence of a fold hour is told apart (``|f1``).
   its device's zone or ``--timezone``); re-importing an offset-bearing file under another
   zone is not recognised.
 Phone punches are keyed by their message id, manual corrections by their request id.
+The key is a 64-bit integer in wall-clock order (`wall_key`; layout and collisions in
+docs/store.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from collector.normalize import NormalizePolicy, RawPunch, normalize, rekey, wall_key
 from collector.store.ingest import Outcome, ingest_batch
@@ -82,7 +82,7 @@ def test_a_phone_punch_is_not_taken_for_a_terminal_punch_with_its_key(engine, st
     terminal = normalize(raw_punch(A, NINE), now=now, policy=POLICY)
     with engine.begin() as conn:  # a terminal punch of the same code already holding that key
         conn.execute(
-            Punch.__table__.insert().values(
+            insert(Punch).values(
                 {**terminal, "dedupe_key": key, "received_at": now, "employee_id": None}
             )
         )
