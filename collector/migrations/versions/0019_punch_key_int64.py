@@ -181,7 +181,17 @@ def _assign(conn: sa.Connection, rows: list[Row], zones: dict[str, ZoneInfo], *,
         pending = retry
     if pending:
         raise RuntimeError(f"punch keys still colliding after {MAX_REKEYS} re-keys: {pending}")
-    if values:
+    if not values:
+        return
+    if conn.dialect.name == "postgresql":  # one statement a page, not one a row
+        conn.execute(
+            sa.text(
+                "UPDATE punches SET dedupe_id = v.k FROM unnest(CAST(:ids AS bigint[]),"
+                " CAST(:keys AS bigint[])) AS v (id, k) WHERE punches.id = v.id"
+            ),
+            {"ids": [v["id"] for v in values], "keys": [v["k"] for v in values]},
+        )
+    else:
         conn.execute(sa.text("UPDATE punches SET dedupe_id = :k WHERE id = :id"), values)
 
 
