@@ -22,7 +22,6 @@ Prints one JSON object. Flags: --employees, --backends, --rate, --seconds.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import json
 import os
@@ -49,6 +48,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from collector.apikeys import Role, create_key
+from collector.normalize import wall_key
 from collector.runtime import Store
 from collector.settings import Settings
 from collector.store.db import make_engine, make_sessionmaker, upgrade
@@ -136,9 +136,9 @@ def generate(employees: int, dialect: str, now: datetime) -> Iterator[tuple[Rows
             times.append((leave, "out"))
             for minute, state in times:
                 at = local(day, minute)
-                key = hashlib.blake2b(f"b|{code}|{at.timestamp()}".encode(), digest_size=16)
+                key = wall_key(code, at.replace(tzinfo=None))  # what the ingest would write
                 punches.append((
-                    key.hexdigest(), code, db_time(at, dialect), "Europe/Berlin", d,
+                    key, code, db_time(at, dialect), "Europe/Berlin", d,
                     "terminal", f"door-{emp % 20}", "fingerprint", state, 0, emp, received,
                 ))  # fmt: skip
             late = max(0, arrive - 9 * 60) * 60
@@ -260,7 +260,7 @@ class Server:
             cwd=ROOT, env=env,
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:

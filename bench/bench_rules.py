@@ -227,7 +227,7 @@ def build_store(path: Path, employees: int, seed: int = 2) -> int:
                 local = when.astimezone(BERLIN)
                 rows.append(
                     (
-                        f"{key:032x}",
+                        key,
                         str(100000 + emp),
                         emp,
                         when.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds"),

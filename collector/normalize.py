@@ -27,6 +27,8 @@ stored with, and the second occurrence of a fold hour is told apart (``|f1``).
   its device's zone or ``--timezone``); re-importing an offset-bearing file under another
   zone is not recognised.
 Phone punches are keyed by their message id, manual corrections by their request id.
+The key is a 64-bit integer in wall-clock order (`wall_key`; layout and collisions in
+docs/store.md).
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def raw_from_json(data: dict[str, Any]) -> RawPunch:
 class PunchRow(TypedDict):
     """A punch ready for the store (column name → value; times aware UTC)."""
 
-    dedupe_key: str
+    dedupe_key: int
     employee_code: str
     occurred_at: datetime
     tz: str
@@ -311,30 +313,81 @@ def _clean_hour_offset(hour: datetime, tz: ZoneInfo) -> timedelta | None:
     return offset
 
 
-def dedupe_key(raw: RawPunch, code: str, wall: datetime) -> str:
+def dedupe_key(raw: RawPunch, code: str, wall: datetime) -> int:
     """The key that makes the same punch from any path land once (see the module docstring).
 
     `wall` is the punch's naive local time as read (`fold=1` only for the second
     occurrence of an aware time in a fold hour).
     """
-    if raw.source_kind is SourceKind.MANUAL or (
-        raw.source_kind is SourceKind.MOBILE and raw.source_ref
-    ):
-        basis = f"{raw.source_kind.value}|{code}|{raw.source_ref}"
-    else:
-        basis = wall_basis(code, wall)
-    return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
+    if keyed_on_ref(raw.source_kind.value, raw.source_ref):
+        return ref_key(raw.source_kind.value, code, raw.source_ref or "")
+    return wall_key(code, wall)
 
 
-_WALL_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - a wall-clock origin, in no zone
+# The 64-bit key (docs/store.md, "The dedupe key"). A wall-clock key is laid out in time
+# order, so the unique index grows at its end like the table: wall seconds since 2000 in
+# bits 31–62, the fold in bit 30, 30 bits of the code's hash below. Keys that cannot be
+# laid out so (reference keys, wall times outside 2000–2136, re-keyed collisions) are a
+# 63-bit hash in the negative half. Equal keys of different punches are told apart on
+# the stored row's identity (`key_identity`) by the ingest, which re-keys the newcomer.
+_KEY_EPOCH = datetime(2000, 1, 1)  # noqa: DTZ001 - a wall-clock origin, in no zone
+_KEY_SECONDS = 1 << 32
+_CODE_BITS = 30
+_CODE_MASK = (1 << _CODE_BITS) - 1
 _SECOND = timedelta(seconds=1)
 
 
+def keyed_on_ref(source_kind: str, source_ref: str | None) -> bool:
+    """Whether a punch of this kind is identified by its source reference, not its time."""
+    return source_kind == "manual" or (source_kind == "mobile" and bool(source_ref))
+
+
+def wall_key(code: str, wall: datetime) -> int:
+    """The key of a punch identified by its employee code and wall-clock second."""
+    seconds = (wall - _KEY_EPOCH) // _SECOND
+    if 0 <= seconds < _KEY_SECONDS:
+        digest = hashlib.blake2b(code.encode(), digest_size=4).digest()
+        return (seconds << 31) | (wall.fold << _CODE_BITS) | (int.from_bytes(digest) & _CODE_MASK)
+    return hashed_key(wall_basis(code, wall))
+
+
+def ref_key(source_kind: str, code: str, source_ref: str) -> int:
+    """The key of a punch identified by its source reference (phone message, request id)."""
+    return hashed_key(f"{source_kind}|{code}|{source_ref}")
+
+
+def hashed_key(basis: str) -> int:
+    """A key in the negative half: 63 bits of the basis's hash."""
+    digest = hashlib.blake2b(basis.encode("utf-8", "replace"), digest_size=8).digest()
+    return -1 - (int.from_bytes(digest) >> 1)
+
+
+def rekey(key: int, identity: tuple[str | None, ...]) -> int:
+    """The next key to try for a punch whose key another punch already holds."""
+    return hashed_key(f"rekey|{key}|" + "|".join(str(part) for part in identity))
+
+
+def key_identity(
+    employee_code: str, source_kind: str, source_ref: str | None
+) -> tuple[str | None, ...]:
+    """What two punches with one key must share to be the same punch.
+
+    A wall-clock key holds the wall second and the fold exactly, so the same key and code
+    mean the same punch; a reference key also needs the same kind and reference.
+    """
+    if keyed_on_ref(source_kind, source_ref):
+        return (employee_code, source_kind, source_ref)
+    return (employee_code,)
+
+
 def wall_basis(code: str, wall: datetime) -> str:
-    """What a wall-clock key hashes: the code and the local time to the second."""
+    """What a hashed wall-clock key hashes: the code and the local time to the second."""
     # Seconds since a naive origin: a third of the cost of formatting the time as text.
     seconds = (wall - _WALL_EPOCH) // _SECOND
     return f"w|{code}|{seconds}|f1" if wall.fold else f"w|{code}|{seconds}"
+
+
+_WALL_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - a wall-clock origin, in no zone
 
 
 _GAP = int(PunchFlag.DST_GAP)

@@ -60,10 +60,24 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    # Alembic owns the transaction, so a migration may commit in steps (autocommit_block).
+    with engine.connect() as conn:
+        locked = conn.dialect.name == "postgresql"
+        if locked:
             # Several collectors starting together migrate one at a time: the others wait
-            # here, then find the schema at head (released when this transaction ends).
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+            # here, then find the schema at head. A session lock, since migrations commit.
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            conn.commit()
+        finally:
+            if locked:
+                try:
+                    conn.rollback()
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                    conn.commit()
+                except Exception:  # a broken connection must not go back to the pool locked
+                    conn.invalidate()
+                    raise

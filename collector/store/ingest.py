@@ -24,7 +24,9 @@ from collector.normalize import (
     PunchRow,
     QuarantineLimits,
     RawPunch,
+    key_identity,
     raw_to_json,
+    rekey,
     text_safe,
 )
 from collector.outbound.events import PUNCH_EVENTS, PunchIds, emit_punches, subscribers
@@ -142,34 +144,61 @@ def _store_punches(
     row_index: list[int],
     result: IngestResult,
     now: datetime,
+    round_: int = 0,
 ) -> None:
-    # Within-batch repeats are duplicates before the database is asked.
-    seen: set[str] = set()
+    # Within-batch repeats are duplicates before the database is asked. A different punch
+    # with a key already in this batch waits for the next round, which asks who holds it;
+    # one whose key a different stored punch holds (a collision) goes round re-keyed.
+    seen: dict[int, PunchRow] = {}
     fresh: list[PunchRow] = []
     fresh_index: list[int] = []
+    waiting: list[tuple[PunchRow, int]] = []
+    collided: list[tuple[PunchRow, int]] = []
     for row, i in zip(rows, row_index, strict=True):
         key = row["dedupe_key"]
-        if key in seen:
+        first = seen.get(key)
+        if first is None:
+            seen[key] = row
+            fresh.append(row)
+            fresh_index.append(i)
+        elif _identity(first) == _identity(row):
             result.outcomes[i] = Outcome.DUPLICATE
             result.duplicates += 1
-            continue
-        seen.add(key)
-        fresh.append(row)
-        fresh_index.append(i)
+        else:
+            waiting.append((row, i))
+    # Skip keys already stored, so a re-ingest writes nothing at all: one probe of the key
+    # index, near its end (keys follow the wall clock), and who holds each key, for collisions.
+    existing = stored_identities(conn, list(seen))
+    if existing:
+        keep: list[int] = []
+        for k, (row, i) in enumerate(zip(fresh, fresh_index, strict=True)):
+            held = existing.get(row["dedupe_key"])
+            if held is None:
+                keep.append(k)
+            elif held == _identity(row):
+                result.outcomes[i] = Outcome.DUPLICATE
+                result.duplicates += 1
+            else:
+                collided.append((row, i))
+        fresh = [fresh[k] for k in keep]
+        fresh_index = [fresh_index[k] for k in keep]
+    if fresh:
+        _insert_punches(conn, fresh, fresh_index, result, now, collided)
+    if waiting:
+        _store_punches(conn, [r for r, _ in waiting], [i for _, i in waiting], result, now, round_)
+    if collided:
+        _store_collided(conn, collided, result, now, round_)
+
+
+def _insert_punches(
+    conn: Connection,
+    fresh: list[PunchRow],
+    fresh_index: list[int],
+    result: IngestResult,
+    now: datetime,
+    collided: list[tuple[PunchRow, int]],
+) -> None:
     postgres = conn.dialect.name == "postgresql"
-    if not postgres:
-        # SQLite: skip keys already stored so a re-ingest writes nothing at all.
-        existing = _existing(conn, "punches", "dedupe_key", list(seen))
-        if existing:
-            for row, i in zip(fresh, fresh_index, strict=True):
-                if row["dedupe_key"] in existing:
-                    result.outcomes[i] = Outcome.DUPLICATE
-                    result.duplicates += 1
-            keep = [k for k, row in enumerate(fresh) if row["dedupe_key"] not in existing]
-            fresh = [fresh[k] for k in keep]
-            fresh_index = [fresh_index[k] for k in keep]
-    if not fresh:
-        return
     employees = employee_ids(conn, {r["employee_code"] for r in fresh})
     received = db_time(now, conn.dialect.name)
     values = [
@@ -177,12 +206,16 @@ def _store_punches(
         for row in fresh
     ]
     targets = subscribers(conn, PUNCH_EVENTS)
-    stored: set[str] | None
+    stored: set[int] | None
     new_ids: PunchIds
+    held: dict[int, tuple[str | None, ...]] = {}
     if postgres:
         ids = _copy_insert(conn, values)
         stored = set(ids)
         new_ids = list(ids.values())
+        if len(stored) < len(fresh):  # another writer stored some since we looked: whose are they
+            missing = [r["dedupe_key"] for r in fresh if r["dedupe_key"] not in stored]
+            held = stored_identities(conn, missing)
     else:
         count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
         new_ids = _last_ids(conn, count) if targets else []
@@ -193,16 +226,59 @@ def _store_punches(
     dirty: set[tuple[int, date]] = set()
     for row, i, vals in zip(fresh, fresh_index, values, strict=True):
         if stored is not None and row["dedupe_key"] not in stored:
+            found = held.get(row["dedupe_key"])
+            if found is not None and found != _identity(row):
+                collided.append((row, i))
+                continue
             result.outcomes[i] = Outcome.DUPLICATE
+            if postgres:
+                result.duplicates += 1
             continue
         if vals[EMPLOYEE_ID] is not None:
             dirty.add((vals[EMPLOYEE_ID], row["local_date"]))
-    if postgres and stored is not None:
-        result.inserted += len(stored)
-        result.duplicates += len(fresh) - len(stored)
+    if postgres:
+        result.inserted += len(new_ids)
     mark_dirty(conn, dirty)
     if targets and new_ids:
         emit_punches(conn, targets, new_ids, now=now)
+
+
+MAX_REKEYS = 3  # each round is a fresh 63-bit hash: a fourth collision is never expected
+
+
+def _store_collided(
+    conn: Connection,
+    collided: list[tuple[PunchRow, int]],
+    result: IngestResult,
+    now: datetime,
+    round_: int,
+) -> None:
+    """Store punches whose key a different punch holds under their next key (docs/store.md)."""
+    if round_ >= MAX_REKEYS:
+        items = []
+        for row, i in collided:
+            reason = f"dedupe key collision after {MAX_REKEYS} re-keys"
+            result.outcomes[i] = Outcome.QUARANTINED
+            result.reasons[i] = reason
+            result.quarantined += 1
+            text = json.dumps({k: v for k, v in row.items()}, default=str)
+            items.append(
+                QuarantineItem(
+                    SourceKind(row["source_kind"]),
+                    reason=reason,
+                    raw=text,
+                    device_code=row["device_code"],
+                    reference=row["source_ref"],
+                )
+            )
+        _store_quarantine(conn, items, now, QuarantineLimits())
+        return
+    rows = [{**row, "dedupe_key": rekey(row["dedupe_key"], _identity(row))} for row, _ in collided]
+    _store_punches(conn, rows, [i for _, i in collided], result, now, round_ + 1)  # type: ignore[arg-type]
+
+
+def _identity(row: PunchRow) -> tuple[str | None, ...]:
+    return key_identity(row["employee_code"], row["source_kind"], row["source_ref"])
 
 
 def _last_ids(conn: Connection, count: int) -> PunchIds:
@@ -251,7 +327,7 @@ def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -
     )
 
 
-def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> dict[str, int]:
+def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> dict[int, int]:
     """PostgreSQL: COPY into a session temp table, then one INSERT … ON CONFLICT DO NOTHING.
 
     COPY is several times faster than executemany, and RETURNING tells exactly which
@@ -376,8 +452,13 @@ def _insert_ignore(
     return int(count) if count is not None and count >= 0 else len(values)
 
 
-def _existing(conn: Connection, table: str, column: str, keys: list[str]) -> set[str]:
-    return {row[0] for row in _lookup(conn, f"SELECT {column} FROM {table}", column, keys)}
+def stored_identities(conn: Connection, keys: list[int]) -> dict[int, tuple[str | None, ...]]:
+    """The identity (`key_identity`) of the stored punch holding each of `keys` that is held."""
+    select = "SELECT dedupe_key, employee_code, source_kind, source_ref FROM punches"
+    return {
+        key: key_identity(code, kind, ref)
+        for key, code, kind, ref in _lookup(conn, select, "dedupe_key", keys, "::bigint[]")
+    }
 
 
 def employee_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
@@ -386,7 +467,9 @@ def employee_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
     return {code: emp for code, emp in rows}
 
 
-def _lookup(conn: Connection, select: str, column: str, keys: list[str]) -> list[Any]:
+def _lookup(
+    conn: Connection, select: str, column: str, keys: Sequence[object], pg_array: str = ""
+) -> list[Any]:
     """Rows of `select` whose `column` is one of `keys`, using the column's index."""
     if not keys:
         return []
@@ -395,7 +478,7 @@ def _lookup(conn: Connection, select: str, column: str, keys: list[str]) -> list
         if conn.dialect.name == "postgresql":
             # One array parameter: a prepared IN (...) list gets a generic plan that
             # scans the whole table once the driver auto-prepares it.
-            cursor.execute(f"{select} WHERE {column} = ANY(%s)", (keys,))
+            cursor.execute(f"{select} WHERE {column} = ANY(%s{pg_array})", (keys,))
             return list(cursor.fetchall())
         out: list[Any] = []
         for start in range(0, len(keys), LOOKUP_CHUNK):

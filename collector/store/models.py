@@ -217,7 +217,8 @@ class Punch(Base):
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(32), unique=True)
+    # 64 bits in wall-clock order (collector.normalize.wall_key): appended, like the table.
+    dedupe_key: Mapped[int] = mapped_column(BigInteger, unique=True)
     employee_code: Mapped[str] = mapped_column(String(64))
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     occurred_at: Mapped[datetime] = mapped_column()  # UTC

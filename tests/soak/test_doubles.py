@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from collector.normalize import NormalizePolicy, Normalizer, RawPunch
+from collector.normalize import NormalizePolicy, Normalizer, RawPunch, hashed_key
 from collector.poller.sync import to_batch
 from collector.poller.terminals import Terminal
 from collector.store.ingest import ingest
@@ -68,7 +67,7 @@ def test_a_terminal_record_stored_twice_under_two_keys_fails_the_soak(
     [again] = to_batch([first], Terminal("zk-01", "127.0.0.1", timezone="UTC"), 0)
     assert isinstance(again, RawPunch)
     row = Normalizer(now=now, policy=POLICY)(again)
-    row["dedupe_key"] = hashlib.blake2b(b"zone-change double", digest_size=16).hexdigest()
+    row["dedupe_key"] = hashed_key("zone-change double")
     with engine.begin() as conn:
         conn.execute(insert(Punch).values(**row, received_at=now))
         keys = conn.scalars(select(Punch.dedupe_key).where(Punch.employee_code == first.user_id))
