@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         locked = conn.dialect.name == "postgresql"
         if locked:
             # Several collectors starting together migrate one at a time: the others wait
-            # here, then find the schema at head. A session lock, since migrations commit.
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            # here, then find the schema at head. A session lock, since migrations commit in
+            # steps; taken by short tries, since a waiter blocked inside a transaction would
+            # deadlock with the CREATE INDEX CONCURRENTLY of the migration it waits for.
+            try_lock = text("SELECT pg_try_advisory_lock(:key)")
+            while not conn.execute(try_lock, {"key": MIGRATION_LOCK}).scalar():
+                conn.commit()
+                time.sleep(0.2)
             conn.commit()
         try:
             cfg.attributes["connection"] = conn
