@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from collector.cli.common import console, setup_logging
 from collector.config import load_config
 from collector.demo.access import demo_enrolment, demo_key
+from collector.demo.agent import AGENT_CODE, AGENT_DOOR, DemoAgent, demo_agent_token
 from collector.demo.days import SeededHistory, days_worker, policy_start, seed_attendance
 from collector.demo.mobile import DEMO_PHONES, DemoPhones, mobile_workers
 from collector.demo.periods import close_last_month
@@ -69,13 +70,19 @@ def demo_command(web: WebApp) -> Callable[..., None]:
         store = open_store(settings, apply=False)
         try:
             employees, token, seeded, app, closed = _seed(store)
+            with store.sessions.begin() as session:
+                agent_token = demo_agent_token(session, utcnow())
+            branch = DemoAgent(
+                settings, f"http://127.0.0.1:{port}", agent_token, data_dir / "agent-buffer.sqlite3"
+            )
             phones = mobile_workers(store)
-            walkers = Walkers([e.code for e in demo_employees()])  # one office, three doors
+            walkers = Walkers([e.code for e in demo_employees()])  # one office and its doors
             workers = [
                 *demo_terminal_workers(store, walkers),
                 *push_workers(port, walkers),
                 *phones.workers,
                 days_worker(store),
+                branch,
             ]
             for line in banner(settings, port, token, phones, employees, seeded, app, closed):
                 console.print(line, markup=False, highlight=False)
@@ -151,6 +158,8 @@ def banner(
         f"             curl -s -H 'Authorization: Bearer {token}' '{api}/punches?limit=5'",
         f"  MQTT       {mqtt}   ({broker}; the demo's phones: employees 1001–{first_free - 1})",
         f"  database   {safe_url(db)}",
+        f"  site agent {AGENT_CODE}: reads {AGENT_DOOR} (a branch door behind NAT) and forwards "
+        f"over HTTP; its health: {api}/reports/devices",
         f"  seeded     {employees} employees; {seeded.inserted} punches at the front door "
         f"over {seeded.working_days} working days {seeded.first:%d %b}–{seeded.last:%d %b}"
         + (f" ({seeded.duplicates} already there)" if seeded.duplicates else ""),

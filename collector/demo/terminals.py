@@ -36,6 +36,17 @@ DOORS = {
             timezone="Europe/Berlin",
         ),
     ),
+    # Read by the demo's site agent, not the central poller (collector/demo/agent.py).
+    "door-branch": (
+        14372,
+        TerminalSpec(
+            name="door-branch",
+            record_size=16,
+            device_name="Branch door",
+            serial="DEMOBRANCH01",
+            timezone="Europe/Berlin",
+        ),
+    ),
     "door-face": (
         14371,
         TerminalSpec(

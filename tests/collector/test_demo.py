@@ -305,3 +305,25 @@ def test_the_demo_inbox_has_pending_requests_of_each_kind(demo: Demo) -> None:
     assert pending.status_code == 200, pending.text
     kinds = {r["kind"] for r in pending.json()}
     assert {"missed_punch", "leave", "overtime", "shift_swap"} == kinds, pending.text
+
+
+def test_the_site_agent_reads_the_branch_door_and_forwards_its_punches(demo: Demo) -> None:
+    def report() -> dict[str, dict[str, object]]:
+        rows = demo.get("/reports/devices").json()["rows"]
+        return {d["device_code"]: d for d in rows}
+
+    def stored() -> int:
+        return len(demo.get("/punches", device="door-branch", limit=500).json()["items"])
+
+    def forwarded() -> bool:
+        found = report()
+        agent, door = found.get("branch"), found.get("door-branch")
+        if not (agent and door and agent["status"] == "online" and door["status"] == "online"):
+            return False
+        # Everything the terminal holds (as the agent reported it) is in the store.
+        return door["record_count"] is not None and stored() == door["record_count"]
+
+    assert wait_for(forwarded, timeout=90), report()
+    agent, door = report()["branch"], report()["door-branch"]
+    assert agent["kind"] == "agent" and door["agent"] == "branch"
+    assert door["polled_by"] is None  # behind NAT: no central process polls it
