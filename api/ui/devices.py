@@ -13,6 +13,8 @@ from collector.reports.devices import device_health, phone_summary
 from collector.runtime import utcnow
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+# Terminals read by a collector (or a site agent): ZK, Hikvision, Dahua and BioTime.
+PULLED_KINDS = ("zk", "hik", "dahua", "biotime")
 # Phones have no device rows; a gateway row, if one is configured, shows with the phones.
 PHONE_KINDS = ("mobile",)
 
@@ -29,12 +31,12 @@ def devices_page(
         request,
         "devices.html",
         viewer,
-        pulled=[r for r in rows if r["kind"] == "zk"],
+        pulled=[r for r in rows if r["kind"] in PULLED_KINDS],
         pushed=[r for r in rows if r["kind"] == "push"],
         phones=next(phone_summary(conn, now=now).dicts()),
         gateways=[r for r in rows if r["kind"] in PHONE_KINDS],
         agents=[r for r in rows if r["kind"] == "agent"],
-        others=[r for r in rows if r["kind"] not in ("zk", "push", "agent", *PHONE_KINDS)],
+        others=[r for r in rows if r["kind"] not in (*PULLED_KINDS, "push", "agent", *PHONE_KINDS)],
         page="devices",
         tz=tz,
     )

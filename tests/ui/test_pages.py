@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from collector.runtime import utcnow
 from collector.store.ingest import QuarantineItem, ingest_batch
-from collector.store.models import Punch
+from collector.store.models import Device, Lease, Punch
 from rules.vocabulary import SourceKind
 from tests.api.conftest import auth
 from tests.ui.conftest import MON, TUE, WED, add_form, csrf_of, sign_in
@@ -218,6 +219,27 @@ def test_devices_page_shows_every_terminal_and_phones_together(client, keys, off
     assert 'data-skew="2.5"' in page.text and "50.0%" in page.text
     assert "connection timed out" in page.text
     assert 'data-phones="1"' in page.text
+
+
+def test_pulled_terminals_of_every_kind_show_which_collector_polls_them(
+    client, keys, office, store
+):
+    now = utcnow()
+    with store.sessions.begin() as s:
+        s.add(Device(code="gate-hik", name="Gate", kind="hik", timezone="Europe/Berlin"))
+        s.add(
+            Lease(
+                key="terminal:gate-hik",
+                owner="node-b",
+                acquired_at=now,
+                expires_at=now + timedelta(minutes=1),
+            )
+        )
+    page = sign_in(client, keys.viewer).get("/ui/devices")
+    pulled = page.text[page.text.index('id="pulled"') : page.text.index('id="pushed"')]
+    row = re.search(r'data-device="gate-hik">(?:(?!</tr>).)*', pulled, re.S)
+    assert row is not None and 'data-polled-by="node-b"' in row.group(0)
+    assert "Hikvision" in row.group(0)
 
 
 def test_language_switch_is_remembered(client, keys, office):
