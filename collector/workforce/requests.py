@@ -54,6 +54,7 @@ MAX_OVERTIME_MIN = 16 * 60  # one day's pre-approved overtime is at most this lo
 LIST_LIMIT = 500  # a list answers at most this many requests
 PUNCH_STATES = (PunchState.IN, PunchState.OUT, PunchState.BREAK_OUT, PunchState.BREAK_IN)
 LEAVE_KINDS = (RequestKind.LEAVE, RequestKind.BUSINESS_TRIP)
+KEY_FIELD = "idempotency_key"  # in details: the key the requester's retries carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +84,22 @@ def create_request(
     now: datetime,
     scope: Scope,
     policy: NormalizePolicy,
+    idempotency_key: str | None = None,
 ) -> EmployeeRequest:
-    """Record a pending request after checking it and the policy's monthly limit (audited)."""
+    """Record a pending request after checking it and the policy's monthly limit (audited).
+
+    With an `idempotency_key`, a request the employee already made with that key is returned
+    as it is instead of a second one (the app resends a form it got no answer for).
+    """
     reason = data.reason.strip()
     if not reason:
         raise InvalidInput("a request needs a reason", field="reason")
     if employee.deleted_at is not None:
         raise InvalidInput("a deleted employee cannot make requests", field="employee_id")
+    if idempotency_key is not None:
+        found = _keyed(session, employee, idempotency_key)
+        if found is not None:
+            return found
     details, first, last, other = _checked(
         session, employee, data, now=now, scope=scope, policy=policy
     )
@@ -101,7 +111,7 @@ def create_request(
         local_date=first,
         end_date=last,
         other_employee_id=None if other is None else other.id,
-        details=details,
+        details=details if idempotency_key is None else {**details, KEY_FIELD: idempotency_key},
         reason=reason,
         created_by=actor,
         created_at=now,
@@ -121,6 +131,27 @@ def create_request(
         details=describe(row),
     )
     return row
+
+
+def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | None:
+    """The employee's request made with `key`, if any.
+
+    The key lives in `details` (no column, no unique index): the employee's row is locked
+    first, so two retries of one form racing are serialised and the second finds the first
+    (SQLite serialises writers itself). The lookup is per employee, so a key can never
+    return another employee's request.
+    """
+    session.execute(
+        select(Employee.id).where(Employee.id == employee.id).with_for_update()
+    ).first()
+    return session.scalars(
+        select(EmployeeRequest)
+        .where(
+            EmployeeRequest.employee_id == employee.id,
+            EmployeeRequest.details[KEY_FIELD].as_string() == key,
+        )
+        .limit(1)
+    ).first()
 
 
 def _checked(

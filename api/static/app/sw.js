@@ -1,8 +1,9 @@
 // The punch app's service worker: keeps the shell so /app opens offline. Punches are queued
 // by the page in IndexedDB (the same id is resent until a receipt arrives); the JSON
 // endpoints always go to the network, so a receipt is never an old copy.
-const CACHE = "punchgate-app-v2";
-const SHELL = ["/app", "/app/my-month", "/app/static/app.js", "/app/static/month.js",
+const CACHE = "punchgate-app-v3";
+const SHELL = ["/app", "/app/my-month", "/app/my-requests", "/app/static/app.js",
+  "/app/static/month.js", "/app/static/requests.js",
   "/app/static/app.css", "/app/static/icon.svg", "/app/static/icon-192.png",
   "/app/manifest.webmanifest"];
 
@@ -19,6 +20,7 @@ self.addEventListener("activate", (e) => {
 self.addEventListener("fetch", (e) => {
   const url = new URL(e.request.url);
   const shell = url.pathname === "/app" || url.pathname === "/app/my-month" ||
+    url.pathname === "/app/my-requests" ||
     url.pathname === "/app/manifest.webmanifest" ||
     url.pathname.startsWith("/app/static/");
   if (e.request.method !== "GET" || url.origin !== self.location.origin || !shell) return;
