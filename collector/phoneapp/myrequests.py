@@ -8,8 +8,9 @@ cancel; a request that is not this employee's, or no longer pending, is not foun
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -34,8 +35,8 @@ class MyRequest:
     id: int
     kind: str  # a RequestKind
     state: str  # a RequestState
-    date: date  # the (first) day it concerns
-    end_date: date
+    date: dt.date  # the (first) day it concerns
+    end_date: dt.date
     details: dict[str, Any]  # what was asked (time and direction, or leave type and part)
     reason: str
     created_at: datetime

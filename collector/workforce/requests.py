@@ -141,9 +141,7 @@ def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | 
     (SQLite serialises writers itself). The lookup is per employee, so a key can never
     return another employee's request.
     """
-    session.execute(
-        select(Employee.id).where(Employee.id == employee.id).with_for_update()
-    ).first()
+    session.execute(select(Employee.id).where(Employee.id == employee.id).with_for_update()).first()
     return session.scalars(
         select(EmployeeRequest)
         .where(

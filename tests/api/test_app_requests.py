@@ -167,7 +167,9 @@ def test_a_retry_with_the_same_key_returns_the_same_request(app, keys, office, s
     body = missed()
     first = ana.post("/app/requests", json=body)
     again = ana.post("/app/requests", json=body)
-    upper = ana.post("/app/requests", json={**body, "idempotency_key": body["idempotency_key"].upper()})
+    upper = ana.post(
+        "/app/requests", json={**body, "idempotency_key": body["idempotency_key"].upper()}
+    )
     assert first.status_code == again.status_code == upper.status_code == 201
     assert first.json() == again.json() == upper.json()
     # Another employee's phone with the same key makes its own request, never sees Ana's.
@@ -206,7 +208,9 @@ def test_hr_approval_shows_in_the_app_with_the_comment(app, client, keys, office
     punch = ana.post("/app/requests", json=missed()).json()
     away = ana.post("/app/requests", json=leave()).json()
     ok = client.post(
-        f"/requests/{punch['id']}/approve", json={"comment": "seen on camera"}, headers=auth(keys.hr)
+        f"/requests/{punch['id']}/approve",
+        json={"comment": "seen on camera"},
+        headers=auth(keys.hr),
     )
     assert ok.status_code == 200, ok.text
     no = client.post(
@@ -217,7 +221,9 @@ def test_hr_approval_shows_in_the_app_with_the_comment(app, client, keys, office
     assert listed[punch["id"]]["state"] == "approved"
     assert listed[punch["id"]]["comment"] == "seen on camera"
     assert listed[punch["id"]]["decided_at"] is not None
-    assert listed[away["id"]]["state"] == "rejected" and listed[away["id"]]["comment"] == "busy week"
+    assert (
+        listed[away["id"]]["state"] == "rejected" and listed[away["id"]]["comment"] == "busy week"
+    )
     assert not any(r["cancellable"] for r in listed.values())
     # Approval stored the punch through the one ingest, for Ana.
     with store.sessions() as s:

@@ -73,7 +73,9 @@ def test_ask_each_kind_and_see_them_listed(phone, client, keys, app_office, stor
     page.fill("textarea[name=reason]", "doctor")
     page.click("#send")
     page.wait_for_selector("#mine li[data-kind=leave]")
-    assert f"sick leave · {start} · morning" in page.locator("#mine li[data-kind=leave]").inner_text()
+    assert (
+        f"sick leave · {start} · morning" in page.locator("#mine li[data-kind=leave]").inner_text()
+    )
 
     page.click(".kind[data-kind=business_trip]")
     assert page.locator("select[name=leave_type]").is_hidden()
@@ -189,7 +191,17 @@ def test_my_requests_in_chinese_has_no_english_left(phone, client, keys, app_off
     text = page.locator("body").inner_text()
     english = {en for en, zh in APP_LABELS.values() if "{" not in en and len(en) > 3}
     assert not [en for en in english if en in text]
-    for zh in ("我的申请", "补卡", "请假", "出差", "待审批", "结束休息", "年假", "提交申请", "请填写"):
+    for zh in (
+        "我的申请",
+        "补卡",
+        "请假",
+        "出差",
+        "待审批",
+        "结束休息",
+        "年假",
+        "提交申请",
+        "请填写",
+    ):
         assert zh in text, zh
     options = page.eval_on_selector_all("select[name=part] option", "os => os.map(o => o.text)")
     assert options == ["全天", "上午", "下午"]

@@ -33,6 +33,8 @@ function choose(k) {
   $("ask-problem").hidden = true;
 }
 
+const FIELD = { timestamp: "app_req_time", state: "app_req_direction", leave_type: "app_req_leave_type",
+  start_date: "app_req_from", end_date: "app_req_to", part: "app_req_part", reason: "app_req_reason" };
 const PART = { full: "app_part_full", am: "app_part_am", pm: "app_part_pm", hours: "app_part_hours" };
 function what(r) {
   const d = r.details;
@@ -151,8 +153,10 @@ async function send(ev) {
     return;
   }
   const p = await res.json().catch(() => ({}));
-  const fields = (p.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
-  const why = p.detail && fields && !p.detail.startsWith("invalid:") ? `${p.detail} (${fields})` : fields || p.detail || String(res.status);
+  // The field in the page's language; the server's own words after it.
+  const errors = p.errors || [];
+  const fields = errors.map((e) => `${L[FIELD[e.field]] || e.field}: ${e.message}`).join("; ");
+  const why = fields || p.detail || String(res.status);
   problem(res.status === 409 ? fmt("app_req_limit", p.detail || "") : fmt("app_req_problem", why));
   $("ask-problem").dataset.status = String(res.status);
 }
