@@ -136,12 +136,18 @@ def create_request(
 def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | None:
     """The employee's request made with `key`, if any.
 
-    The key lives in `details` (no column, no unique index): the employee's row is locked
-    first, so two retries of one form racing are serialised and the second finds the first
-    (SQLite serialises writers itself). The lookup is per employee, so a key can never
-    return another employee's request.
+    The key lives in `details` (no column, no unique index), so the employee's row is
+    written first: a no-op UPDATE takes its row lock on PostgreSQL and the write lock on
+    SQLite (where SELECT … FOR UPDATE does nothing), and two retries of one form racing are
+    serialised until the first commits, then the second finds it. The lookup is per
+    employee, so a key can never return another employee's request.
     """
-    session.execute(select(Employee.id).where(Employee.id == employee.id).with_for_update()).first()
+    session.execute(
+        update(Employee)
+        .where(Employee.id == employee.id)
+        .values(id=Employee.id)
+        .execution_options(synchronize_session=False)
+    )
     return session.scalars(
         select(EmployeeRequest)
         .where(

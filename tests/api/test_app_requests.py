@@ -3,6 +3,7 @@ employee only, limited by the policy, idempotent per form, withdrawn only while 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -12,7 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.schemas.requests import AppRequestWrite
 from collector.days import assign_policy
+from collector.phoneapp.devices import BoundPhone
+from collector.phoneapp.myrequests import ask
 from collector.runtime import utcnow
 from collector.store.models import AppDevice, AuditLog, EmployeeRequest, Leave, Policy, Punch
 from tests.api.conftest import Keys, auth
@@ -258,3 +262,34 @@ def test_my_requests_page_is_the_shell_and_names_no_one(app, keys, office):
     assert "我的申请" in zh and "补卡" in zh and "年假" in zh
     for screen in ("/app", "/app/my-month"):
         assert 'href="/app/my-requests"' in ana.get(screen).text
+
+
+def test_two_retries_racing_make_one_request(app, keys, office, store):
+    """The second of two submissions with one key waits for the first, then returns it."""
+    enrol(phone(app), keys.hr, office.ids["2001"])
+    with store.sessions() as s:
+        device = s.scalar(select(AppDevice.id))
+    assert device is not None
+    bound = BoundPhone(device, office.ids["2001"], "2001", "Ana", None, None)
+    body = AppRequestWrite(**missed())
+    kw = {"phone": bound, "key": body.idempotency_key, "policy": store.policy}
+    got: dict[str, int] = {}
+
+    def second() -> None:
+        with store.sessions.begin() as s:
+            got["id"] = ask(s, data=body.data(), now=utcnow(), **kw).id
+
+    first = store.sessions()
+    try:
+        made = ask(first, data=body.data(), now=utcnow(), **kw)  # not committed yet
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive()  # held at the employee's row until the first commits
+        first.commit()
+    finally:
+        first.close()
+    racer.join(timeout=30)
+    assert got == {"id": made.id}
+    with store.sessions() as s:
+        assert len(s.scalars(select(EmployeeRequest.id)).all()) == 1
