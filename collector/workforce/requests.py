@@ -522,7 +522,8 @@ def request_event(session: Session, row: EmployeeRequest) -> Event:
         "other_employee_code": None if other is None else other.code,
         "date": row.local_date.isoformat(),
         "end_date": row.end_date.isoformat(),
-        "details": row.details,
+        # The requester's retry key is between its app and this service, not for subscribers.
+        "details": {k: v for k, v in row.details.items() if k != KEY_FIELD},
         "reason": row.reason,
         "decided_by": row.decided_by,
         "comment": row.comment,

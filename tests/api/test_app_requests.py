@@ -19,6 +19,7 @@ from collector.phoneapp.devices import BoundPhone
 from collector.phoneapp.myrequests import ask
 from collector.runtime import utcnow
 from collector.store.models import AppDevice, AuditLog, EmployeeRequest, Leave, Policy, Punch
+from collector.workforce.requests import request_event
 from tests.api.conftest import Keys, auth
 from tests.app_support import AppOffice, enrol, seed_app_office
 from tests.rules.helpers import FLEX_DOC
@@ -229,6 +230,12 @@ def test_hr_approval_shows_in_the_app_with_the_comment(app, client, keys, office
         listed[away["id"]]["state"] == "rejected" and listed[away["id"]]["comment"] == "busy week"
     )
     assert not any(r["cancellable"] for r in listed.values())
+    # HR's API keeps the retry key with what was asked; the webhook event leaves it out.
+    hr = client.get(f"/requests/{punch['id']}", headers=auth(keys.manager)).json()
+    assert hr["details"]["idempotency_key"] and hr["created_by"].startswith("app-device:")
+    with store.sessions() as s:
+        event = request_event(s, s.get_one(EmployeeRequest, punch["id"]))
+    assert event.data["details"] == punch["details"]  # timestamp and state, no key
     # Approval stored the punch through the one ingest, for Ana.
     with store.sessions() as s:
         punches = s.scalars(select(Punch.employee_code).where(Punch.source_kind == "manual")).all()
