@@ -130,7 +130,7 @@ def requests_list(phone: PhoneDep, session: SessionDep) -> list[dict[str, Any]]:
 def request_create(
     body: AppRequestWrite, phone: PhoneDep, session: TxDep, store: StoreDep
 ) -> dict[str, Any]:
-    """Ask through the requests service for the phone's employee; a retried key gets its own."""
+    """Ask for the phone's employee; a retry with the same key returns the first request."""
     made = ask(
         session,
         phone=phone,
