@@ -162,6 +162,7 @@ def test_a_lost_answer_is_retried_without_a_second_request(phone, client, keys, 
     made = rows(store)
     assert len(made) == 1
     assert page.locator("#ask-done").get_attribute("data-id") == str(made[0].id)
+    page.wait_for_selector(f"#mine li[data-id='{made[0].id}']")
     assert page.locator("#mine li[data-id]").count() == 1
 
 
