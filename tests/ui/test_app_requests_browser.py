@@ -207,3 +207,23 @@ def test_my_requests_in_chinese_has_no_english_left(phone, client, keys, app_off
     options = page.eval_on_selector_all("select[name=part] option", "os => os.map(o => o.text)")
     assert options == ["全天", "上午", "下午"]
     shot(page, "app-my-requests-zh")
+
+
+def test_my_requests_opens_offline_with_the_list_last_seen(phone, client, keys, app_office):  # noqa: F811
+    page = my_requests(enrolled(phone, client, keys, app_office.ids["2001"]))
+    ask_missed(page, today() - timedelta(days=1), "08:00", "in", "terminal down")
+    page.wait_for_selector("#mine li[data-kind=missed_punch]")
+    page.evaluate("navigator.serviceWorker.ready.then(() => null)")
+    if page.evaluate("navigator.serviceWorker.controller === null"):
+        page.reload()  # a page that was navigating while the worker activated is not claimed
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+    # The worker caches my requests just after it takes control.
+    page.wait_for_function(
+        "caches.match('/app/static/requests.js').then(r => !!r)", timeout=10_000, polling=200
+    )
+    phone.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-loaded='1']", timeout=10_000)
+    assert page.locator("#net").is_visible()
+    assert page.locator("#mine li[data-kind=missed_punch]").count() == 1
+    phone.set_offline(False)
