@@ -51,15 +51,14 @@ def actor_of(phone: BoundPhone) -> str:
 
 
 def of(row: EmployeeRequest) -> MyRequest:
-    """The app's view of a stored request (the retry key is the phone's business only)."""
-    details = {k: v for k, v in row.details.items() if k != service.KEY_FIELD}
+    """The app's view of a stored request."""
     return MyRequest(
         id=row.id,
         kind=row.kind,
         state=row.state,
         date=row.local_date,
         end_date=row.end_date,
-        details=details,
+        details=service.asked(row),
         reason=row.reason,
         created_at=row.created_at,
         decided_at=row.decided_at,

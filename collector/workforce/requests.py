@@ -509,6 +509,11 @@ def describe(row: EmployeeRequest) -> dict[str, Any]:
     }
 
 
+def asked(row: EmployeeRequest) -> dict[str, Any]:
+    """What was asked, without the requester's retry key (between its app and this service)."""
+    return {k: v for k, v in row.details.items() if k != KEY_FIELD}
+
+
 def request_event(session: Session, row: EmployeeRequest) -> Event:
     """request.decided: a request was approved or rejected, with what approval stored."""
     employee = session.get(Employee, row.employee_id)
@@ -522,8 +527,7 @@ def request_event(session: Session, row: EmployeeRequest) -> Event:
         "other_employee_code": None if other is None else other.code,
         "date": row.local_date.isoformat(),
         "end_date": row.end_date.isoformat(),
-        # The requester's retry key is between its app and this service, not for subscribers.
-        "details": {k: v for k, v in row.details.items() if k != KEY_FIELD},
+        "details": asked(row),
         "reason": row.reason,
         "decided_by": row.decided_by,
         "comment": row.comment,
