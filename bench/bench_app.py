@@ -7,8 +7,9 @@ the API served by uvicorn in its own process (`uvicorn --factory api.app:create_
   connection (each punch decided, committed and answered with its receipt);
 - ``burst``: every phone punching once, at times spread evenly over ``--window`` seconds
   (default 20: harder than the target's minute), each on its own connection, 64 at a time;
-- ``first_load_*_kb``: each screen (the punch page, my month) and all it loads, gzip-compressed
-  (level 6) as a compressing proxy would send it; ``month_p95_ms``: ``GET /app/month``;
+- ``first_load_*_kb``: each screen (the punch page, my month, my requests) and all it loads,
+  gzip-compressed (level 6) as a compressing proxy would send it;
+  ``month_p95_ms``: ``GET /app/month``;
 - floors beside them: ``GET /health`` over the same HTTP (the server's floor for any
   request that touches the database) and the Pipeline alone in-process (decide + ingest +
   receipt for one punch, no HTTP).
@@ -165,8 +166,13 @@ def main() -> None:
             conn.getresponse().read()
             health.append(time.perf_counter() - begin)
         trips = [post(conn, tokens[0], body(n, 0)) for n in range(args.punches)]
-        loads = [first_load_kb(conn, tokens[0], page) for page in ("/app", "/app/my-month")]
-        result["first_load_punch_kb"], result["first_load_month_kb"] = loads
+        pages = ("/app", "/app/my-month", "/app/my-requests")
+        loads = [first_load_kb(conn, tokens[0], page) for page in pages]
+        (
+            result["first_load_punch_kb"],
+            result["first_load_month_kb"],
+            result["first_load_requests_kb"],
+        ) = loads
         months = []
         for _ in range(min(args.punches, 100)):
             begin = time.perf_counter()

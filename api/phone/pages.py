@@ -24,9 +24,10 @@ def app_language(request: Request) -> str:
 
 
 def labels(lang: str) -> dict[str, str]:
-    """The labels the app's scripts need: their own, day statuses, states, flags, weekdays."""
+    """The labels the app's scripts need: their own, statuses, states, flags, requests, weekdays."""
     catalogue = translator(lang)
-    keys = [k for k in catalogue if k.startswith(("app_", "s_", "p_", "f_"))] + ["in", "out"]
+    keys = [k for k in catalogue if k.startswith(("app_", "s_", "p_", "f_", "rk_", "rs_", "lt_"))]
+    keys += ["in", "out"]
     keys += ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     return {k: label(catalogue, k) for k in keys}
 

@@ -1,7 +1,8 @@
 """The app's JSON endpoints and its enrolment page; every one answers for the cookie's phone only.
 
 No route takes an employee id, code or punch id: who is asked about is always the phone's
-own employee, so there is nothing another employee could name.
+own employee, so there is nothing another employee could name. The one id a route takes, a
+request's to withdraw it, is looked up among the phone's employee's own requests only.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep, StoreDep, TxDep
+from api.deps import RowId, SessionDep, StoreDep, TxDep
 from api.phone.device import COOKIE, COOKIE_MAX_AGE, PhoneDep, PunchingDep
 from api.phone.pages import render_app
+from api.schemas.requests import AppRequestWrite
 from collector.errors import DomainError
 from collector.normalize import zone
 from collector.phoneapp import devices
 from collector.phoneapp.myday import my_day, phone_zone, punches_breaks
 from collector.phoneapp.mymonth import my_month
+from collector.phoneapp.myrequests import ask, cancel_mine, my_requests
 from collector.runtime import utcnow
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -115,3 +118,36 @@ def month(
         default_tz=store.settings.default_timezone,
     )
     return asdict(found)
+
+
+@router.get("/requests")
+def requests_list(phone: PhoneDep, session: SessionDep) -> list[dict[str, Any]]:
+    """This phone's employee's requests, newest first, with state and the decider's comment."""
+    return [asdict(r) for r in my_requests(session, phone=phone)]
+
+
+@router.post("/requests", status_code=201)
+def request_create(
+    body: AppRequestWrite, phone: PhoneDep, session: TxDep, store: StoreDep
+) -> dict[str, Any]:
+    """Ask for the phone's employee; a retry with the same key returns the first request."""
+    made = ask(
+        session,
+        phone=phone,
+        data=body.data(),
+        key=body.idempotency_key.lower(),
+        now=utcnow(),
+        policy=store.policy,
+    )
+    return asdict(made)
+
+
+@router.post("/requests/{request_id}/cancel")
+def request_cancel(
+    request_id: RowId, phone: PhoneDep, session: TxDep, store: StoreDep
+) -> dict[str, Any]:
+    """Withdraw one's own pending request; any other request id is a 404."""
+    done = cancel_mine(
+        session, phone=phone, request_id=request_id, now=utcnow(), policy=store.policy
+    )
+    return asdict(done)

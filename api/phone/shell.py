@@ -13,17 +13,21 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api.phone.pages import render_app
 from api.ui.i18n import translator
+from rules.leavetypes import LEAVE_TYPES
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "app"
 FILES = {
     "app.js": "text/javascript",
     "month.js": "text/javascript",
+    "requests.js": "text/javascript",
     "app.css": "text/css",
     "icon.svg": "image/svg+xml",
     "icon-192.png": "image/png",
     "icon-512.png": "image/png",
 }
+# Leave an employee asks for in the app (a trip is its own kind of request).
+LEAVE_CHOICES = [code for code in LEAVE_TYPES if code != "business_trip"]
 REVALIDATE = {"Cache-Control": "no-cache"}  # the service worker and browser ask each time
 
 
@@ -39,6 +43,14 @@ def punch_page(request: Request) -> HTMLResponse:
 def month_page(request: Request) -> HTMLResponse:
     """My month (the same for every phone: the figures come from /app/month)."""
     response = render_app(request, "app_month.html")
+    response.headers.update(REVALIDATE)
+    return response
+
+
+@router.get("/my-requests")
+def requests_page(request: Request) -> HTMLResponse:
+    """My requests (the same for every phone: the list comes from /app/requests)."""
+    response = render_app(request, "app_requests.html", leave_types=LEAVE_CHOICES)
     response.headers.update(REVALIDATE)
     return response
 

@@ -45,6 +45,32 @@ class RequestWrite(BaseModel):
         return RequestInput(**self.model_dump())
 
 
+class AppRequestWrite(BaseModel):
+    """A request from the employee's app: for the phone's own employee (no employee field)."""
+
+    model_config = ConfigDict(extra="forbid")
+    idempotency_key: str = Field(
+        pattern=r"^[0-9a-fA-F-]{32,36}$", description="a UUID per form; a retry resends it"
+    )
+    kind: Literal["missed_punch", "leave", "business_trip"]
+    reason: str = Field(min_length=1, max_length=2000, description="the employee's words")
+    timestamp: datetime | None = Field(
+        default=None, description="missed_punch: the local date and time, without an offset"
+    )
+    state: Literal["in", "out", "break_out", "break_in", ""] = Field(
+        default="", description="missed_punch: the direction"
+    )
+    leave_type: str = Field(default="", max_length=32, description="leave: annual, sick, …")
+    start_date: date | None = Field(default=None, description="leave, business_trip: first day")
+    end_date: date | None = Field(default=None, description="leave, business_trip: last day")
+    part: Literal["full", "am", "pm"] = "full"
+
+    def data(self) -> RequestInput:
+        """The service's input."""
+        fields = self.model_dump(exclude={"idempotency_key", "kind"})
+        return RequestInput(kind=RequestKind(self.kind), **fields)
+
+
 class Decision(BaseModel):
     """A decision's comment (optional)."""
 

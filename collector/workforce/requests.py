@@ -54,6 +54,7 @@ MAX_OVERTIME_MIN = 16 * 60  # one day's pre-approved overtime is at most this lo
 LIST_LIMIT = 500  # a list answers at most this many requests
 PUNCH_STATES = (PunchState.IN, PunchState.OUT, PunchState.BREAK_OUT, PunchState.BREAK_IN)
 LEAVE_KINDS = (RequestKind.LEAVE, RequestKind.BUSINESS_TRIP)
+KEY_FIELD = "idempotency_key"  # in details: the key the requester's retries carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +84,22 @@ def create_request(
     now: datetime,
     scope: Scope,
     policy: NormalizePolicy,
+    idempotency_key: str | None = None,
 ) -> EmployeeRequest:
-    """Record a pending request after checking it and the policy's monthly limit (audited)."""
+    """Record a pending request after checking it and the policy's monthly limit (audited).
+
+    With an `idempotency_key`, a request the employee already made with that key is returned
+    as it is instead of a second one (the app resends a form it got no answer for).
+    """
     reason = data.reason.strip()
     if not reason:
         raise InvalidInput("a request needs a reason", field="reason")
     if employee.deleted_at is not None:
         raise InvalidInput("a deleted employee cannot make requests", field="employee_id")
+    if idempotency_key is not None:
+        found = _keyed(session, employee, idempotency_key)
+        if found is not None:
+            return found
     details, first, last, other = _checked(
         session, employee, data, now=now, scope=scope, policy=policy
     )
@@ -101,7 +111,7 @@ def create_request(
         local_date=first,
         end_date=last,
         other_employee_id=None if other is None else other.id,
-        details=details,
+        details=details if idempotency_key is None else {**details, KEY_FIELD: idempotency_key},
         reason=reason,
         created_by=actor,
         created_at=now,
@@ -121,6 +131,31 @@ def create_request(
         details=describe(row),
     )
     return row
+
+
+def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | None:
+    """The employee's request made with `key`, if any.
+
+    The key lives in `details` (no column, no unique index), so the employee's row is
+    written first: a no-op UPDATE takes its row lock on PostgreSQL and the write lock on
+    SQLite (where SELECT … FOR UPDATE does nothing), and two retries of one form racing are
+    serialised until the first commits, then the second finds it. The lookup is per
+    employee, so a key can never return another employee's request.
+    """
+    session.execute(
+        update(Employee)
+        .where(Employee.id == employee.id)
+        .values(id=Employee.id)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalars(
+        select(EmployeeRequest)
+        .where(
+            EmployeeRequest.employee_id == employee.id,
+            EmployeeRequest.details[KEY_FIELD].as_string() == key,
+        )
+        .limit(1)
+    ).first()
 
 
 def _checked(
@@ -474,6 +509,11 @@ def describe(row: EmployeeRequest) -> dict[str, Any]:
     }
 
 
+def asked(row: EmployeeRequest) -> dict[str, Any]:
+    """What was asked, without the requester's retry key (between its app and this service)."""
+    return {k: v for k, v in row.details.items() if k != KEY_FIELD}
+
+
 def request_event(session: Session, row: EmployeeRequest) -> Event:
     """request.decided: a request was approved or rejected, with what approval stored."""
     employee = session.get(Employee, row.employee_id)
@@ -487,7 +527,7 @@ def request_event(session: Session, row: EmployeeRequest) -> Event:
         "other_employee_code": None if other is None else other.code,
         "date": row.local_date.isoformat(),
         "end_date": row.end_date.isoformat(),
-        "details": row.details,
+        "details": asked(row),
         "reason": row.reason,
         "decided_by": row.decided_by,
         "comment": row.comment,

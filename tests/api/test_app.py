@@ -218,9 +218,16 @@ def app_routes(app) -> list[APIRoute]:
 
 def test_routes_refuse_a_phone_without_cookie(app, office):
     anonymous = phone(app)
-    for path in ("/app/me", "/app/day", "/app/month", "/app/preview?lat=1&lon=1&acc=1"):
+    for path in (
+        "/app/me",
+        "/app/day",
+        "/app/month",
+        "/app/requests",
+        "/app/preview?lat=1&lon=1&acc=1",
+    ):
         assert anonymous.get(path).status_code == 401
     assert anonymous.post("/app/punches", json=punch_body(*HQ)).status_code == 401
+    assert anonymous.post("/app/requests/1/cancel").status_code == 401
 
 
 def test_one_employee_never_reads_anothers_data(app, keys, office, store):
@@ -252,6 +259,16 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
         )
     process_dirty(store.engine, now=utcnow())
     assert ana.get("/app/month").json()["days"] and ana.get("/app/me").json()["breaks"]
+    # Ana has a pending leave request made from her phone.
+    asked = {
+        "idempotency_key": "0f0f0f0f-0000-4000-8000-000000002001",
+        "kind": "leave",
+        "leave_type": "annual",
+        "start_date": str(today + timedelta(days=30)),
+        "reason": "holiday",
+    }
+    ana_request = ana.post("/app/requests", json=asked)
+    assert ana_request.status_code == 201, ana_request.text
     with store.sessions() as s:
         ana_device = s.scalar(
             select(AppDevice.id).where(AppDevice.employee_id == office.ids["2001"])
@@ -264,6 +281,7 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
         "device_id": ana_device,
         "app_device_id": ana_device,
         "punch_id": 1,
+        "request_id": ana_request.json()["id"],
         "name": "x",
         "month": f"{utcnow():%Y-%m}",
     }
@@ -273,12 +291,21 @@ def test_one_employee_never_reads_anothers_data(app, keys, office, store):
         for key, value in names.items():
             path = path.replace("{" + key + "}", str(value))
         for method in (route.methods or set()) - {"HEAD"}:
-            res = bo.request(method, path, params=names, json=punch_body(*HQ, id=f"bo-{walked}"))
-            walked += 1
-            assert "Ana" not in res.text and '"2001"' not in res.text, (method, route.path)
-            if res.headers.get("content-type", "").startswith("application/json"):
-                assert "annual" not in res.text, (method, route.path)  # her leave, her days
-    assert walked >= 10
+            # A punch, Ana's request naming her, and Ana's retry key on a request of Bo's own.
+            mine = {**asked, "leave_type": "unpaid", "reason": "mine"}
+            for body in (punch_body(*HQ, id=f"bo-{walked}"), {**asked, **names}, mine):
+                res = bo.request(method, path, params=names, json=body)
+                walked += 1
+                assert "Ana" not in res.text and '"2001"' not in res.text, (method, route.path)
+                if res.headers.get("content-type", "").startswith("application/json"):
+                    assert "annual" not in res.text, (method, route.path)  # her leave, her days
+                if "/cancel" in path:
+                    assert res.status_code == 404, res.text  # her request is not Bo's to withdraw
+    assert walked >= 30
+    # Bo's retry of Ana's key made Bo's own request; Ana's is untouched and Bo never saw it.
+    bos = bo.get("/app/requests").json()
+    assert [r["details"]["leave_type"] for r in bos] == ["unpaid"]
+    assert ana.get("/app/requests").json() == [ana_request.json()]
     day = bo.get("/app/day").json()
     assert all(p["source"] == "mobile" for p in day["punches"])
     assert bo.get("/app/me").json()["code"] == "2002"
@@ -309,6 +336,13 @@ def test_first_load_fits_the_budget(app, keys, office):
     assert not re.search(r'(?:href|src)="(?:https?:)?//', month.text)
     bodies = [month.content] + [p.get(a).content for a in assets]
     assert sum(len(gzip.compress(b, 6)) for b in bodies) <= 150 * 1024
+    # So is my requests.
+    mine = p.get("/app/my-requests")
+    assets = re.findall(r'(?:href|src)="(/[^"]+)"', mine.text)
+    assert "/app/static/requests.js" in assets
+    assert not re.search(r'(?:href|src)="(?:https?:)?//', mine.text)
+    bodies = [mine.content] + [p.get(a).content for a in assets]
+    assert sum(len(gzip.compress(b, 6)) for b in bodies) <= 150 * 1024
 
 
 def test_manifest_makes_the_app_installable(client):
@@ -326,13 +360,14 @@ def test_manifest_makes_the_app_installable(client):
 def test_every_app_label_has_a_chinese_text():
     assert all(zh and zh != en for en, zh in APP_LABELS.values())
     static = Path(__file__).parents[2] / "api/static/app"
-    script = "".join((static / name).read_text() for name in ("app.js", "month.js"))
+    script = "".join((static / name).read_text() for name in ("app.js", "month.js", "requests.js"))
     used = (
         set(re.findall(r"L\.(app_\w+)", script))
         | set(re.findall(r'"(app_[a-z_]*[a-z])"', script))
         | {f"app_part_{p}" for p in ("am", "pm", "hours")}
         | {f"app_will_{o}" for o in get_args(Outcome)}
         | {f"app_r_{s}" for s in ("accepted", "rejected", "duplicate")}
+        | {f"app_dir_{s}" for s in ("in", "out", "break_out", "break_in")}
     )
     assert used <= set(APP_LABELS)
 
