@@ -96,6 +96,9 @@ def create_request(
         raise InvalidInput("a request needs a reason", field="reason")
     if employee.deleted_at is not None:
         raise InvalidInput("a deleted employee cannot make requests", field="employee_id")
+    # Two requests of one employee at once take turns (the limit and the key are checked
+    # against what the other committed).
+    _serialise(session, employee)
     if idempotency_key is not None:
         found = _keyed(session, employee, idempotency_key)
         if found is not None:
@@ -133,14 +136,12 @@ def create_request(
     return row
 
 
-def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | None:
-    """The employee's request made with `key`, if any.
+def _serialise(session: Session, employee: Employee) -> None:
+    """Hold the employee's row until commit, so one employee's requests are made in turn.
 
-    The key lives in `details` (no column, no unique index), so the employee's row is
-    written first: a no-op UPDATE takes its row lock on PostgreSQL and the write lock on
-    SQLite (where SELECT … FOR UPDATE does nothing), and two retries of one form racing are
-    serialised until the first commits, then the second finds it. The lookup is per
-    employee, so a key can never return another employee's request.
+    A no-op UPDATE takes its row lock on PostgreSQL and the write lock on SQLite (where
+    SELECT … FOR UPDATE does nothing): two retries of one form, or two requests racing for
+    the last one of a monthly limit, wait for the first to commit and then see it.
     """
     session.execute(
         update(Employee)
@@ -148,6 +149,11 @@ def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | 
         .values(id=Employee.id)
         .execution_options(synchronize_session=False)
     )
+
+
+def _keyed(session: Session, employee: Employee, key: str) -> EmployeeRequest | None:
+    """The employee's request made with `key`, if any (the key lives in `details`; the
+    lookup is per employee, so a key never returns another employee's request)."""
     return session.scalars(
         select(EmployeeRequest)
         .where(
