@@ -74,7 +74,7 @@ class Plan:
     hik: int = 3  # Hikvision terminals (ISAPI, polled)
     dahua: int = 3  # Dahua controllers (CGI; the first holds its event stream)
     vendor_rate: float = 2.0  # their punches a second, all together
-    agent_terminals: int = 2  # ZK terminals behind the site agent (0: no agent)
+    agent_terminals: int = 0  # ZK terminals behind the site agent (0: none; the CLI says 2)
     history: int = 30  # punches already on each terminal before the service first polls it
     poll_interval_s: float = 5.0
 
