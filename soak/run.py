@@ -363,8 +363,13 @@ class Soak:
         broker_start = self.sys.stored() if self.sys else None
         published_start = sum(p.published for p in s.phones)
         published = 0
+        # The agent deletes a batch from its buffer only when the centre acknowledged it.
+        depths = [d for d in [self.agent.depth() if self.agent else None] if d is not None]
         while time.monotonic() < end:
             time.sleep(0.25)
+            depth = self.agent.depth() if self.agent else None
+            if depth is not None:
+                depths.append(depth)
             if time.monotonic() < end - 2.5:  # surely in the broker's figure read at `end`
                 published = sum(p.published for p in s.phones) - published_start
         broker_end = self.sys.stored() if self.sys else None
@@ -387,11 +392,17 @@ class Soak:
             "broker_store_growth_while_down": growth,
             "mqtt_held_unacked": growth is not None and published > 0 and growth >= published,
         }
+        if self.agent:
+            check["agent_buffer_while_down"] = [depths[0], depths[-1]] if depths else None
+            check["agent_acked_nothing_while_down"] = bool(depths) and all(
+                b >= a for a, b in zip(depths, depths[1:], strict=False)
+            )
         check["ok"] = bool(
             check["terminal_positions_unchanged"]
             and check["push_acked_unchanged_while_down"]
             and error_replies > 0
             and check["mqtt_held_unacked"]
+            and check.get("agent_acked_nothing_while_down", True)
         )
         self.checks["postgres_down"] = check
         if not check["ok"]:
