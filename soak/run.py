@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import threading
@@ -395,7 +396,7 @@ class Soak:
         if self.agent:
             check["agent_buffer_while_down"] = [depths[0], depths[-1]] if depths else None
             check["agent_acked_nothing_while_down"] = bool(depths) and all(
-                b >= a for a, b in zip(depths, depths[1:], strict=False)
+                b >= a for a, b in itertools.pairwise(depths)
             )
         check["ok"] = bool(
             check["terminal_positions_unchanged"]
