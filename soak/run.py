@@ -280,6 +280,7 @@ class Soak:
         assert self.service and self.monitor
         f = self.monitor.begin("service SIGKILL")
         self.expected_down.set()
+        acked = {c: sim.ledger.acked_through for c, sim in self.sources.push.items()}
         self.service.kill()
         time.sleep(1.0)
         f.notes["restart_s"] = round(self.service.start(), 1)
@@ -288,7 +289,26 @@ class Soak:
             # refused connection, so right after the restart its buffer still holds it.
             f.notes["agent_buffer_at_restart"] = self.agent.depth()
         self.expected_down.clear()
+        f.notes["push_resumed_s"] = self._push_resumed(acked)
         self.monitor.end(f)
+
+    def _push_resumed(self, acked: dict[str, int], timeout: float = 15.0) -> float | None:
+        """Seconds until every push terminal had an upload acknowledged again (None: never).
+
+        A push simulator retries with a doubling delay capped at 5 s; one still backing off
+        from the restart when the PostgreSQL outage follows would try too seldom in it to
+        be refused while it lasts, and the outage check would find no error reply.
+        """
+        s, t0 = self.sources, time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if all(
+                sim.ledger.acked_through > acked[c] or not sim.pending or c in s.push_paused
+                for c, sim in s.push.items()
+            ):
+                return round(time.monotonic() - t0, 1)
+            self._supervise()
+            time.sleep(0.1)
+        return None
 
     def _kill_agent(self) -> None:
         """A backlog on one agent terminal; SIGKILL the agent while it forwards it; restart."""
