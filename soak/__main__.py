@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phones", type=int, default=500)
     ap.add_argument("--hik", type=int, default=3, help="Hikvision terminals")
     ap.add_argument("--dahua", type=int, default=3, help="Dahua controllers")
+    ap.add_argument("--agent-terminals", type=int, default=2, help="ZK terminals behind the agent")
     ap.add_argument("--zk-rate", type=float, default=8.0, help="terminal punches a second")
     ap.add_argument("--push-rate", type=float, default=2.0, help="push punches a second")
     ap.add_argument("--vendor-rate", type=float, default=2.0, help="their punches a second")
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         hik=args.hik,
         dahua=args.dahua,
         vendor_rate=args.vendor_rate,
+        agent_terminals=args.agent_terminals,
         live=min(10, args.terminals // 5),
         udp=min(5, args.terminals // 10),
     )

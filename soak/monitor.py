@@ -25,6 +25,8 @@ def source_of(device_code: str | None) -> str:
     code = device_code or ""
     if code.startswith("zk-"):
         return f"zk:{code}"
+    if code.startswith("agent-"):
+        return f"agent:{code}"
     if code.startswith("push-"):
         return f"push:{code}"
     if code.startswith(("hik-", "dahua-")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import threading
@@ -15,8 +16,10 @@ from cryptography.fernet import Fernet
 
 from collector.apikeys import Role, create_key
 from collector.runtime import utcnow
+from collector.settings import Settings
 from collector.store.db import make_engine, make_sessionmaker
 from devices.mobile.topics import Topics
+from soak.agent import AGENT_OPTIONS, AgentProcess, backlog, create
 from soak.configfile import write_config
 from soak.ledger import Comparison, compare
 from soak.monitor import Fault, Monitor, StoreReader, SysWatch
@@ -75,6 +78,8 @@ class Soak:
         self.offline: set[str] = set()
         self.drops: list[tuple[Fault, list[str]]] = []  # faults that armed drop switches
         self.vendor_faults: VendorFaults | None = None
+        self.agent: AgentProcess | None = None
+        self.agent_down = threading.Event()  # the soak itself killed the agent
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -89,6 +94,8 @@ class Soak:
         try:
             if self.monitor:
                 self.monitor.stop()
+            if self.agent:  # before its terminals go away
+                self.agent.stop()
             self.sources.close()
             if self.sys:
                 self.sys.close()
@@ -109,6 +116,12 @@ class Soak:
         self.sources.start_terminals()
         config = self.tmp / "soak.toml"
         write_config(config, self.sources)
+        key = Fernet.generate_key().decode()
+        token = None
+        if self.sources.behind_agent:
+            # Before the service first starts, so it never polls the agent's terminals.
+            settings = Settings(database_url=self.pg.url, config=config, secret_key=key)
+            token = create(settings, list(self.sources.behind_agent))
         env = {
             "PUNCHGATE_DATABASE_URL": self.pg.url,
             "PUNCHGATE_MQTT_URL": f"mqtt://127.0.0.1:{self.broker.port}",
@@ -116,7 +129,7 @@ class Soak:
             "PUNCHGATE_MQTT_TOPIC_ROOT": self.topics.root,
             "PUNCHGATE_CONFIG": str(config),
             # Seals the Hikvision and Dahua passwords the configuration gives.
-            "PUNCHGATE_SECRET_KEY": Fernet.generate_key().decode(),
+            "PUNCHGATE_SECRET_KEY": key,
             "PUNCHGATE_ZK_RETRY_BASE_S": "1",
             "PUNCHGATE_ZK_RETRY_MAX_S": "5",
             "PUNCHGATE_ZK_TIMEOUT_S": "3",
@@ -128,12 +141,21 @@ class Soak:
         self.service = ServiceProcess(self.tmp, env, self.children)
         first_start = self.service.start()
         self.checks["service_first_start_s"] = round(first_start, 1)
+        if token is not None:
+            self.agent = AgentProcess(self.tmp, self.children)
+            self.agent.enrol(self.service.base_url, token)
+            self.agent.start()
         reader = StoreReader(self.pg.url)
         self.monitor = mon = Monitor(reader, self.sources.counts)
         mon.away = lambda: (
             {f"zk:{c}" for c in self.offline}
             | {f"push:{c}" for c in self.sources.push_paused}
             | self.sources.vendor_away
+            | (
+                {f"agent:{c}" for c in self.sources.behind_agent}
+                if self.agent_down.is_set()
+                else set()
+            )
         )
         self.sys = SysWatch(self.broker.port)
         self.sources.start_push(self.service.base_url)
@@ -161,7 +183,13 @@ class Soak:
             time.sleep(min(0.5, max(0.0, when - time.monotonic())))
 
     def _supervise(self) -> None:
-        """Restart the service if it died without the soak killing it (and count that)."""
+        """Restart the service or the agent if it died without the soak killing it (count that)."""
+        agent = self.agent
+        if agent is not None and not agent.alive() and not self.agent_down.is_set():
+            self.unexpected_exits += 1
+            code = agent.proc and agent.proc.returncode
+            self.problems.append(f"site agent exited by itself (code {code})")
+            agent.start()
         svc = self.service
         if svc is None or svc.alive() or self.expected_down.is_set() or not self.pg_up:
             return
@@ -232,6 +260,7 @@ class Soak:
             (0.30, "mosquitto restart", self._restart_broker),
             (0.36, "push terminal back", push_back),
             (0.40, "terminals back (first transfer cut)", online),
+            (0.42, "site agent SIGKILL mid-forward + restart", self._kill_agent),
             (0.46, "service SIGKILL + restart", self._kill_service),
             (0.55, f"postgres down {pg_down:.0f}s", lambda: self._postgres_down(pg_down)),
             (0.80, "connections dropped mid-transfer", drops),
@@ -251,10 +280,63 @@ class Soak:
         assert self.service and self.monitor
         f = self.monitor.begin("service SIGKILL")
         self.expected_down.set()
+        acked = {c: sim.ledger.acked_through for c, sim in self.sources.push.items()}
         self.service.kill()
         time.sleep(1.0)
         f.notes["restart_s"] = round(self.service.start(), 1)
+        if self.agent:
+            # What the agent read while the service was away: it backs off 2.5 s after a
+            # refused connection, so right after the restart its buffer still holds it.
+            f.notes["agent_buffer_at_restart"] = self.agent.depth()
         self.expected_down.clear()
+        f.notes["push_resumed_s"] = self._push_resumed(acked)
+        self.monitor.end(f)
+
+    def _push_resumed(self, acked: dict[str, int], timeout: float = 15.0) -> float | None:
+        """Seconds until every push terminal had an upload acknowledged again (None: never).
+
+        A push simulator retries with a doubling delay capped at 5 s; one still backing off
+        from the restart when the PostgreSQL outage follows would try too seldom in it to
+        be refused while it lasts, and the outage check would find no error reply.
+        """
+        s, t0 = self.sources, time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if all(
+                sim.ledger.acked_through > acked[c] or not sim.pending or c in s.push_paused
+                for c, sim in s.push.items()
+            ):
+                return round(time.monotonic() - t0, 1)
+            self._supervise()
+            time.sleep(0.1)
+        return None
+
+    def _kill_agent(self) -> None:
+        """A backlog on one agent terminal; SIGKILL the agent while it forwards it; restart."""
+        if self.agent is None:
+            return
+        assert self.monitor
+        code = next(iter(self.sources.behind_agent))
+        f = self.monitor.begin("site agent SIGKILL", terminal=code)
+        batch = int(AGENT_OPTIONS["batch_size"])
+        f.notes["backlog"] = count = backlog(self.sources.behind_agent[code], 40 * batch)
+        # Mid-forward: the centre has acknowledged some batches of the backlog, not all.
+        deadline = time.monotonic() + 20.0
+        depth = self.agent.depth()
+        while time.monotonic() < deadline:
+            depth = self.agent.depth()
+            if depth is not None and 0 < depth <= count - 2 * batch:
+                break
+            self._supervise()
+            time.sleep(0.01)
+        else:
+            self.problems.append("site agent SIGKILL: the kill did not fall mid-forward")
+        self.agent_down.set()
+        self.agent.kill()
+        f.notes["buffer_at_kill"] = depth
+        f.notes["buffer_after_kill"] = self.agent.depth()
+        time.sleep(1.0)
+        self.agent.start()
+        self.agent_down.clear()
         self.monitor.end(f)
 
     def _restart_broker(self) -> None:
@@ -302,8 +384,13 @@ class Soak:
         broker_start = self.sys.stored() if self.sys else None
         published_start = sum(p.published for p in s.phones)
         published = 0
+        # The agent deletes a batch from its buffer only when the centre acknowledged it.
+        depths = [d for d in [self.agent.depth() if self.agent else None] if d is not None]
         while time.monotonic() < end:
             time.sleep(0.25)
+            depth = self.agent.depth() if self.agent else None
+            if depth is not None:
+                depths.append(depth)
             if time.monotonic() < end - 2.5:  # surely in the broker's figure read at `end`
                 published = sum(p.published for p in s.phones) - published_start
         broker_end = self.sys.stored() if self.sys else None
@@ -326,11 +413,17 @@ class Soak:
             "broker_store_growth_while_down": growth,
             "mqtt_held_unacked": growth is not None and published > 0 and growth >= published,
         }
+        if self.agent:
+            check["agent_buffer_while_down"] = [depths[0], depths[-1]] if depths else None
+            check["agent_acked_nothing_while_down"] = bool(depths) and all(
+                b >= a for a, b in itertools.pairwise(depths)
+            )
         check["ok"] = bool(
             check["terminal_positions_unchanged"]
             and check["push_acked_unchanged_while_down"]
             and error_replies > 0
             and check["mqtt_held_unacked"]
+            and check.get("agent_acked_nothing_while_down", True)
         )
         self.checks["postgres_down"] = check
         if not check["ok"]:
@@ -363,6 +456,7 @@ class Soak:
                 term.drop_stream(None)
         s.vendor_away.clear()
         s.stop_generating()
+        agent = self.agent
         start = time.monotonic()
         last_total, last_change = -1, start
         while time.monotonic() - start < self.opts.drain_timeout_s:
@@ -380,6 +474,7 @@ class Soak:
             polled = polled and all(cursors.get(c) == t.last_number for c, t in s.vendors.items())
             caught_up = all(stored.get(k, 0) >= n for k, n in sample.generated.items())
             sent = s.push_pending() == 0 and s.phones_unacked() == 0
+            sent = sent and (agent is None or agent.depth() == 0)
             if polled and caught_up and sent:
                 time.sleep(5)  # anything still in flight would be a duplicate: let it land
                 break
@@ -391,6 +486,14 @@ class Soak:
             self.problems.append("drain timed out")
         self.checks["drain_s"] = round(time.monotonic() - start, 1)
         self.monitor.sample()
+
+    def _agent_report(self, cmp: Comparison) -> dict[str, Any] | None:
+        """The site agent's process figures and its terminals' ledger figures."""
+        if self.agent is None:
+            return None
+        codes = list(self.sources.behind_agent)
+        by_source = {c: cmp.by_source.get(f"agent:{c}", {}) for c in codes}
+        return {**self.agent.figures(), "terminals": by_source}
 
     def _report(self, reader: StoreReader) -> tuple[dict[str, Any], int]:
         assert self.monitor and self.service
@@ -440,8 +543,11 @@ class Soak:
                 for c, sim in self.sources.push.items()
             },
             "vendors": {c: t.figures() for c, t in self.sources.vendors.items()},
+            "agent": self._agent_report(cmp),
             "problems": self.problems,
         }
         if status:
             report["service_log_tail"] = self.service.log_tail(60)
+            if self.agent:
+                report["agent_log_tail"] = self.agent.log_tail(30)
         return report, status

@@ -32,6 +32,7 @@ from devices.zk.emulator.fleet import FleetSpec, build_terminal
 from devices.zk.emulator.server import EmulatorHost
 from devices.zk.emulator.terminal import Terminal, TerminalSpec
 from devices.zk.push.simulator import PushTerminalSimulator, SimulatorGaveUp
+from soak.agent import agent_code
 from soak.ledger import Generated, Malformed, message_id, record_id
 from soak.vendors import VendorTerminal, build
 
@@ -73,6 +74,7 @@ class Plan:
     hik: int = 3  # Hikvision terminals (ISAPI, polled)
     dahua: int = 3  # Dahua controllers (CGI; the first holds its event stream)
     vendor_rate: float = 2.0  # their punches a second, all together
+    agent_terminals: int = 0  # ZK terminals behind the site agent (0: none; the CLI says 2)
     history: int = 30  # punches already on each terminal before the service first polls it
     poll_interval_s: float = 5.0
 
@@ -95,6 +97,7 @@ class Sources:
     threads: list[threading.Thread] = field(default_factory=list)
     vendors: dict[str, VendorTerminal] = field(default_factory=dict)
     vendor_away: set[str] = field(default_factory=set)  # sources refusing logins on purpose
+    behind_agent: dict[str, Terminal] = field(default_factory=dict)  # read by the site agent
     last: dict[str, datetime] = field(default_factory=dict)
     readers: Counter[str] = field(default_factory=Counter)
 
@@ -103,17 +106,21 @@ class Sources:
     def start_terminals(self) -> None:
         """Start the emulated pull terminals with a few days' punches already on them."""
         self.host.start()
-        for i in range(self.plan.terminals):
+        zk = [(zk_code(i), i, 10_000 + 100 * i, self.terminals) for i in range(self.plan.terminals)]
+        zk += [
+            (agent_code(i), 90 + i, 50_000 + 100 * i, self.behind_agent)
+            for i in range(self.plan.agent_terminals)
+        ]
+        for code, i, first, into in zk:
             fleet = FleetSpec(
                 records=0,
                 users=ZK_USERS,
-                first_code=10_000 + 100 * i,
+                first_code=first,
                 seed=100 + i,
                 spec=TerminalSpec(timezone=TZ, serial=f"SOAK{i + 1:05d}0000"),
             )
             term = build_terminal(fleet, i)
-            code = zk_code(i)
-            self.terminals[code] = term
+            into[code] = term
             self.ports[code] = self.host.add(term, 0)
             start = term.now() - timedelta(days=2)
             for n in range(self.plan.history):
@@ -154,11 +161,17 @@ class Sources:
                         "serial": f"SOAKPUSH{i + 1:04d}"})  # fmt: skip
         for code, term in self.vendors.items():
             out.append(term.config(self.ports[code], self.plan.poll_interval_s))
+        for code in self.behind_agent:
+            # The agent polls every two seconds (its own interval); the centre never does.
+            where = {"host": "127.0.0.1", "port": self.ports[code], "transport": "tcp"}
+            out.append({"code": code, "kind": "zk", "site": "hq", **where,
+                        "options": {"interval_s": 2.0, "timeout_s": 3}})  # fmt: skip
         return out
 
     def employee_codes(self) -> list[str]:
         """Every person any source punches for."""
-        codes = [u.user_id for t in self.terminals.values() for u in t.users]
+        zk = [*self.terminals.values(), *self.behind_agent.values()]
+        codes = [u.user_id for t in zk for u in t.users]
         codes += [self.push_pin(i, j) for i in range(self.plan.push) for j in range(PUSH_PINS)]
         codes += [u for t in self.vendors.values() for u in t.users]
         codes += self.phone_codes()
@@ -238,8 +251,8 @@ class Sources:
         return True
 
     def _zk_punch(self) -> None:
-        code = self.rng.choice(list(self.terminals))
-        term = self.terminals[code]
+        code = self.rng.choice([*self.terminals, *self.behind_agent])
+        term = self.terminals.get(code) or self.behind_agent[code]
         for _ in range(5):
             user = self.rng.choice(term.users)
             when = term.now()
@@ -390,11 +403,13 @@ class Sources:
     def generated(self) -> list[Generated]:
         """Every punch every source generated, under its ledger id."""
         out: list[Generated] = []
-        for code, term in self.terminals.items():
+        zk = [(f"zk:{c}", c, t) for c, t in self.terminals.items()]
+        zk += [(f"agent:{c}", c, t) for c, t in self.behind_agent.items()]
+        for source, code, term in zk:
             with term.lock:
                 entries = list(term.ledger)
             out += [
-                Generated(f"zk:{code}", record_id("terminal", code, u, w), u, local_to_epoch(w))
+                Generated(source, record_id("terminal", code, u, w), u, local_to_epoch(w))
                 for u, w in entries
             ]
         for code, sim in self.push.items():
@@ -423,6 +438,7 @@ class Sources:
     def counts(self) -> dict[str, int]:
         """How many punches each source has generated so far."""
         out = {f"zk:{c}": len(t.ledger) for c, t in self.terminals.items()}
+        out.update({f"agent:{c}": len(t.ledger) for c, t in self.behind_agent.items()})
         out.update({f"push:{c}": len(s.ledger.generated) for c, s in self.push.items()})
         out.update({t.source: len(t.ledger) for t in self.vendors.values()})
         out["phones"] = sum(len(s.ledger) for s in self.phones)
