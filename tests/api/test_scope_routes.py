@@ -32,6 +32,8 @@ RESOLVED_ELSEWHERE = {
     ("/corrections/void", "punch_id"): "a body field; corrections resolve it in the Scope",
     ("/ui/punches/add", "employee_id"): "a form field; corrections resolve it in the Scope",
     ("/quarantine/{item_id}/reprocess", "employee_code"): "only unscoped keys may reprocess",
+    ("/app/requests/{request_id}/cancel", "request_id"): "a phone's own employee's request only:"
+    " looked up with the bound phone's employee (test_app.py walks it with another's id)",
 }
 RESOLVERS = (*api_scope.RESOLVERS, *ui_scope.RESOLVERS)
 

@@ -17,7 +17,7 @@ from collector.store.models import EmployeeRequest, Policy
 from tests.api.conftest import Keys, auth
 from tests.app_support import AppOffice, seed_app_office
 from tests.rules.helpers import FLEX_DOC
-from tests.ui.test_app_browser import enrolled, phone  # noqa: F401  (fixtures)
+from tests.ui.test_app_browser import controlled, enrolled, phone  # noqa: F401  (fixtures)
 from tests.ui.test_browser import chromium, live, shot  # noqa: F401  (fixtures)
 
 
@@ -213,10 +213,7 @@ def test_my_requests_opens_offline_with_the_list_last_seen(phone, client, keys, 
     page = my_requests(enrolled(phone, client, keys, app_office.ids["2001"]))
     ask_missed(page, today() - timedelta(days=1), "08:00", "in", "terminal down")
     page.wait_for_selector("#mine li[data-kind=missed_punch]")
-    page.evaluate("navigator.serviceWorker.ready.then(() => null)")
-    if page.evaluate("navigator.serviceWorker.controller === null"):
-        page.reload()  # a page that was navigating while the worker activated is not claimed
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+    controlled(page)
     # The worker caches my requests just after it takes control.
     page.wait_for_function(
         "caches.match('/app/static/requests.js').then(r => !!r)", timeout=10_000, polling=200

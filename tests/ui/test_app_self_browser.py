@@ -14,7 +14,7 @@ from collector.runtime import utcnow
 from collector.store.models import Punch
 from tests.api.conftest import Keys, auth
 from tests.app_support import DEPOT, MONTH, AppOffice, seed_app_office, seed_month
-from tests.ui.test_app_browser import enrolled, outcome, phone  # noqa: F401  (fixtures)
+from tests.ui.test_app_browser import controlled, enrolled, outcome, phone  # noqa: F401
 from tests.ui.test_browser import chromium, live, shot  # noqa: F401  (fixtures)
 
 
@@ -67,7 +67,7 @@ def test_my_month_shows_the_apis_figures(phone, client, keys, app_office, store)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     shot(page, "app-my-month")
     # Offline, the service worker serves the page and the phone keeps the month last seen.
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+    controlled(page)
     phone.set_offline(True)
     page.reload()
     page.wait_for_selector(f"body[data-loaded='{MONTH}']", timeout=10_000)
