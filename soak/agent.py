@@ -95,7 +95,7 @@ class AgentProcess:
     def enrol(self, url: str, token: str) -> None:
         """Exchange the one-time token for the agent's credential."""
         done = subprocess.run(
-            [self.exe, "enrol", url, token, "--buffer", str(self.buffer)],
+            [self.exe, "enrol", "--buffer", str(self.buffer), "--", url, token],
             env=self.env,
             capture_output=True,
             text=True,

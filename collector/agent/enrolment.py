@@ -27,6 +27,9 @@ AGENT_KINDS = ("zk", "hik")  # pulled terminals an agent can read
 TOUCH_EVERY = timedelta(seconds=10)  # last_contact_at is written at most this often by batches
 
 
+TOKEN_PREFIX = "pgat_"  # one-time agent enrolment tokens
+
+
 def digest(secret: str) -> str:
     """The stored form of an enrolment token or a credential."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -107,7 +110,9 @@ def new_token(
 
 
 def _issue(session: Session, row: SiteAgent, *, now: datetime, ttl: timedelta) -> NewToken:
-    token = secrets.token_urlsafe(32)
+    # Prefixed: a bare urlsafe token may start with "-", which a shell command line
+    # (`punchgate-agent enrol URL TOKEN`) would read as an option.
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row.enrol_token_hash = digest(token)
     row.enrol_expires_at = now + ttl
     session.flush()

@@ -14,7 +14,8 @@ def test_create_list_retarget_and_revoke(store, db_url, tmp_path):
     env = {"PUNCHGATE_DATABASE_URL": db_url, "PUNCHGATE_SECRET_KEY": TEST_SECRET_KEY}
     made = run_cli("agent", "create", "OFFICE", "--terminal", "T1", env=env)
     assert made.returncode == 0, made.stderr
-    assert len(made.stdout.strip()) == 43  # the one-time token, printed once
+    token = made.stdout.strip()  # the one-time token, printed once
+    assert token.startswith("pgat_") and len(token) == len("pgat_") + 43
     (listed,) = [json.loads(line) for line in run_cli("agent", "list", env=env).stdout.splitlines()]
     assert (listed["code"], listed["terminals"], listed["revoked_at"]) == ("OFFICE", ["T1"], None)
     assert run_cli("agent", "create", "OFFICE", env=env).returncode == 1  # exists

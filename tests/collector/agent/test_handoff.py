@@ -153,6 +153,15 @@ def test_enrolment_tokens_are_single_use_expire_and_die_with_revocation(client, 
     assert client.get("/agents").status_code == 401
 
 
+def test_enrolment_tokens_never_look_like_a_command_line_option(client, admin, store):
+    # `punchgate-agent enrol URL TOKEN`: a bare urlsafe token starts with "-" one time in 64.
+    client.post("/agents", json={"code": "A2"}, headers=admin)
+    tokens = [
+        client.post("/agents/A2/enrolment-token", headers=admin).json()["token"] for _ in range(200)
+    ]
+    assert all(t.startswith("pgat_") for t in tokens) and len(set(tokens)) == 200
+
+
 def test_terminals_are_checked_when_assigned(client, admin, store):
     declare_terminal(store, "T1", 4370)
     with store.sessions.begin() as s:
