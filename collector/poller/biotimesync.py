@@ -20,15 +20,12 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import update
-
 from collector.normalize import RawPunch
 from collector.poller.biotimedevices import BioTimeDevice
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import mark_status, read_sync_state, seen
+from collector.poller.terminals import commit_batch, mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
-from collector.store.ingest import QuarantineItem, ingest
-from collector.store.models import Device
+from collector.store.ingest import QuarantineItem
 from devices.biotime.client import BioTimeClient
 from devices.biotime.transactions import Transaction, TransactionPage
 from devices.types import DeviceInfo
@@ -123,20 +120,7 @@ def sync_biotime(
             # a newest transaction that cannot be read is not offered again every poll.
             pending += [q for _, q in bad]
             cursor = max([cursor, *(i for i, _ in bad if i is not None)])
-        now = utcnow()
-        with store.engine.begin() as conn:
-            result = ingest(conn, pending, now=now, policy=store.policy)
-            conn.execute(
-                update(Device)
-                .where(Device.code == device.code)
-                .values(sync_state={"id": cursor}, last_sync_at=now, **seen(now))
-            )
-        counts.update(
-            read=len(batch),
-            inserted=result.inserted,
-            duplicates=result.duplicates,
-            quarantined=result.quarantined,
-        )
+        commit_batch(store, device.code, pending, {"id": cursor}, counts, read=len(batch))
     mark_status(store.engine, device.code, **seen(utcnow()), **_identity(info))
     reason = "incremental" if start_cursor else "first read"
     if restarted:

@@ -23,15 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import update
-
 from collector.normalize import RawPunch, zone
 from collector.poller.dahuadevices import DahuaDevice
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import mark_status, read_sync_state, seen
+from collector.poller.terminals import commit_batch, mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
-from collector.store.ingest import QuarantineItem, ingest
-from collector.store.models import Device
+from collector.store.ingest import QuarantineItem
 from devices.dahua.client import DahuaClient
 from devices.dahua.records import CardRecord, RecordPage
 from devices.errors import DeviceError
@@ -154,27 +151,9 @@ class _Reader:
         return False
 
     def _commit(self) -> None:
-        now = utcnow()
-        with self.store.engine.begin() as conn:
-            result = ingest(conn, self.pending, now=now, policy=self.store.policy)
-            conn.execute(
-                update(Device)
-                .where(Device.code == self.device.code)
-                .values(
-                    sync_state={
-                        "rec_no": self.cursor,
-                        "create_time": self.last_time,
-                        "floor": self.floor,
-                    },
-                    last_sync_at=now,
-                    **seen(now),
-                )
-            )
-        self.counts.update(
-            read=self.pending_read,
-            inserted=result.inserted,
-            duplicates=result.duplicates,
-            quarantined=result.quarantined,
+        state = {"rec_no": self.cursor, "create_time": self.last_time, "floor": self.floor}
+        commit_batch(
+            self.store, self.device.code, self.pending, state, self.counts, read=self.pending_read
         )
         self.pending, self.pending_read = [], 0
 

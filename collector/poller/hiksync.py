@@ -25,16 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-
 from collector.normalize import RawPunch
 from collector.poller.hikdevices import HikDevice
 from collector.poller.punches import hik_punch
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import mark_status, read_sync_state, seen
+from collector.poller.terminals import commit_batch, mark_status, read_sync_state, seen
 from collector.runtime import Store, utcnow
-from collector.store.ingest import QuarantineItem, ingest
-from collector.store.models import Device
+from collector.store.ingest import QuarantineItem
 from devices.errors import DeviceError
 from devices.hikvision.client import ISAPIClient
 from devices.hikvision.events import AcsEvent, AcsPage
@@ -132,27 +129,13 @@ class _Reader:
             self.cursor, self.last_time = newest.serial, newest.time.isoformat()
 
     def _commit(self) -> None:
-        now = utcnow()
-        with self.store.engine.begin() as conn:
-            result = ingest(conn, self.pending, now=now, policy=self.store.policy)
-            conn.execute(
-                update(Device)
-                .where(Device.code == self.device.code)
-                .values(
-                    sync_state={
-                        "serial": self.cursor,
-                        "time": self.last_time,
-                        "ignores_begin_serial": self.ignores_begin,
-                    },
-                    last_sync_at=now,
-                    **seen(now),
-                )
-            )
-        self.counts.update(
-            read=self.pending_read,
-            inserted=result.inserted,
-            duplicates=result.duplicates,
-            quarantined=result.quarantined,
+        state = {
+            "serial": self.cursor,
+            "time": self.last_time,
+            "ignores_begin_serial": self.ignores_begin,
+        }
+        commit_batch(
+            self.store, self.device.code, self.pending, state, self.counts, read=self.pending_read
         )
         self.pending, self.pending_read = [], 0
 

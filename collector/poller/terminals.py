@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,11 +12,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
+from collector.normalize import RawPunch
 from collector.outbound.events import emit
 from collector.outbound.payloads import device_event
-from collector.runtime import utcnow
+from collector.runtime import Store, utcnow
 from collector.sealing import SecretBox, SecretKeyError, is_sealed
 from collector.settings import Settings
+from collector.store.ingest import QuarantineItem, ingest
 from collector.store.models import Device, SiteAgentTerminal
 from devices.zk.driver import Transport, ZKTarget
 from rules.vocabulary import DirectionMode
@@ -179,6 +182,32 @@ def read_sync_state(engine: Engine, code: str) -> dict[str, Any]:
     with engine.connect() as conn:
         state = conn.execute(select(Device.sync_state).where(Device.code == code)).scalar()
     return dict(state or {})
+
+
+def commit_batch(
+    store: Store,
+    code: str,
+    items: list[RawPunch | QuarantineItem],
+    sync_state: dict[str, Any],
+    counts: Counter[str],
+    *,
+    read: int,
+) -> None:
+    """Store a batch through the one ingest with the device's new cursor, in one transaction."""
+    now = utcnow()
+    with store.engine.begin() as conn:
+        result = ingest(conn, items, now=now, policy=store.policy)
+        conn.execute(
+            update(Device)
+            .where(Device.code == code)
+            .values(sync_state=sync_state, last_sync_at=now, **seen(now))
+        )
+    counts.update(
+        read=read,
+        inserted=result.inserted,
+        duplicates=result.duplicates,
+        quarantined=result.quarantined,
+    )
 
 
 def seen(now: datetime) -> dict[str, Any]:
