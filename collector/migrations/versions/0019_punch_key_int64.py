@@ -124,18 +124,38 @@ def _rule(row: Row, zones: dict[str, ZoneInfo]) -> tuple[int, str]:
 SELECT = "SELECT id, employee_code, source_kind, source_ref, dedupe_key, occurred_at, tz, flags"
 
 
-def _pages(conn: sa.Connection, where: str) -> Iterator[list[Row]]:
-    """Rows matching `where`, a page at a time in id order (the primary key walks them)."""
-    last = 0
-    while True:
+def _pages(conn: sa.Connection, where: str, *, windows: bool = True) -> Iterator[list[Row]]:
+    """Rows matching `where`, a page at a time in id order.
+
+    With `windows`, each query reads one stretch of ids, so it walks the primary key whatever
+    the planner makes of `where`: on a column just added and not yet analysed, PostgreSQL
+    estimated `dedupe_id IS NULL` as rare and combined both indexes for every page, a full
+    pass over the new index per page. Without, pages follow `where` (few rows left, after
+    ANALYZE: the final pass under the lock).
+    """
+    if not windows:
+        last = 0
+        while True:
+            rows = conn.execute(
+                sa.text(
+                    f"{SELECT} FROM punches WHERE id > :last AND {where} ORDER BY id LIMIT {PAGE}"
+                ),
+                {"last": last},
+            ).all()
+            if not rows:
+                return
+            yield [tuple(r) for r in rows]
+            last = rows[-1][0]
+    top = conn.execute(sa.text("SELECT max(id) FROM punches")).scalar() or 0
+    for low in range(0, top, PAGE):
         rows = conn.execute(
-            sa.text(f"{SELECT} FROM punches WHERE id > :last AND {where} ORDER BY id LIMIT {PAGE}"),
-            {"last": last},
+            sa.text(
+                f"{SELECT} FROM punches WHERE id > :low AND id <= :high AND {where} ORDER BY id"
+            ),
+            {"low": low, "high": low + PAGE},
         ).all()
-        if not rows:
-            return
-        yield [tuple(r) for r in rows]
-        last = rows[-1][0]
+        if rows:
+            yield [tuple(r) for r in rows]
 
 
 def _holders(conn: sa.Connection, keys: Sequence[int]) -> dict[int, tuple[Any, ...]]:
@@ -154,7 +174,9 @@ def _holders(conn: sa.Connection, keys: Sequence[int]) -> dict[int, tuple[Any, .
     return out
 
 
-def _assign(conn: sa.Connection, rows: list[Row], zones: dict[str, ZoneInfo], *, only_canonical: bool) -> None:
+def _assign(
+    conn: sa.Connection, rows: list[Row], zones: dict[str, ZoneInfo], *, only_canonical: bool
+) -> None:
     """Give `rows` their new keys; with `only_canonical`, only rows whose old key was the rule's."""
     pending: list[tuple[Row, int, tuple[Any, ...]]] = []
     for row in rows:
@@ -195,10 +217,12 @@ def _assign(conn: sa.Connection, rows: list[Row], zones: dict[str, ZoneInfo], *,
         conn.execute(sa.text("UPDATE punches SET dedupe_id = :k WHERE id = :id"), values)
 
 
-def _fill(conn: sa.Connection, zones: dict[str, ZoneInfo], *, commit_each: bool) -> None:
+def _fill(
+    conn: sa.Connection, zones: dict[str, ZoneInfo], *, commit_each: bool, windows: bool = True
+) -> None:
     # Keepers first, so a double never takes the key from the row 0008 kept.
     for only_canonical in (True, False):
-        for rows in _pages(conn, "dedupe_id IS NULL"):
+        for rows in _pages(conn, "dedupe_id IS NULL", windows=windows):
             _assign(conn, rows, zones, only_canonical=only_canonical)
             if commit_each:
                 conn.commit()
@@ -218,7 +242,9 @@ def upgrade() -> None:
             # Named by its column before the rename: batch mode renames it with the column.
             batch.create_unique_constraint("uq_punches_dedupe_key", ["dedupe_id"])
             batch.alter_column(
-                "dedupe_id", new_column_name="dedupe_key", existing_type=sa.BigInteger(),
+                "dedupe_id",
+                new_column_name="dedupe_key",
+                existing_type=sa.BigInteger(),
                 nullable=False,
             )
         return
@@ -231,9 +257,12 @@ def upgrade() -> None:
     conn = op.get_bind()
     _fill(conn, zones, commit_each=True)
     conn.commit()
+    # Fresh statistics first: the rows still without a key are few now, found by the index.
+    conn.execute(sa.text("ANALYZE punches"))
+    conn.commit()
     # The swap: rows written meanwhile get their keys under a lock that holds off writers.
     conn.execute(sa.text("LOCK TABLE punches IN SHARE ROW EXCLUSIVE MODE"))
-    _fill(conn, zones, commit_each=False)
+    _fill(conn, zones, commit_each=False, windows=False)
     conn.execute(
         sa.text(
             "ALTER TABLE punches ADD CONSTRAINT ck_punches_dedupe_id_set"
@@ -280,6 +309,8 @@ def downgrade() -> None:
         batch.drop_column("dedupe_key")
         batch.create_unique_constraint("uq_punches_dedupe_key", ["dedupe_hex"])
         batch.alter_column(
-            "dedupe_hex", new_column_name="dedupe_key", existing_type=sa.String(32),
+            "dedupe_hex",
+            new_column_name="dedupe_key",
+            existing_type=sa.String(32),
             nullable=False,
         )
