@@ -35,6 +35,7 @@ from devices.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from devices.httpclient import HTTPClient, HTTPTarget
 from devices.types import DeviceInfo
 
 JWT_LOGIN = "/jwt-api-token-auth/"
@@ -44,53 +45,34 @@ TERMINALS = "/iclock/api/terminals/"
 PAGE_SIZE = 500
 
 
-@dataclass(frozen=True, slots=True)
-class BioTimeTarget:
+@dataclass(frozen=True, slots=True, repr=False)
+class BioTimeTarget(HTTPTarget):
     """Where the server is, how to log in, and which terminal to read (password kept out)."""
 
-    host: str
-    port: int = 80
-    username: str = "admin"
-    password: str = ""
-    https: bool = False
-    timeout: float = 10.0
     page_size: int = PAGE_SIZE
     terminal_sn: str | None = None  # one terminal's punches; None: every terminal's
     auth: str = "auto"  # auto (JWT, then token), jwt, token
-
-    @property
-    def base_url(self) -> str:
-        """The server's URL."""
-        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
     def __repr__(self) -> str:  # the password never appears in logs or tracebacks
         return f"BioTimeTarget({self.base_url}, user={self.username}, sn={self.terminal_sn})"
 
 
-class BioTimeClient:
+class BioTimeClient(HTTPClient):
     """One BioTime server's API over a kept-alive connection; use as a context manager."""
 
     def __init__(self, target: BioTimeTarget, *, transport: httpx.BaseTransport | None = None):
         self.target = target
         self.scheme: str | None = None  # JWT or Token, once logged in
         self._token: str | None = None
-        self._http = httpx.Client(
-            base_url=target.base_url,
-            timeout=target.timeout,
-            transport=transport,
-            verify=False,  # on-premises servers often run self-signed certificates
-            headers={"Accept": "application/json"},
+        super().__init__(
+            httpx.Client(
+                base_url=target.base_url,
+                timeout=target.timeout,
+                transport=transport,
+                verify=False,  # on-premises servers often run self-signed certificates
+                headers={"Accept": "application/json"},
+            )
         )
-
-    def __enter__(self) -> BioTimeClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
 
     def login(self) -> None:
         """Get a token: JWT where the server and licence allow, else token auth."""

@@ -35,6 +35,7 @@ from devices.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from devices.httpclient import HTTPClient, HTTPTarget, digest_http
 from devices.types import DeviceInfo
 
 FIND_PATH = "/cgi-bin/recordFinder.cgi"
@@ -45,50 +46,20 @@ RECORD_NAME = "AccessControlCardRec"
 PAGE_SIZE = 500  # records asked per page; controllers cap `count` (often at 1024)
 
 
-@dataclass(frozen=True, slots=True)
-class DahuaTarget:
+@dataclass(frozen=True, slots=True, repr=False)
+class DahuaTarget(HTTPTarget):
     """Where a controller is and how to log in (the password kept out of repr)."""
 
-    host: str
-    port: int = 80
-    username: str = "admin"
-    password: str = ""
-    https: bool = False
-    timeout: float = 10.0
     page_size: int = PAGE_SIZE
     local_times: bool = False  # CreateTime is the controller's wall clock (older firmwares)
 
-    @property
-    def base_url(self) -> str:
-        """The controller's URL."""
-        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
-    def __repr__(self) -> str:  # the password never appears in logs or tracebacks
-        return f"DahuaTarget({self.base_url}, user={self.username})"
-
-
-class DahuaClient:
+class DahuaClient(HTTPClient):
     """One controller's CGI API over a kept-alive connection; use as a context manager."""
 
     def __init__(self, target: DahuaTarget, *, transport: httpx.BaseTransport | None = None):
+        super().__init__(digest_http(target, transport))
         self.target = target
-        self._http = httpx.Client(
-            base_url=target.base_url,
-            auth=httpx.DigestAuth(target.username, target.password),
-            timeout=target.timeout,
-            transport=transport,
-            verify=False,  # controllers ship self-signed certificates
-        )
-
-    def __enter__(self) -> DahuaClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
 
     def device_info(self) -> DeviceInfo:
         """Serial, type and firmware from `magicBox.cgi` (getSystemInfo, getSoftwareVersion)."""

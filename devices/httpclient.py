@@ -1,0 +1,56 @@
+"""What the HTTP device clients (Hikvision, Dahua, BioTime) share: the target, the connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Self
+
+import httpx
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class HTTPTarget:
+    """Where a device is and how to log in (the password kept out of repr)."""
+
+    host: str
+    port: int = 80
+    username: str = "admin"
+    password: str = field(default="", repr=False)
+    https: bool = False
+    timeout: float = 10.0
+
+    @property
+    def base_url(self) -> str:
+        """The device's URL."""
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
+
+    def __repr__(self) -> str:  # the password never appears in logs or tracebacks
+        return f"{type(self).__name__}({self.base_url}, user={self.username})"
+
+
+class HTTPClient:
+    """One device's API over a kept-alive httpx connection; use as a context manager."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._http.close()
+
+
+def digest_http(target: HTTPTarget, transport: httpx.BaseTransport | None) -> httpx.Client:
+    """An httpx client logging in to `target` with HTTP Digest."""
+    return httpx.Client(
+        base_url=target.base_url,
+        auth=httpx.DigestAuth(target.username, target.password),
+        timeout=target.timeout,
+        transport=transport,
+        verify=False,  # terminals and controllers ship self-signed certificates
+    )
