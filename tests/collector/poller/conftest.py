@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +128,42 @@ def distinct_punches(terminal: Terminal) -> int:
 
     items = parse_attendance(bytes(terminal.log), terminal.spec.record_size)
     return len({(i.user_id, i.timestamp) for i in items if isinstance(i, DevicePunch)})
+
+
+def declare_http_device(
+    store: Store,
+    now: datetime,
+    kind: str,
+    code: str,
+    port: int,
+    *,
+    timezone: str,
+    password: str,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Declare an emulated HTTP device on 127.0.0.1 (user admin, 5 s timeout) as the TOML would."""
+    device = {
+        "code": code,
+        "kind": kind,
+        "host": "127.0.0.1",
+        "port": port,
+        "timezone": timezone,
+        "comm_key": password,
+        "options": {"username": "admin", "timeout_s": 5, **(options or {})},
+    }
+    with store.sessions.begin() as session:
+        apply_config(session, parse_config({"devices": [device]}), now=now, box=store.box)
+
+
+@contextmanager
+def emulate(*args: str) -> Iterator[dict[str, Any]]:
+    """`punchgate emulate ARGS` in a child process; yields the JSON line it prints first."""
+    punchgate = str(Path(sys.executable).parent / "punchgate")
+    proc = subprocess.Popen([punchgate, "emulate", *args], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -20,7 +17,7 @@ from tests.collector.poller.biotime.conftest import (
     biotime_poller,
     punches_expected,
 )
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.conftest import device_row, emulate, punch_count, quarantine_rows
 from tests.conftest import TEST_SECRET_KEY
 
 ZONES = {SN_SHANGHAI: "Asia/Shanghai", SN_BERLIN: "Europe/Berlin"}
@@ -150,31 +147,11 @@ def test_sync_command_reads_a_configured_biotime_device(zk_store, biotime, monke
 
 
 def test_emulate_biotime_command_serves_the_client():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "biotime",
-            "--port",
-            "0",
-            "--punches",
-            "70",
-            "--password",
-            "s3cret",
-            "--duration",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        hello = json.loads(proc.stdout.readline())
+    with emulate(
+        "biotime", "--port", "0", "--punches", "70", "--password", "s3cret", "--duration", "60"
+    ) as hello:
         (port,) = hello["ports"]
         target = BioTimeTarget("127.0.0.1", port, password="s3cret", page_size=30)
         with BioTimeClient(target) as client:
             ids = {i.id for p in client.pages_after(0) for i in p.items}
         assert ids == set(range(1, 71)) and len(hello["terminals"]) == 2
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,7 +15,7 @@ from collector.reports.devices import device_health
 from collector.store.models import Punch
 from devices.dahua.client import DahuaClient, DahuaTarget
 from rules.vocabulary import PunchFlag
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.conftest import device_row, emulate, punch_count, quarantine_rows
 from tests.collector.poller.dahua.conftest import dahua_poller, punches_expected
 from tests.conftest import TEST_SECRET_KEY
 
@@ -238,37 +235,26 @@ def test_sync_command_reads_a_configured_dahua_device(zk_store, dahua, monkeypat
 
 
 def test_emulate_dahua_command_serves_the_client():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "dahua",
-            "--port",
-            "0",
-            "--records",
-            "40",
-            "--password",
-            "s3cret",
-            "--timezone",
-            "Asia/Shanghai",
-            "--duration",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        (port,) = json.loads(proc.stdout.readline())["ports"]
+    with emulate(
+        "dahua",
+        "--port",
+        "0",
+        "--records",
+        "40",
+        "--password",
+        "s3cret",
+        "--timezone",
+        "Asia/Shanghai",
+        "--duration",
+        "60",
+    ) as hello:
+        (port,) = hello["ports"]
         with DahuaClient(DahuaTarget("127.0.0.1", port, password="s3cret")) as client:
             records = [r for p in client.pages(1, 2**31 - 1) for r in p.records]
             clock = client.clock()
         shanghai = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
         assert abs((clock - shanghai).total_seconds()) < 60
         assert len({r.rec_no for r in records if r.ignore_reason() is None}) == 40
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_the_devices_report_shows_a_dahua_controller_with_its_skew(zk_store, dahua, now):

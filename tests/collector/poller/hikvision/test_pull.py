@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -15,7 +12,7 @@ from collector.cli import app
 from collector.poller.worker import TerminalPollerWorker
 from collector.store.models import Punch
 from devices.hikvision.client import ISAPIClient, ISAPITarget
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.conftest import device_row, emulate, punch_count, quarantine_rows
 from tests.collector.poller.hikvision.conftest import hik_poller, punches_expected
 from tests.conftest import TEST_SECRET_KEY
 
@@ -189,34 +186,23 @@ def test_sync_command_reads_a_configured_hik_device(zk_store, hik, monkeypatch):
 
 
 def test_emulate_hikvision_command_serves_the_client():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "hikvision",
-            "--port",
-            "0",
-            "--events",
-            "40",
-            "--password",
-            "s3cret",
-            "--timezone",
-            "Asia/Shanghai",
-            "--duration",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        (port,) = json.loads(proc.stdout.readline())["ports"]
+    with emulate(
+        "hikvision",
+        "--port",
+        "0",
+        "--events",
+        "40",
+        "--password",
+        "s3cret",
+        "--timezone",
+        "Asia/Shanghai",
+        "--duration",
+        "60",
+    ) as hello:
+        (port,) = hello["ports"]
         with ISAPIClient(ISAPITarget("127.0.0.1", port, password="s3cret")) as client:
             clock = client.clock()
             pages = list(client.search(datetime(2000, 1, 1, tzinfo=clock.tzinfo), clock))
         assert clock.utcoffset() == timedelta(hours=8)
         punches = [e for p in pages for e in p.events if e.ignore_reason() is None]
         assert len(punches) == 40
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
