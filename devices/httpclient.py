@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Self
 
 import httpx
+
+from devices.errors import DeviceError, DeviceProtocolError, DeviceTimeout, DeviceUnreachable
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -54,3 +58,21 @@ def digest_http(target: HTTPTarget, transport: httpx.BaseTransport | None) -> ht
         transport=transport,
         verify=False,  # terminals and controllers ship self-signed certificates
     )
+
+
+@contextmanager
+def transport_errors(peer: str, dropped: tuple[str, ...] = ("disconnected",)) -> Iterator[None]:
+    """httpx's failures as `DeviceError`s; a protocol error naming one of `dropped` is a link
+    that died before the reply, any other a garbled reply."""
+    try:
+        yield
+    except DeviceError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise DeviceTimeout(f"timed out waiting for {peer}") from exc
+    except httpx.RemoteProtocolError as exc:
+        if any(word in str(exc).lower() for word in dropped):
+            raise DeviceUnreachable(f"connection dropped: {exc}") from exc
+        raise DeviceProtocolError(f"garbled reply: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise DeviceUnreachable(f"network error: {exc}") from exc

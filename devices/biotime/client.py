@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +28,10 @@ import httpx
 from devices.biotime.transactions import TransactionPage, WireError, parse_page
 from devices.errors import (
     DeviceAuthError,
-    DeviceError,
     DeviceProtocolError,
     DeviceRefused,
-    DeviceTimeout,
-    DeviceUnreachable,
 )
-from devices.httpclient import HTTPClient, HTTPTarget
+from devices.httpclient import HTTPClient, HTTPTarget, transport_errors
 from devices.types import DeviceInfo
 
 JWT_LOGIN = "/jwt-api-token-auth/"
@@ -80,7 +76,7 @@ class BioTimeClient(HTTPClient):
         refusals: list[str] = []
         choices = {"jwt": [("JWT", JWT_LOGIN)], "token": [("Token", TOKEN_LOGIN)]}
         for scheme, path in choices.get(self.target.auth, choices["jwt"] + choices["token"]):
-            with self._errors():
+            with transport_errors("the server"):
                 reply = self._http.post(path, json=body)
             if reply.status_code in (404, 405, 403):
                 refusals.append(f"{path}: HTTP {reply.status_code} {_detail(reply)}".strip())
@@ -157,24 +153,8 @@ class BioTimeClient(HTTPClient):
 
     def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
         headers = {"Authorization": f"{self.scheme} {self._token}"}
-        with self._errors():
+        with transport_errors("the server"):
             return self._http.get(path, params=params, headers=headers)
-
-    @staticmethod
-    @contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except DeviceError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise DeviceTimeout("timed out waiting for the server") from exc
-        except httpx.RemoteProtocolError as exc:
-            if "disconnected" in str(exc).lower():
-                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
-            raise DeviceProtocolError(f"garbled reply: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise DeviceUnreachable(f"network error: {exc}") from exc
 
     @staticmethod
     def _json(response: httpx.Response) -> Any:

@@ -18,7 +18,7 @@ it already holds by `RecNo`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,13 +29,11 @@ from devices.dahua.records import RecordPage, WireError, parse_page, parse_table
 from devices.dahua.stream import StreamEvent, StreamParser
 from devices.errors import (
     DeviceAuthError,
-    DeviceError,
     DeviceProtocolError,
     DeviceRefused,
-    DeviceTimeout,
     DeviceUnreachable,
 )
-from devices.httpclient import HTTPClient, HTTPTarget, digest_http
+from devices.httpclient import HTTPClient, HTTPTarget, digest_http, transport_errors
 from devices.types import DeviceInfo
 
 FIND_PATH = "/cgi-bin/recordFinder.cgi"
@@ -156,20 +154,9 @@ class DahuaClient(HTTPClient):
         return response
 
     @staticmethod
-    @contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except DeviceError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise DeviceTimeout("timed out waiting for the device") from exc
-        except httpx.RemoteProtocolError as exc:
-            if "disconnected" in str(exc).lower() or "incomplete" in str(exc).lower():
-                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
-            raise DeviceProtocolError(f"garbled reply: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise DeviceUnreachable(f"network error: {exc}") from exc
+    def _errors() -> AbstractContextManager[None]:
+        # An event stream cut mid-part says "incomplete": the link died too.
+        return transport_errors("the device", ("disconnected", "incomplete"))
 
     @staticmethod
     def _check(response: httpx.Response, *, read: bool = False) -> None:

@@ -27,11 +27,9 @@ from devices.errors import (
     DeviceAuthError,
     DeviceProtocolError,
     DeviceRefused,
-    DeviceTimeout,
-    DeviceUnreachable,
 )
 from devices.hikvision.events import AcsPage, WireError, parse_page, parse_time, search_condition
-from devices.httpclient import HTTPClient, HTTPTarget, digest_http
+from devices.httpclient import HTTPClient, HTTPTarget, digest_http, transport_errors
 from devices.types import DeviceInfo
 
 SEARCH_PATH = "/ISAPI/AccessControl/AcsEvent?format=json"
@@ -144,16 +142,8 @@ class ISAPIClient(HTTPClient):
             raise DeviceProtocolError(f"unreadable event search reply: {exc}") from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
+        with transport_errors("the device"):
             response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise DeviceTimeout("timed out waiting for the device") from exc
-        except httpx.RemoteProtocolError as exc:
-            if "disconnected" in str(exc).lower():  # the link died before the reply
-                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
-            raise DeviceProtocolError(f"garbled reply: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise DeviceUnreachable(f"network error: {exc}") from exc
         if response.status_code == 401:
             raise DeviceAuthError("user name or password refused (HTTP Digest)")
         if response.status_code >= 400:
