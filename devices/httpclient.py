@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -47,6 +47,14 @@ class HTTPClient:
     def close(self) -> None:
         """Close the connection."""
         self._http.close()
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        """A reply's JSON body; one that is not JSON is a protocol error."""
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise DeviceProtocolError(f"reply is not JSON: {exc}") from None
 
 
 def digest_http(target: HTTPTarget, transport: httpx.BaseTransport | None) -> httpx.Client:

@@ -156,13 +156,6 @@ class BioTimeClient(HTTPClient):
         with transport_errors("the server"):
             return self._http.get(path, params=params, headers=headers)
 
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise DeviceProtocolError(f"reply is not JSON: {exc}") from None
-
 
 def _int(value: Any) -> int | None:
     try:

@@ -151,13 +151,6 @@ class ISAPIClient(HTTPClient):
         return response
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise DeviceProtocolError(f"reply is not JSON: {exc}") from None
-
-    @staticmethod
     def _xml(response: httpx.Response) -> ET.Element:
         try:
             return ET.fromstring(response.content)
