@@ -14,14 +14,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
 
+from collector.cli import app
 from collector.config import apply_config, parse_config
+from collector.poller.worker import TerminalPollerWorker
 from collector.runtime import Store
 from collector.store.db import make_sessionmaker
 from collector.store.models import Device, Punch, Quarantine
 from devices.types import DevicePunch
 from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
 from devices.zk.emulator.traffic import history, make_users
+from tests.conftest import TEST_SECRET_KEY
 
 HISTORY_END = date(2026, 11, 26)
 
@@ -167,3 +171,30 @@ def emulate(*args: str) -> Iterator[dict[str, Any]]:
         proc.terminate()
         proc.wait(timeout=30)
         proc.stdout.close()
+
+
+@pytest.fixture
+def sync_cli(zk_store, monkeypatch) -> Callable[..., Result]:
+    """`punchgate sync ARGS` on the test store (the test secret key opens sealed passwords)."""
+    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
+    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["sync", *args])
+
+
+def json_summary(result: Result) -> dict[str, Any]:
+    """The JSON summary `punchgate sync --json` prints last."""
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def poll_once(store: Store, codes: list[str]) -> list[str]:
+    """One pass of the poller worker over `codes`: the devices whose poll succeeded."""
+    worker = TerminalPollerWorker(store, codes=codes)
+    try:
+        outcomes = worker.poll_all()
+    finally:
+        worker.stop()
+    return [o.device for o in outcomes if o]

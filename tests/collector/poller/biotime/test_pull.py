@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from collector.cli import app
 from collector.store.models import Punch
 from devices.biotime.client import BioTimeClient, BioTimeTarget
 from tests.collector.poller.biotime.conftest import (
@@ -17,8 +14,13 @@ from tests.collector.poller.biotime.conftest import (
     biotime_poller,
     punches_expected,
 )
-from tests.collector.poller.conftest import device_row, emulate, punch_count, quarantine_rows
-from tests.conftest import TEST_SECRET_KEY
+from tests.collector.poller.conftest import (
+    device_row,
+    emulate,
+    json_summary,
+    punch_count,
+    quarantine_rows,
+)
 
 ZONES = {SN_SHANGHAI: "Asia/Shanghai", SN_BERLIN: "Europe/Berlin"}
 
@@ -134,15 +136,10 @@ def test_an_unreadable_transaction_is_quarantined_once(zk_store, biotime):
     assert len(items) == 1 and "unreadable punch_time" in items[0].reason
 
 
-def test_sync_command_reads_a_configured_biotime_device(zk_store, biotime, monkeypatch):
+def test_sync_command_reads_a_configured_biotime_device(biotime, sync_cli):
     server = biotime("cli")
     server.fill(25)
-    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
-    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)
-    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
-    result = CliRunner().invoke(app, ["sync", "cli", "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json_summary(sync_cli("cli", "--json"))
     assert summary["inserted"] == 25 and summary["transport"] == "biotime-api"
 
 
