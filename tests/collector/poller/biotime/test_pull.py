@@ -144,9 +144,8 @@ def test_sync_command_reads_a_configured_biotime_device(biotime, sync_cli):
 
 
 def test_emulate_biotime_command_serves_the_client():
-    with emulate(
-        "biotime", "--port", "0", "--punches", "70", "--password", "s3cret", "--duration", "60"
-    ) as hello:
+    command = "biotime --port 0 --punches 70 --password s3cret --duration 60"
+    with emulate(*command.split()) as hello:
         (port,) = hello["ports"]
         target = BioTimeTarget("127.0.0.1", port, password="s3cret", page_size=30)
         with BioTimeClient(target) as client:

@@ -226,19 +226,8 @@ def test_sync_command_reads_a_configured_dahua_device(zk_store, dahua, sync_cli)
 
 
 def test_emulate_dahua_command_serves_the_client():
-    with emulate(
-        "dahua",
-        "--port",
-        "0",
-        "--records",
-        "40",
-        "--password",
-        "s3cret",
-        "--timezone",
-        "Asia/Shanghai",
-        "--duration",
-        "60",
-    ) as hello:
+    command = "dahua --port 0 --records 40 --password s3cret --timezone Asia/Shanghai --duration 60"
+    with emulate(*command.split()) as hello:
         (port,) = hello["ports"]
         with DahuaClient(DahuaTarget("127.0.0.1", port, password="s3cret")) as client:
             records = [r for p in client.pages(1, 2**31 - 1) for r in p.records]

@@ -177,19 +177,10 @@ def test_sync_command_reads_a_configured_hik_device(zk_store, hik, sync_cli):
 
 
 def test_emulate_hikvision_command_serves_the_client():
-    with emulate(
-        "hikvision",
-        "--port",
-        "0",
-        "--events",
-        "40",
-        "--password",
-        "s3cret",
-        "--timezone",
-        "Asia/Shanghai",
-        "--duration",
-        "60",
-    ) as hello:
+    command = (
+        "hikvision --port 0 --events 40 --password s3cret --timezone Asia/Shanghai --duration 60"
+    )
+    with emulate(*command.split()) as hello:
         (port,) = hello["ports"]
         with ISAPIClient(ISAPITarget("127.0.0.1", port, password="s3cret")) as client:
             clock = client.clock()
