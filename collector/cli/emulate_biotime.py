@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import random
-import time
-
 import typer
 
-from collector.cli.common import console
+from collector.cli.emulating import announce, serve
 from devices.biotime.emulator import BioTimeEmulator, BioTimeFaults, BioTimeServer
 
 
@@ -50,22 +46,9 @@ def biotime_command(
     server.fill(punches, seed=seed)
     with BioTimeEmulator(server, port) as emulator:
         sns = sorted(server.terminals)
-        print(
-            json.dumps({"ports": [emulator.port], "terminals": sns, "protocol": "biotime"}),
-            flush=True,
-        )
-        console.print(
+        announce(
+            {"ports": [emulator.port], "terminals": sns, "protocol": "biotime"},
             f"emulated BioTime server on http://127.0.0.1:{emulator.port} with {terminals} "
-            f"terminal(s), {punches} transactions; Ctrl-C stops"
+            f"terminal(s), {punches} transactions; Ctrl-C stops",
         )
-        rng = random.Random()
-        stop_at = None if duration is None else time.monotonic() + duration
-        try:
-            while stop_at is None or time.monotonic() < stop_at:
-                wait = live_every or 1.0
-                left = None if stop_at is None else max(0.0, stop_at - time.monotonic())
-                time.sleep(wait if left is None else min(wait, left))
-                if live_every:
-                    server.punch_now(rng.choice(sns), rng)
-        except KeyboardInterrupt:
-            pass
+        serve(live_every, duration, lambda rng: server.punch_now(rng.choice(sns), rng))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import random
-import time
 
 import typer
 
-from collector.cli.common import console
+from collector.cli.emulating import announce, serve, started
 from devices.dahua.emulator import DahuaController, DahuaEmulator, DahuaFaults
 
 
@@ -41,51 +39,38 @@ def dahua_command(
     """Serve emulated Dahua controllers; prints one JSON line with their ports on stdout."""
     if firmware not in ("utc", "local", "local+realutc"):
         raise typer.BadParameter("utc, local or local+realutc", param_hint="--firmware")
-    emulators: list[DahuaEmulator] = []
-    try:
-        for i in range(count):
-            controller = DahuaController(
-                username=username,
-                password=password,
-                timezone=timezone,
-                serial_number=f"7G0A1B2PAZ{seed:03d}{i:02d}",
-                firmware=firmware,  # type: ignore[arg-type]
-                skew_s=skew_minutes * 60,
-                faults=DahuaFaults(
-                    latency_s=latency_ms / 1000,
-                    wrong_password=wrong_password,
-                    garble_find=garble_find,
-                    drop_after_pages=drop_after_pages,
-                    drop_stream_after=drop_stream_after,
-                    garble_stream_after=garble_stream_after,
-                    rec_no_limit=rec_no_limit,
-                ),
-            )
-            controller.fill(records, seed=seed + i)
-            emulator = DahuaEmulator(controller, port + i if port else 0)
-            emulator.start()
-            emulators.append(emulator)
-        ports = [e.port for e in emulators]
-        print(json.dumps({"ports": ports, "protocol": "dahua-cgi"}), flush=True)
-        console.print(
-            f"{count} emulated Dahua controller(s) on http://127.0.0.1 port(s) "
-            f"{', '.join(map(str, ports))}, {records} punches each; Ctrl-C stops"
+
+    def make(i: int, at: int) -> DahuaEmulator:
+        controller = DahuaController(
+            username=username,
+            password=password,
+            timezone=timezone,
+            serial_number=f"7G0A1B2PAZ{seed:03d}{i:02d}",
+            firmware=firmware,  # type: ignore[arg-type]
+            skew_s=skew_minutes * 60,
+            faults=DahuaFaults(
+                latency_s=latency_ms / 1000,
+                wrong_password=wrong_password,
+                garble_find=garble_find,
+                drop_after_pages=drop_after_pages,
+                drop_stream_after=drop_stream_after,
+                garble_stream_after=garble_stream_after,
+                rec_no_limit=rec_no_limit,
+            ),
         )
-        _run(emulators, live_every, duration)
-    finally:
-        for emulator in emulators:
-            emulator.stop()
+        controller.fill(records, seed=seed + i)
+        return DahuaEmulator(controller, at)
 
+    with started(count, port, make) as emulators:
+        ports = [e.port for e in emulators]
+        announce(
+            {"ports": ports, "protocol": "dahua-cgi"},
+            f"{count} emulated Dahua controller(s) on http://127.0.0.1 port(s) "
+            f"{', '.join(map(str, ports))}, {records} punches each; Ctrl-C stops",
+        )
 
-def _run(emulators: list[DahuaEmulator], live_every: float, duration: float | None) -> None:
-    rng = random.Random()
-    stop_at = None if duration is None else time.monotonic() + duration
-    try:
-        while stop_at is None or time.monotonic() < stop_at:
-            wait = live_every or 1.0
-            time.sleep(wait if stop_at is None else max(0.0, min(wait, stop_at - time.monotonic())))
-            if live_every:
-                for emulator in emulators:
-                    emulator.controller.punch_now(rng)
-    except KeyboardInterrupt:
-        pass
+        def punch(rng: random.Random) -> None:
+            for emulator in emulators:
+                emulator.controller.punch_now(rng)
+
+        serve(live_every, duration, punch)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import random
-import time
 
 import typer
 
-from collector.cli.common import console
+from collector.cli.emulating import announce, serve, started
 from devices.hikvision.emulator import HikEmulator, HikFaults, HikTerminal
 
 
@@ -32,49 +30,36 @@ def hikvision_command(
     duration: float | None = typer.Option(None, help="Stop after N seconds (default: Ctrl-C)."),
 ) -> None:
     """Serve emulated ISAPI terminals; prints one JSON line with their ports on stdout."""
-    emulators: list[HikEmulator] = []
-    try:
-        for i in range(count):
-            terminal = HikTerminal(
-                username=username,
-                password=password,
-                timezone=timezone,
-                serial_number=f"DS-K1T671MF2024110{i:02d}ENAB{seed:07d}",
-                skew_s=skew_minutes * 60,
-                faults=HikFaults(
-                    latency_s=latency_ms / 1000,
-                    wrong_password=wrong_password,
-                    push_only=push_only,
-                    garble_search=garble_search,
-                    drop_after_pages=drop_after_pages,
-                    ignore_begin_serial=ignore_begin_serial,
-                ),
-            )
-            terminal.fill(events, seed=seed + i)
-            emulator = HikEmulator(terminal, port + i if port else 0, multipart=multipart)
-            emulator.start()
-            emulators.append(emulator)
-        ports = [e.port for e in emulators]
-        print(json.dumps({"ports": ports, "protocol": "isapi"}), flush=True)
-        console.print(
-            f"{count} emulated Hikvision terminal(s) on http://127.0.0.1 port(s) "
-            f"{', '.join(map(str, ports))}, {events} punches each; Ctrl-C stops"
+
+    def make(i: int, at: int) -> HikEmulator:
+        terminal = HikTerminal(
+            username=username,
+            password=password,
+            timezone=timezone,
+            serial_number=f"DS-K1T671MF2024110{i:02d}ENAB{seed:07d}",
+            skew_s=skew_minutes * 60,
+            faults=HikFaults(
+                latency_s=latency_ms / 1000,
+                wrong_password=wrong_password,
+                push_only=push_only,
+                garble_search=garble_search,
+                drop_after_pages=drop_after_pages,
+                ignore_begin_serial=ignore_begin_serial,
+            ),
         )
-        _run(emulators, live_every, duration)
-    finally:
-        for emulator in emulators:
-            emulator.stop()
+        terminal.fill(events, seed=seed + i)
+        return HikEmulator(terminal, at, multipart=multipart)
 
+    with started(count, port, make) as emulators:
+        ports = [e.port for e in emulators]
+        announce(
+            {"ports": ports, "protocol": "isapi"},
+            f"{count} emulated Hikvision terminal(s) on http://127.0.0.1 port(s) "
+            f"{', '.join(map(str, ports))}, {events} punches each; Ctrl-C stops",
+        )
 
-def _run(emulators: list[HikEmulator], live_every: float, duration: float | None) -> None:
-    rng = random.Random()
-    stop_at = None if duration is None else time.monotonic() + duration
-    try:
-        while stop_at is None or time.monotonic() < stop_at:
-            wait = live_every or 1.0
-            time.sleep(wait if stop_at is None else max(0.0, min(wait, stop_at - time.monotonic())))
-            if live_every:
-                for emulator in emulators:
-                    emulator.terminal.punch_now(rng)
-    except KeyboardInterrupt:
-        pass
+        def punch(rng: random.Random) -> None:
+            for emulator in emulators:
+                emulator.terminal.punch_now(rng)
+
+        serve(live_every, duration, punch)

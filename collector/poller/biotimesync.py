@@ -23,7 +23,13 @@ from typing import Any
 from collector.normalize import RawPunch
 from collector.poller.biotimedevices import BioTimeDevice
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import commit_batch, mark_status, read_sync_state, seen
+from collector.poller.terminals import (
+    commit_batch,
+    identity,
+    mark_status,
+    read_sync_state,
+    seen,
+)
 from collector.runtime import Store, utcnow
 from collector.store.ingest import QuarantineItem
 from devices.biotime.client import BioTimeClient
@@ -142,13 +148,9 @@ def sync_biotime(
 
 
 def _identity(info: DeviceInfo | None) -> dict[str, Any]:
+    out = identity(info)
     if info is None:
-        return {}
-    out: dict[str, Any] = {
-        "firmware": info.firmware,
-        "platform": info.platform,
-        "serial": info.serial,
-    }
+        return out
     if info.users is not None:
         out["user_count"] = info.users
     if info.records is not None:

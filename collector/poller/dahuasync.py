@@ -21,18 +21,22 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
 
 from collector.normalize import RawPunch, zone
 from collector.poller.dahuadevices import DahuaDevice
+from collector.poller.paging import read_in_batches
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import commit_batch, mark_status, read_sync_state, seen
+from collector.poller.terminals import (
+    commit_batch,
+    identity,
+    mark_status,
+    read_sync_state,
+    seen,
+)
 from collector.runtime import Store, utcnow
 from collector.store.ingest import QuarantineItem
 from devices.dahua.client import DahuaClient
 from devices.dahua.records import CardRecord, RecordPage
-from devices.errors import DeviceError
-from devices.types import DeviceInfo
 from rules.vocabulary import PunchFlag, SourceKind
 
 OVERLAP_S = 86_400  # how far before the newest CreateTime read each sync asks again
@@ -113,17 +117,9 @@ class _Reader:
         overlap = int(self.device.options.get("overlap_s", OVERLAP_S))
         start = max(self.last_time - overlap, 1) if self.cursor else 1
         every = int(self.device.options.get("commit_records", COMMIT_RECORDS))
-        try:
-            for page in self.client.pages(start, end):
-                self._take(page)
-                if self.pending_read >= every:
-                    self._commit()
-        except DeviceError:
-            self._commit()
-            raise
-        self._commit()
+        read_in_batches(self.client.pages(start, end), self._take, self._commit, every)
 
-    def _take(self, page: RecordPage) -> None:
+    def _take(self, page: RecordPage) -> int:
         for record in page.records:
             if not self._is_new(record):
                 continue
@@ -139,6 +135,7 @@ class _Reader:
         if not self.restarted:  # the cursor passes an unreadable newest record too
             numbers = [int(f["RecNo"]) for _, f in page.bad if f.get("RecNo", "").isdigit()]
             self.cursor = max([self.cursor, *numbers])
+        return self.pending_read
 
     def _is_new(self, record: CardRecord) -> bool:
         if record.rec_no > self.cursor:
@@ -193,7 +190,7 @@ def sync_dahua(
         reported_until=clock.astimezone(UTC),
         clock_skew_s=skew,
         **seen(now),
-        **_identity(info),
+        **identity(info),
     )
     return SyncOutcome(
         device=device.code,
@@ -211,9 +208,3 @@ def sync_dahua(
         ignored=sum(reader.ignored.values()),
         ignored_reasons=dict(reader.ignored),
     )
-
-
-def _identity(info: DeviceInfo | None) -> dict[str, Any]:
-    if info is None:
-        return {}
-    return {"firmware": info.firmware, "platform": info.platform, "serial": info.serial}

@@ -2,75 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from collector.poller.terminals import TerminalConfigError, load_devices, open_secret
+from collector.poller.httpdevices import HTTPDevice
+from collector.poller.terminals import load_devices
 from collector.sealing import SecretBox
 from collector.settings import Settings
-from collector.store.models import Device
 from devices.hikvision.client import PAGE_SIZE, ISAPITarget
-from rules.vocabulary import DirectionMode
 
 KIND = "hik"
 
 
 @dataclass(frozen=True)
-class HikDevice:
+class HikDevice(HTTPDevice):
     """One ISAPI terminal's connection and normalisation settings (password kept out of repr)."""
-
-    code: str
-    host: str
-    port: int = 80
-    username: str = "admin"
-    timezone: str = "UTC"
-    direction_mode: DirectionMode = DirectionMode.AUTO
-    options: dict[str, Any] = field(default_factory=dict)
-    password: str = field(default="", repr=False)
 
     def target(self, settings: Settings) -> ISAPITarget:
         """The client's view of this terminal."""
-        return ISAPITarget(
-            host=self.host,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            https=bool(self.options.get("https", False)),
-            timeout=float(self.options.get("timeout_s", max(settings.zk_timeout_s, 10.0))),
-            page_size=int(self.options.get("page_size", PAGE_SIZE)),
-        )
-
-    def interval(self, settings: Settings) -> float:
-        """Seconds between polls."""
-        return float(self.options.get("interval_s", settings.zk_poll_interval_s))
-
-    @property
-    def live(self) -> bool:
-        """Hikvision terminals are polled (or push on their own); no held session."""
-        return False
-
-
-def hik_device_from_row(device: Device, box: SecretBox | None = None) -> HikDevice:
-    """A HikDevice from its row: `comm_key` holds the password, `options.username` the user."""
-    if not device.host:
-        raise TerminalConfigError("no host configured")
-    options = dict(device.options or {})
-    return HikDevice(
-        code=device.code,
-        host=device.host,
-        port=device.port or (443 if options.get("https") else 80),
-        username=str(options.get("username", "admin")),
-        timezone=device.timezone or "UTC",
-        direction_mode=DirectionMode(device.direction_mode or "auto"),
-        options=options,
-        password=open_secret(box, device.comm_key_secret) or "",
-    )
+        return ISAPITarget(**self.connection(settings, PAGE_SIZE))
 
 
 def load_hik_devices(
     engine: Engine, codes: list[str] | None = None, *, box: SecretBox | None = None
 ) -> list[HikDevice]:
     """Enabled Hikvision terminals from the store; a misconfigured one is marked and skipped."""
-    return load_devices(engine, KIND, hik_device_from_row, codes, box=box)
+    return load_devices(engine, KIND, HikDevice.from_row, codes, box=box)

@@ -23,19 +23,23 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from collector.normalize import RawPunch
 from collector.poller.hikdevices import HikDevice
+from collector.poller.paging import read_in_batches
 from collector.poller.punches import hik_punch
 from collector.poller.sync import SyncOutcome
-from collector.poller.terminals import commit_batch, mark_status, read_sync_state, seen
+from collector.poller.terminals import (
+    commit_batch,
+    identity,
+    mark_status,
+    read_sync_state,
+    seen,
+)
 from collector.runtime import Store, utcnow
 from collector.store.ingest import QuarantineItem
-from devices.errors import DeviceError
 from devices.hikvision.client import ISAPIClient
 from devices.hikvision.events import AcsEvent, AcsPage
-from devices.types import DeviceInfo
 from rules.vocabulary import PunchFlag, SourceKind
 
 EPOCH = datetime(2000, 1, 1)  # noqa: DTZ001 - given the terminal's offset before use
@@ -96,28 +100,17 @@ class _Reader:
     pending_read: int = 0
 
     def read(self) -> None:
-        """Search after the cursor to the end; commit every `commit_events` events and at the end.
-
-        A failure while reading commits what was read before it, so the next sync resumes
-        there; a crash loses only the uncommitted pages, which the next sync reads again.
-        """
+        """Search after the cursor; commit every `commit_events` events read and at the end."""
         start = EPOCH.replace(tzinfo=self.clock.tzinfo)
         if self.ignores_begin and self.cursor and self.last_time:
             start = datetime.fromisoformat(self.last_time) - OVERLAP
         end = self.clock + timedelta(days=1)
         every = int(self.device.options.get("commit_events", COMMIT_EVENTS))
-        try:
-            for page in self.client.search(start, end, begin_serial=self.cursor + 1):
-                self.total = max(self.total, page.total)
-                self._take(page)
-                if self.pending_read >= every:
-                    self._commit()
-        except DeviceError:
-            self._commit()
-            raise
-        self._commit()
+        pages = self.client.search(start, end, begin_serial=self.cursor + 1)
+        read_in_batches(pages, self._take, self._commit, every)
 
-    def _take(self, page: AcsPage) -> None:
+    def _take(self, page: AcsPage) -> int:
+        self.total = max(self.total, page.total)
         fresh = [e for e in page.events if e.serial > self.cursor]
         if len(fresh) < len(page.events):
             self.ignores_begin = True  # the firmware sent what beginSerialNo excluded
@@ -127,6 +120,7 @@ class _Reader:
         if fresh:
             newest = max(fresh, key=lambda e: e.serial)
             self.cursor, self.last_time = newest.serial, newest.time.isoformat()
+        return self.pending_read
 
     def _commit(self) -> None:
         state = {
@@ -180,7 +174,7 @@ def sync_hik(
         reported_until=clock.astimezone(now.tzinfo),
         clock_skew_s=skew,
         **seen(now),
-        **_identity(info),
+        **identity(info),
     )
     return SyncOutcome(
         device=device.code,
@@ -198,12 +192,6 @@ def sync_hik(
         ignored=sum(reader.ignored.values()),
         ignored_reasons=dict(reader.ignored),
     )
-
-
-def _identity(info: DeviceInfo | None) -> dict[str, Any]:
-    if info is None:
-        return {}
-    return {"firmware": info.firmware, "platform": info.platform, "serial": info.serial}
 
 
 def _counter_restarted(client: ISAPIClient, clock: datetime, cursor: int) -> bool:

@@ -20,6 +20,7 @@ from collector.sealing import SecretBox, SecretKeyError, is_sealed
 from collector.settings import Settings
 from collector.store.ingest import QuarantineItem, ingest
 from collector.store.models import Device, SiteAgentTerminal
+from devices.types import DeviceInfo
 from devices.zk.driver import Transport, ZKTarget
 from rules.vocabulary import DirectionMode
 
@@ -213,6 +214,13 @@ def commit_batch(
 def seen(now: datetime) -> dict[str, Any]:
     """Status values of a terminal that just answered."""
     return {"status": STATUS_ONLINE, "last_seen_at": now, "last_error": None}
+
+
+def identity(info: DeviceInfo | None) -> dict[str, Any]:
+    """Status values of what a terminal says it is (none when it was not asked)."""
+    if info is None:
+        return {}
+    return {"firmware": info.firmware, "platform": info.platform, "serial": info.serial}
 
 
 # A terminal is "up" online and "down" offline or unauthorized; unknown (never polled yet)

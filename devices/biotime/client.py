@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +28,10 @@ import httpx
 from devices.biotime.transactions import TransactionPage, WireError, parse_page
 from devices.errors import (
     DeviceAuthError,
-    DeviceError,
     DeviceProtocolError,
     DeviceRefused,
-    DeviceTimeout,
-    DeviceUnreachable,
 )
+from devices.httpclient import HTTPClient, HTTPTarget, transport_errors
 from devices.types import DeviceInfo
 
 JWT_LOGIN = "/jwt-api-token-auth/"
@@ -44,53 +41,34 @@ TERMINALS = "/iclock/api/terminals/"
 PAGE_SIZE = 500
 
 
-@dataclass(frozen=True, slots=True)
-class BioTimeTarget:
+@dataclass(frozen=True, slots=True, repr=False)
+class BioTimeTarget(HTTPTarget):
     """Where the server is, how to log in, and which terminal to read (password kept out)."""
 
-    host: str
-    port: int = 80
-    username: str = "admin"
-    password: str = ""
-    https: bool = False
-    timeout: float = 10.0
     page_size: int = PAGE_SIZE
     terminal_sn: str | None = None  # one terminal's punches; None: every terminal's
     auth: str = "auto"  # auto (JWT, then token), jwt, token
-
-    @property
-    def base_url(self) -> str:
-        """The server's URL."""
-        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
     def __repr__(self) -> str:  # the password never appears in logs or tracebacks
         return f"BioTimeTarget({self.base_url}, user={self.username}, sn={self.terminal_sn})"
 
 
-class BioTimeClient:
+class BioTimeClient(HTTPClient):
     """One BioTime server's API over a kept-alive connection; use as a context manager."""
 
     def __init__(self, target: BioTimeTarget, *, transport: httpx.BaseTransport | None = None):
         self.target = target
         self.scheme: str | None = None  # JWT or Token, once logged in
         self._token: str | None = None
-        self._http = httpx.Client(
-            base_url=target.base_url,
-            timeout=target.timeout,
-            transport=transport,
-            verify=False,  # on-premises servers often run self-signed certificates
-            headers={"Accept": "application/json"},
+        super().__init__(
+            httpx.Client(
+                base_url=target.base_url,
+                timeout=target.timeout,
+                transport=transport,
+                verify=False,  # on-premises servers often run self-signed certificates
+                headers={"Accept": "application/json"},
+            )
         )
-
-    def __enter__(self) -> BioTimeClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
 
     def login(self) -> None:
         """Get a token: JWT where the server and licence allow, else token auth."""
@@ -98,7 +76,7 @@ class BioTimeClient:
         refusals: list[str] = []
         choices = {"jwt": [("JWT", JWT_LOGIN)], "token": [("Token", TOKEN_LOGIN)]}
         for scheme, path in choices.get(self.target.auth, choices["jwt"] + choices["token"]):
-            with self._errors():
+            with transport_errors("the server"):
                 reply = self._http.post(path, json=body)
             if reply.status_code in (404, 405, 403):
                 refusals.append(f"{path}: HTTP {reply.status_code} {_detail(reply)}".strip())
@@ -175,31 +153,8 @@ class BioTimeClient:
 
     def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
         headers = {"Authorization": f"{self.scheme} {self._token}"}
-        with self._errors():
+        with transport_errors("the server"):
             return self._http.get(path, params=params, headers=headers)
-
-    @staticmethod
-    @contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except DeviceError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise DeviceTimeout("timed out waiting for the server") from exc
-        except httpx.RemoteProtocolError as exc:
-            if "disconnected" in str(exc).lower():
-                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
-            raise DeviceProtocolError(f"garbled reply: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise DeviceUnreachable(f"network error: {exc}") from exc
-
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise DeviceProtocolError(f"reply is not JSON: {exc}") from None
 
 
 def _int(value: Any) -> int | None:

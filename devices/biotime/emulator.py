@@ -23,12 +23,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from devices.biotime.transactions import TIME_FORMAT
+from devices.httpemulator import EmulatorHandler, LoopbackServer
 
 PAGE_CAP = 1000
 STATES = ("0", "1")  # check in, check out: what most people press
@@ -265,15 +266,10 @@ class BioTimeServer:
         return rows
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(EmulatorHandler):
     server_version = "nginx"
     server: ThreadingHTTPServer
     biotime: BioTimeServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
-        return
 
     def do_POST(self) -> None:
         state = self.biotime
@@ -283,13 +279,13 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(state.faults.latency_s)
         path = self.path.split("?", 1)[0]
         if path not in ("/jwt-api-token-auth/", "/api-token-auth/"):
-            self._json(404, {"detail": "Not found."})
+            self.reply_json(404, {"detail": "Not found."})
             return
         if path == "/jwt-api-token-auth/" and state.faults.jwt_missing:
-            self._json(404, {"detail": "Not found."})
+            self.reply_json(404, {"detail": "Not found."})
             return
         if path == "/jwt-api-token-auth/" and state.faults.jwt_forbidden:
-            self._json(403, {"detail": "IsNotOpenAPI"})
+            self.reply_json(403, {"detail": "IsNotOpenAPI"})
             return
         try:
             kind = self.headers.get("Content-Type", "")
@@ -298,10 +294,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except ValueError:
-            self._json(400, {"detail": "JSON parse error"})
+            self.reply_json(400, {"detail": "JSON parse error"})
             return
         status, reply = state.login("JWT" if path.startswith("/jwt") else "Token", body)
-        self._json(status, reply)
+        self.reply_json(status, reply)
 
     def do_GET(self) -> None:
         state = self.biotime
@@ -310,70 +306,37 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, raw_query = self.path.partition("?")
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         if path not in ("/iclock/api/transactions/", "/iclock/api/terminals/"):
-            self._json(404, {"detail": "Not found."})
+            self.reply_json(404, {"detail": "Not found."})
             return
         if not state.authorized(self.headers.get("Authorization")):
-            self._json(401, {"detail": "Authentication credentials were not provided."})
+            self.reply_json(401, {"detail": "Authentication credentials were not provided."})
             return
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
         url = f"http://{host}{path}"
         if path == "/iclock/api/terminals/":
-            self._json(*state.page_of(state.terminal_rows(query), query, url))
+            self.reply_json(*state.page_of(state.terminal_rows(query), query, url))
             return
         with state.lock:
             state.page_requests += 1
             number = state.page_requests
         faults = state.faults
         if faults.drop_after_pages is not None and number > faults.drop_after_pages:
-            self.close_connection = True
-            self.wfile.flush()
-            self.connection.shutdown(2)  # the link dies before the reply
+            self.drop_link()  # the link dies before the reply
             return
         if faults.garble_page == number:
-            self._send(200, b'{"count": 3, "data": [{"id": ', "application/json")
+            self.reply(200, b'{"count": 3, "data": [{"id": ', "application/json")
             return
         status, body = state.page_of(state.transaction_rows(query), query, url)
         if status == 200:
             with state.lock:
                 state.pages_served += 1
-        self._json(status, body)
-
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply_json(status, body)
 
 
-class BioTimeEmulator:
+class BioTimeEmulator(LoopbackServer):
     """Serves one `BioTimeServer` on 127.0.0.1 in a background thread; a context manager."""
 
     def __init__(self, state: BioTimeServer, port: int = 0) -> None:
         handler = type("BioTimeHandler", (_Handler,), {"biotime": state})
         self.state = state
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name=f"biotime-emulator-{self.port}", daemon=True
-        )
-
-    def __enter__(self) -> BioTimeEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Start serving."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(handler, port, "biotime-emulator")

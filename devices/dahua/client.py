@@ -18,7 +18,7 @@ it already holds by `RecNo`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,12 +29,11 @@ from devices.dahua.records import RecordPage, WireError, parse_page, parse_table
 from devices.dahua.stream import StreamEvent, StreamParser
 from devices.errors import (
     DeviceAuthError,
-    DeviceError,
     DeviceProtocolError,
     DeviceRefused,
-    DeviceTimeout,
     DeviceUnreachable,
 )
+from devices.httpclient import HTTPClient, HTTPTarget, digest_http, transport_errors
 from devices.types import DeviceInfo
 
 FIND_PATH = "/cgi-bin/recordFinder.cgi"
@@ -45,50 +44,20 @@ RECORD_NAME = "AccessControlCardRec"
 PAGE_SIZE = 500  # records asked per page; controllers cap `count` (often at 1024)
 
 
-@dataclass(frozen=True, slots=True)
-class DahuaTarget:
+@dataclass(frozen=True, slots=True, repr=False)
+class DahuaTarget(HTTPTarget):
     """Where a controller is and how to log in (the password kept out of repr)."""
 
-    host: str
-    port: int = 80
-    username: str = "admin"
-    password: str = ""
-    https: bool = False
-    timeout: float = 10.0
     page_size: int = PAGE_SIZE
     local_times: bool = False  # CreateTime is the controller's wall clock (older firmwares)
 
-    @property
-    def base_url(self) -> str:
-        """The controller's URL."""
-        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
-    def __repr__(self) -> str:  # the password never appears in logs or tracebacks
-        return f"DahuaTarget({self.base_url}, user={self.username})"
-
-
-class DahuaClient:
+class DahuaClient(HTTPClient):
     """One controller's CGI API over a kept-alive connection; use as a context manager."""
 
     def __init__(self, target: DahuaTarget, *, transport: httpx.BaseTransport | None = None):
+        super().__init__(digest_http(target, transport))
         self.target = target
-        self._http = httpx.Client(
-            base_url=target.base_url,
-            auth=httpx.DigestAuth(target.username, target.password),
-            timeout=target.timeout,
-            transport=transport,
-            verify=False,  # controllers ship self-signed certificates
-        )
-
-    def __enter__(self) -> DahuaClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
 
     def device_info(self) -> DeviceInfo:
         """Serial, type and firmware from `magicBox.cgi` (getSystemInfo, getSoftwareVersion)."""
@@ -185,20 +154,9 @@ class DahuaClient:
         return response
 
     @staticmethod
-    @contextmanager
-    def _errors() -> Iterator[None]:
-        try:
-            yield
-        except DeviceError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise DeviceTimeout("timed out waiting for the device") from exc
-        except httpx.RemoteProtocolError as exc:
-            if "disconnected" in str(exc).lower() or "incomplete" in str(exc).lower():
-                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
-            raise DeviceProtocolError(f"garbled reply: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise DeviceUnreachable(f"network error: {exc}") from exc
+    def _errors() -> AbstractContextManager[None]:
+        # An event stream cut mid-part says "incomplete": the link died too.
+        return transport_errors("the device", ("disconnected", "incomplete"))
 
     @staticmethod
     def _check(response: httpx.Response, *, read: bool = False) -> None:

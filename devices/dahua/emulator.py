@@ -25,7 +25,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -33,6 +32,7 @@ from zoneinfo import ZoneInfo
 from devices.dahua.records import record_lines
 from devices.dahua.stream import event_part
 from devices.digest import DigestServer
+from devices.httpemulator import EmulatorHandler, LoopbackServer
 
 COUNT_CAP = 1024
 BOUNDARY = "myboundary"
@@ -209,16 +209,11 @@ class DahuaController:
         return f"Code=AccessControl;action=Pulse;index=0;data={json.dumps(data, indent=1)}"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the controllers' web server does
-    disable_nagle_algorithm = True
+class _Handler(EmulatorHandler):
     server_version = "Webs"
     controller: DahuaController
     digest: DigestServer
     stopping: threading.Event
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
-        return
 
     def do_GET(self) -> None:
         controller = self.controller
@@ -272,9 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
             controller.finds += 1
             number = controller.finds
         if faults.drop_after_pages is not None and number > faults.drop_after_pages:
-            self.close_connection = True
-            self.wfile.flush()
-            self.connection.shutdown(2)  # the link dies before the reply
+            self.drop_link()  # the link dies before the reply
             return
         if faults.garble_find == number:
             self._send(200, "found=3\r\nrecords[0].RecNo")
@@ -337,17 +330,11 @@ class _Handler(BaseHTTPRequestHandler):
             return  # the client went away
 
     def _send(self, status: int, text: str, *, challenge: bool = False) -> None:
-        body = text.encode()
-        self.send_response(status)
-        if challenge:
-            self.send_header("WWW-Authenticate", self.digest.challenge())
-        self.send_header("Content-Type", "text/plain;charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        auth = self.digest.challenge() if challenge else None
+        self.reply(status, text.encode(), "text/plain;charset=utf-8", challenge=auth)
 
 
-class DahuaEmulator:
+class DahuaEmulator(LoopbackServer):
     """Serves one `DahuaController` on 127.0.0.1 in a background thread; a context manager."""
 
     def __init__(self, controller: DahuaController, port: int = 0) -> None:
@@ -362,28 +349,11 @@ class DahuaEmulator:
             },
         )
         self.controller = controller
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name=f"dahua-emulator-{self.port}", daemon=True
-        )
-
-    def __enter__(self) -> DahuaEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Start serving."""
-        self._thread.start()
+        super().__init__(handler, port, "dahua-emulator")
 
     def stop(self) -> None:
         """Stop serving, end open event streams, and close the socket."""
         self.stopping.set()
         with self.controller.changed:
             self.controller.changed.notify_all()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()

@@ -27,10 +27,9 @@ from devices.errors import (
     DeviceAuthError,
     DeviceProtocolError,
     DeviceRefused,
-    DeviceTimeout,
-    DeviceUnreachable,
 )
 from devices.hikvision.events import AcsPage, WireError, parse_page, parse_time, search_condition
+from devices.httpclient import HTTPClient, HTTPTarget, digest_http, transport_errors
 from devices.types import DeviceInfo
 
 SEARCH_PATH = "/ISAPI/AccessControl/AcsEvent?format=json"
@@ -41,49 +40,19 @@ XMLNS = "http://www.hikvision.com/ver20/XMLSchema"
 PAGE_SIZE = 30  # what DS-K1T firmwares cap maxResults at
 
 
-@dataclass(frozen=True, slots=True)
-class ISAPITarget:
+@dataclass(frozen=True, slots=True, repr=False)
+class ISAPITarget(HTTPTarget):
     """Where a terminal is and how to log in (the password kept out of repr)."""
 
-    host: str
-    port: int = 80
-    username: str = "admin"
-    password: str = ""
-    https: bool = False
-    timeout: float = 10.0
     page_size: int = PAGE_SIZE
 
-    @property
-    def base_url(self) -> str:
-        """The terminal's URL."""
-        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
 
-    def __repr__(self) -> str:  # the password never appears in logs or tracebacks
-        return f"ISAPITarget({self.base_url}, user={self.username})"
-
-
-class ISAPIClient:
+class ISAPIClient(HTTPClient):
     """One terminal's ISAPI over a kept-alive connection; use as a context manager."""
 
     def __init__(self, target: ISAPITarget, *, transport: httpx.BaseTransport | None = None):
+        super().__init__(digest_http(target, transport))
         self.target = target
-        self._http = httpx.Client(
-            base_url=target.base_url,
-            auth=httpx.DigestAuth(target.username, target.password),
-            timeout=target.timeout,
-            transport=transport,
-            verify=False,  # terminals ship self-signed certificates
-        )
-
-    def __enter__(self) -> ISAPIClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._http.close()
 
     def device_info(self) -> DeviceInfo:
         """Serial, model and firmware from `/ISAPI/System/deviceInfo`."""
@@ -173,28 +142,13 @@ class ISAPIClient:
             raise DeviceProtocolError(f"unreadable event search reply: {exc}") from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
+        with transport_errors("the device"):
             response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise DeviceTimeout("timed out waiting for the device") from exc
-        except httpx.RemoteProtocolError as exc:
-            if "disconnected" in str(exc).lower():  # the link died before the reply
-                raise DeviceUnreachable(f"connection dropped: {exc}") from exc
-            raise DeviceProtocolError(f"garbled reply: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise DeviceUnreachable(f"network error: {exc}") from exc
         if response.status_code == 401:
             raise DeviceAuthError("user name or password refused (HTTP Digest)")
         if response.status_code >= 400:
             raise DeviceRefused(_isapi_error(response))
         return response
-
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise DeviceProtocolError(f"reply is not JSON: {exc}") from None
 
     @staticmethod
     def _xml(response: httpx.Response) -> ET.Element:

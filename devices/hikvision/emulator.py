@@ -20,13 +20,13 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from devices.digest import DigestServer
 from devices.hikvision.events import MAJOR_EVENT, parse_time
 from devices.hikvision.pusher import HttpHost, Pusher, hosts_xml, parse_hosts
+from devices.httpemulator import EmulatorHandler, LoopbackServer
 
 REALM = "DS-K1T671MF"
 NS = "http://www.hikvision.com/ver20/XMLSchema"
@@ -271,15 +271,10 @@ def status_body(code: int, words: str, sub: str, path: str, msg: str = "") -> di
     return body
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the terminals' web server does
-    disable_nagle_algorithm = True  # headers and body go out in two writes
+class _Handler(EmulatorHandler):
     server_version = "webs"
     terminal: HikTerminal
     digest: DigestServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
-        return
 
     def do_GET(self) -> None:
         self._serve()
@@ -300,21 +295,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers.get("Authorization"), self.command, terminal.username, terminal.password
         )
         if not authorized:
-            self._send(401, b"", "text/plain", challenge=True)
+            self.reply(401, b"", "text/plain", challenge=self.digest.challenge())
             return
         path = self.path.split("?", 1)[0]
         if self.command == "GET" and path == "/ISAPI/System/deviceInfo":
-            self._send(200, terminal.device_info_xml().encode(), "application/xml")
+            self.reply(200, terminal.device_info_xml().encode(), "application/xml")
         elif self.command == "GET" and path == "/ISAPI/System/status":
-            self._send(200, terminal.status_xml().encode(), "application/xml")
+            self.reply(200, terminal.status_xml().encode(), "application/xml")
         elif self.command == "GET" and path == "/ISAPI/System/time":
-            self._send(200, terminal.time_xml().encode(), "application/xml")
+            self.reply(200, terminal.time_xml().encode(), "application/xml")
         elif path == "/ISAPI/Event/notification/httpHosts" and self.command in ("GET", "PUT"):
             self._hosts(body, path)
         elif self.command == "POST" and path == "/ISAPI/AccessControl/AcsEvent":
             self._search(body, path)
         else:
-            self._json(404, status_body(4, "Invalid Operation", "notSupport", path))
+            self.reply_json(404, status_body(4, "Invalid Operation", "notSupport", path))
 
     def _hosts(self, body: bytes, path: str) -> None:
         terminal = self.terminal
@@ -322,21 +317,23 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 hosts = parse_hosts(body)
             except ValueError as exc:
-                self._json(400, status_body(6, "Invalid Content", "badXmlContent", path, str(exc)))
+                self.reply_json(
+                    400, status_body(6, "Invalid Content", "badXmlContent", path, str(exc))
+                )
                 return
             with terminal.lock:
                 terminal.http_hosts[:] = hosts
-            self._json(200, status_body(1, "OK", "ok", path))
+            self.reply_json(200, status_body(1, "OK", "ok", path))
             return
         with terminal.lock:
             text = hosts_xml(list(terminal.http_hosts))
-        self._send(200, text.encode(), "application/xml")
+        self.reply(200, text.encode(), "application/xml")
 
     def _search(self, body: bytes, path: str) -> None:
         terminal = self.terminal
         faults = terminal.faults
         if faults.push_only:
-            self._json(403, status_body(4, "Invalid Operation", "notSupport", path))
+            self.reply_json(403, status_body(4, "Invalid Operation", "notSupport", path))
             return
         try:
             cond = json.loads(body)["AcsEventCond"]
@@ -345,37 +342,23 @@ class _Handler(BaseHTTPRequestHandler):
             reply = terminal.search(cond)
         except (ValueError, KeyError, TypeError) as exc:
             sub = "badJsonContent"
-            self._json(400, status_body(6, "Invalid Content", sub, path, str(exc)))
+            self.reply_json(400, status_body(6, "Invalid Content", sub, path, str(exc)))
             return
         with terminal.lock:
             terminal.searches += 1
             number = terminal.searches
         if faults.drop_after_pages is not None and number > faults.drop_after_pages:
-            self.close_connection = True
-            self.wfile.flush()
-            self.connection.shutdown(2)  # the link dies before the reply
+            self.drop_link()  # the link dies before the reply
             return
         if faults.garble_search == number:
-            self._send(200, b'{"AcsEvent": {"searchID": "', "application/json")
+            self.reply(200, b'{"AcsEvent": {"searchID": "', "application/json")
             return
         with terminal.lock:
             terminal.pages_served += 1
-        self._json(200, reply)
-
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, kind: str, *, challenge: bool = False) -> None:
-        self.send_response(status)
-        if challenge:
-            self.send_header("WWW-Authenticate", self.digest.challenge())
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply_json(200, reply)
 
 
-class HikEmulator:
+class HikEmulator(LoopbackServer):
     """Serves one `HikTerminal` on 127.0.0.1 in a background thread; a context manager."""
 
     def __init__(self, terminal: HikTerminal, port: int = 0, *, multipart: bool = False) -> None:
@@ -383,29 +366,16 @@ class HikEmulator:
         handler = type("HikHandler", (_Handler,), {"terminal": terminal, "digest": digest})
         self.multipart = multipart  # post notifications as multipart with a picture
         self.terminal = terminal
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name=f"hik-emulator-{self.port}", daemon=True
-        )
-
-    def __enter__(self) -> HikEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(handler, port, "hik-emulator")
 
     def start(self) -> None:
         """Start serving (and posting events to the terminal's httpHosts)."""
         self.terminal.pusher = Pusher(multipart=self.multipart)
-        self._thread.start()
+        super().start()
 
     def stop(self) -> None:
         """Stop serving and posting, and close the socket."""
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
         if self.terminal.pusher is not None:
             self.terminal.pusher.close()
             self.terminal.pusher = None

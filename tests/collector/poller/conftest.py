@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
 
+from collector.cli import app
 from collector.config import apply_config, parse_config
+from collector.poller.worker import TerminalPollerWorker
 from collector.runtime import Store
 from collector.store.db import make_sessionmaker
 from collector.store.models import Device, Punch, Quarantine
 from devices.types import DevicePunch
 from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
 from devices.zk.emulator.traffic import history, make_users
+from tests.conftest import TEST_SECRET_KEY
 
 HISTORY_END = date(2026, 11, 26)
 
@@ -123,3 +132,69 @@ def distinct_punches(terminal: Terminal) -> int:
 
     items = parse_attendance(bytes(terminal.log), terminal.spec.record_size)
     return len({(i.user_id, i.timestamp) for i in items if isinstance(i, DevicePunch)})
+
+
+def declare_http_device(
+    store: Store,
+    now: datetime,
+    kind: str,
+    code: str,
+    port: int,
+    *,
+    timezone: str,
+    password: str,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Declare an emulated HTTP device on 127.0.0.1 (user admin, 5 s timeout) as the TOML would."""
+    device = {
+        "code": code,
+        "kind": kind,
+        "host": "127.0.0.1",
+        "port": port,
+        "timezone": timezone,
+        "comm_key": password,
+        "options": {"username": "admin", "timeout_s": 5, **(options or {})},
+    }
+    with store.sessions.begin() as session:
+        apply_config(session, parse_config({"devices": [device]}), now=now, box=store.box)
+
+
+@contextmanager
+def emulate(*args: str) -> Iterator[dict[str, Any]]:
+    """`punchgate emulate ARGS` in a child process; yields the JSON line it prints first."""
+    punchgate = str(Path(sys.executable).parent / "punchgate")
+    proc = subprocess.Popen([punchgate, "emulate", *args], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+
+
+@pytest.fixture
+def sync_cli(zk_store, monkeypatch) -> Callable[..., Result]:
+    """`punchgate sync ARGS` on the test store (the test secret key opens sealed passwords)."""
+    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
+    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["sync", *args])
+
+
+def json_summary(result: Result) -> dict[str, Any]:
+    """The JSON summary `punchgate sync --json` prints last."""
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def poll_once(store: Store, codes: list[str]) -> list[str]:
+    """One pass of the poller worker over `codes`: the devices whose poll succeeded."""
+    worker = TerminalPollerWorker(store, codes=codes)
+    try:
+        outcomes = worker.poll_all()
+    finally:
+        worker.stop()
+    return [o.device for o in outcomes if o]

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from collector.cli import app
-from tests.collector.poller.conftest import device_row, distinct_punches, punch_count
+from tests.collector.poller.conftest import device_row, distinct_punches, emulate, punch_count
 
 
 def test_sync_configured_device_json_then_nothing_new(zk_store, add_terminal, monkeypatch):
@@ -45,31 +42,9 @@ def test_sync_ad_hoc_host_and_wrong_key(zk_store, add_terminal, emulator, monkey
 
 
 def test_emulate_command_serves_pyzk():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "zk",
-            "--port",
-            "0",
-            "--count",
-            "2",
-            "--records",
-            "120",
-            "--layout",
-            "16",
-            "--comm-key",
-            "7",
-            "--duration",
-            "20",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        line = proc.stdout.readline()
-        ports = json.loads(line)["ports"]
+    args = ["--port", "0", "--count", "2", "--records", "120", "--layout", "16", "--comm-key", "7"]
+    with emulate("zk", *args, "--duration", "20") as hello:
+        ports = hello["ports"]
         assert len(ports) == 2
         from zk import ZK
 
@@ -78,7 +53,3 @@ def test_emulate_command_serves_pyzk():
             assert len(conn.get_attendance()) == 120
         finally:
             conn.disconnect()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()

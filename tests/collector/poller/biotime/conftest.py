@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from collector.config import apply_config, parse_config
 from collector.poller.biotimedevices import load_biotime_devices
 from collector.poller.device import TerminalPoller
 from collector.runtime import Store
 from devices.biotime.emulator import BioTimeEmulator, BioTimeServer
+from tests.collector.poller.conftest import declare_http_device
 
 SN_SHANGHAI, SN_BERLIN = "CQZ7231360001", "CQZ7231360002"
 
@@ -40,17 +40,16 @@ def biotime(
         password: str = "bt-pass",
         options: dict[str, Any] | None = None,
     ) -> BioTimeServer:
-        device = {
-            "code": code,
-            "kind": "biotime",
-            "host": "127.0.0.1",
-            "port": emulator.port,
-            "timezone": timezone,
-            "comm_key": password,
-            "options": {"username": "admin", "timeout_s": 5, **(options or {})},
-        }
-        with zk_store.sessions.begin() as session:
-            apply_config(session, parse_config({"devices": [device]}), now=now, box=zk_store.box)
+        declare_http_device(
+            zk_store,
+            now,
+            "biotime",
+            code,
+            emulator.port,
+            timezone=timezone,
+            password=password,
+            options=options,
+        )
         return server
 
     return add

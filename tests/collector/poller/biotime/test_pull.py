@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from collector.cli import app
 from collector.store.models import Punch
 from devices.biotime.client import BioTimeClient, BioTimeTarget
 from tests.collector.poller.biotime.conftest import (
@@ -20,8 +14,13 @@ from tests.collector.poller.biotime.conftest import (
     biotime_poller,
     punches_expected,
 )
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
-from tests.conftest import TEST_SECRET_KEY
+from tests.collector.poller.conftest import (
+    device_row,
+    emulate,
+    json_summary,
+    punch_count,
+    quarantine_rows,
+)
 
 ZONES = {SN_SHANGHAI: "Asia/Shanghai", SN_BERLIN: "Europe/Berlin"}
 
@@ -137,44 +136,18 @@ def test_an_unreadable_transaction_is_quarantined_once(zk_store, biotime):
     assert len(items) == 1 and "unreadable punch_time" in items[0].reason
 
 
-def test_sync_command_reads_a_configured_biotime_device(zk_store, biotime, monkeypatch):
+def test_sync_command_reads_a_configured_biotime_device(biotime, sync_cli):
     server = biotime("cli")
     server.fill(25)
-    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
-    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)
-    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
-    result = CliRunner().invoke(app, ["sync", "cli", "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json_summary(sync_cli("cli", "--json"))
     assert summary["inserted"] == 25 and summary["transport"] == "biotime-api"
 
 
 def test_emulate_biotime_command_serves_the_client():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "biotime",
-            "--port",
-            "0",
-            "--punches",
-            "70",
-            "--password",
-            "s3cret",
-            "--duration",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        hello = json.loads(proc.stdout.readline())
+    command = "biotime --port 0 --punches 70 --password s3cret --duration 60"
+    with emulate(*command.split()) as hello:
         (port,) = hello["ports"]
         target = BioTimeTarget("127.0.0.1", port, password="s3cret", page_size=30)
         with BioTimeClient(target) as client:
             ids = {i.id for p in client.pages_after(0) for i in p.items}
         assert ids == set(range(1, 71)) and len(hello["terminals"]) == 2
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from collector.config import apply_config, parse_config
 from collector.poller.dahuadevices import load_dahua_devices
 from collector.poller.device import TerminalPoller
 from collector.runtime import Store
 from devices.dahua.emulator import DahuaController, DahuaEmulator
 from devices.dahua.records import PERSON_METHODS
+from tests.collector.poller.conftest import declare_http_device
 
 
 @pytest.fixture
@@ -40,17 +40,16 @@ def dahua(zk_store, now) -> Iterator[Callable[..., DahuaController]]:
         emulator = DahuaEmulator(controller)
         emulator.start()
         running.append(emulator)
-        device = {
-            "code": code,
-            "kind": "dahua",
-            "host": "127.0.0.1",
-            "port": emulator.port,
-            "timezone": device_zone or timezone,
-            "comm_key": password,
-            "options": {"username": "admin", "timeout_s": 5, **(options or {})},
-        }
-        with zk_store.sessions.begin() as session:
-            apply_config(session, parse_config({"devices": [device]}), now=now, box=zk_store.box)
+        declare_http_device(
+            zk_store,
+            now,
+            "dahua",
+            code,
+            emulator.port,
+            timezone=device_zone or timezone,
+            password=password,
+            options=options,
+        )
         return controller
 
     yield add

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from collector.cli import app
-from collector.poller.worker import TerminalPollerWorker
 from collector.reports.devices import device_health
 from collector.store.models import Punch
 from devices.dahua.client import DahuaClient, DahuaTarget
 from rules.vocabulary import PunchFlag
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.conftest import (
+    device_row,
+    emulate,
+    json_summary,
+    poll_once,
+    punch_count,
+    quarantine_rows,
+)
 from tests.collector.poller.dahua.conftest import dahua_poller, punches_expected
-from tests.conftest import TEST_SECRET_KEY
 
 
 def stored(store, code: str) -> list[Punch]:
@@ -213,62 +212,29 @@ def test_an_unreadable_record_is_quarantined_once(zk_store, dahua):
 
 def test_the_worker_polls_dahua_devices(zk_store, dahua):
     dahua("w1", records=30)
-    worker = TerminalPollerWorker(zk_store, codes=["w1"])
-    try:
-        outcomes = worker.poll_all()
-    finally:
-        worker.stop()
-    assert [o.device for o in outcomes if o] == ["w1"] and punch_count(zk_store, "w1") > 0
+    assert poll_once(zk_store, ["w1"]) == ["w1"] and punch_count(zk_store, "w1") > 0
 
 
-def test_sync_command_reads_a_configured_dahua_device(zk_store, dahua, monkeypatch):
+def test_sync_command_reads_a_configured_dahua_device(zk_store, dahua, sync_cli):
     controller = dahua("cli", records=60)
-    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
-    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)  # opens the sealed password
-    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
-    runner = CliRunner()
-    first = runner.invoke(app, ["sync", "cli", "--json"])
-    assert first.exit_code == 0, first.output
-    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    summary = json_summary(sync_cli("cli", "--json"))
     assert summary["inserted"] == punches_expected(controller) and summary["transport"] == "cgi"
     controller.faults.wrong_password = True
-    refused = runner.invoke(app, ["sync", "cli"])
+    refused = sync_cli("cli")
     assert refused.exit_code == 2 and "refused" in refused.output
     assert device_row(zk_store, "cli").status == "unauthorized"
 
 
 def test_emulate_dahua_command_serves_the_client():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "dahua",
-            "--port",
-            "0",
-            "--records",
-            "40",
-            "--password",
-            "s3cret",
-            "--timezone",
-            "Asia/Shanghai",
-            "--duration",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        (port,) = json.loads(proc.stdout.readline())["ports"]
+    command = "dahua --port 0 --records 40 --password s3cret --timezone Asia/Shanghai --duration 60"
+    with emulate(*command.split()) as hello:
+        (port,) = hello["ports"]
         with DahuaClient(DahuaTarget("127.0.0.1", port, password="s3cret")) as client:
             records = [r for p in client.pages(1, 2**31 - 1) for r in p.records]
             clock = client.clock()
         shanghai = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
         assert abs((clock - shanghai).total_seconds()) < 60
         assert len({r.rec_no for r in records if r.ignore_reason() is None}) == 40
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_the_devices_report_shows_a_dahua_controller_with_its_skew(zk_store, dahua, now):

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from collector.config import apply_config, parse_config
 from collector.poller.device import TerminalPoller
 from collector.poller.hikdevices import load_hik_devices
 from collector.runtime import Store
 from devices.hikvision.emulator import HikEmulator, HikTerminal
+from tests.collector.poller.conftest import declare_http_device
 
 
 @pytest.fixture
@@ -35,17 +35,16 @@ def hik(zk_store, now) -> Iterator[Callable[..., HikTerminal]]:
         emulator = HikEmulator(terminal, multipart=multipart)
         emulator.start()
         running.append(emulator)
-        device = {
-            "code": code,
-            "kind": "hik",
-            "host": "127.0.0.1",
-            "port": emulator.port,
-            "timezone": device_zone or timezone,
-            "comm_key": password,
-            "options": {"username": "admin", "timeout_s": 5, **(options or {})},
-        }
-        with zk_store.sessions.begin() as session:
-            apply_config(session, parse_config({"devices": [device]}), now=now, box=zk_store.box)
+        declare_http_device(
+            zk_store,
+            now,
+            "hik",
+            code,
+            emulator.port,
+            timezone=device_zone or timezone,
+            password=password,
+            options=options,
+        )
         return terminal
 
     yield add

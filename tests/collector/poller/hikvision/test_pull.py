@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from collector.cli import app
-from collector.poller.worker import TerminalPollerWorker
 from collector.store.models import Punch
 from devices.hikvision.client import ISAPIClient, ISAPITarget
-from tests.collector.poller.conftest import device_row, punch_count, quarantine_rows
+from tests.collector.poller.conftest import (
+    device_row,
+    emulate,
+    json_summary,
+    poll_once,
+    punch_count,
+    quarantine_rows,
+)
 from tests.collector.poller.hikvision.conftest import hik_poller, punches_expected
-from tests.conftest import TEST_SECRET_KEY
 
 
 def test_first_sync_stores_punches_ignores_door_events_with_counts_then_nothing_new(zk_store, hik):
@@ -164,59 +163,28 @@ def test_an_unreadable_event_is_quarantined_once_and_a_naive_time_gets_the_devic
 
 def test_the_worker_polls_hik_and_zk_devices_together(zk_store, hik):
     hik("w1", events=30)
-    worker = TerminalPollerWorker(zk_store, codes=["w1"])
-    try:
-        outcomes = worker.poll_all()
-    finally:
-        worker.stop()
-    assert [o.device for o in outcomes if o] == ["w1"] and punch_count(zk_store, "w1") > 0
+    assert poll_once(zk_store, ["w1"]) == ["w1"] and punch_count(zk_store, "w1") > 0
 
 
-def test_sync_command_reads_a_configured_hik_device(zk_store, hik, monkeypatch):
+def test_sync_command_reads_a_configured_hik_device(zk_store, hik, sync_cli):
     terminal = hik("cli", events=60)
-    monkeypatch.setenv("PUNCHGATE_DATABASE_URL", zk_store.settings.database_url)
-    monkeypatch.setenv("PUNCHGATE_SECRET_KEY", TEST_SECRET_KEY)  # opens the sealed password
-    monkeypatch.delenv("PUNCHGATE_CONFIG", raising=False)
-    runner = CliRunner()
-    first = runner.invoke(app, ["sync", "cli", "--json"])
-    assert first.exit_code == 0, first.output
-    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    summary = json_summary(sync_cli("cli", "--json"))
     assert summary["inserted"] == punches_expected(terminal) and summary["ignored"] > 0
     terminal.faults.wrong_password = True
-    refused = runner.invoke(app, ["sync", "cli"])
+    refused = sync_cli("cli")
     assert refused.exit_code == 2 and "refused" in refused.output
     assert device_row(zk_store, "cli").status == "unauthorized"
 
 
 def test_emulate_hikvision_command_serves_the_client():
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "punchgate"),
-            "emulate",
-            "hikvision",
-            "--port",
-            "0",
-            "--events",
-            "40",
-            "--password",
-            "s3cret",
-            "--timezone",
-            "Asia/Shanghai",
-            "--duration",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    command = (
+        "hikvision --port 0 --events 40 --password s3cret --timezone Asia/Shanghai --duration 60"
     )
-    try:
-        assert proc.stdout is not None
-        (port,) = json.loads(proc.stdout.readline())["ports"]
+    with emulate(*command.split()) as hello:
+        (port,) = hello["ports"]
         with ISAPIClient(ISAPITarget("127.0.0.1", port, password="s3cret")) as client:
             clock = client.clock()
             pages = list(client.search(datetime(2000, 1, 1, tzinfo=clock.tzinfo), clock))
         assert clock.utcoffset() == timedelta(hours=8)
         punches = [e for p in pages for e in p.events if e.ignore_reason() is None]
         assert len(punches) == 40
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
