@@ -91,3 +91,29 @@ def test_a_phone_punch_is_not_taken_for_a_terminal_punch_with_its_key(engine, st
     assert (result.inserted, again.duplicates) == (1, 1)
     with store.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Punch)) == 2
+
+
+def test_batches_above_and_below_the_newest_stored_key_keep_exactly_once(engine, store, now):
+    # A batch whose keys are all above the newest stored one is written without a probe;
+    # one that reaches back below it must still find its duplicates and its collisions.
+    later = [raw_punch(A, NINE + timedelta(hours=1)), raw_punch("1001", NINE + timedelta(hours=1))]
+    assert ingest_batch(engine, later, now=now, policy=POLICY).inserted == 2
+    newer = [raw_punch(A, NINE + timedelta(hours=2))]
+    assert ingest_batch(engine, newer, now=now, policy=POLICY).inserted == 1
+    mixed = [raw_punch(A, NINE), *later, raw_punch(B, NINE + timedelta(hours=1)), *newer]
+    result = ingest_batch(engine, mixed, now=now, policy=POLICY)
+    assert result.outcomes == [
+        Outcome.INSERTED,
+        Outcome.DUPLICATE,
+        Outcome.DUPLICATE,
+        Outcome.INSERTED,  # B shares A's key at that second: stored re-keyed
+        Outcome.DUPLICATE,
+    ]
+    with store.sessions() as s:
+        keys = dict(
+            s.execute(
+                select(Punch.dedupe_key, Punch.employee_code).where(Punch.employee_code == B)
+            ).all()
+        )
+        assert s.scalar(select(func.count()).select_from(Punch)) == 5
+    assert keys == {rekey(wall_key(B, NINE + timedelta(hours=1)), (B,)): B}
