@@ -183,6 +183,7 @@ def ingest_steps(url: str, total: int, size: int) -> dict[str, Any]:
         ("employee_ids", "employee links"),
         ("_insert_ignore", "insert"),
         ("_copy_insert", "insert"),
+        ("_copy_direct", "insert"),
         ("_mark_stored_days", "dirty marks"),
         ("subscribers", "event subscribers"),
     ):

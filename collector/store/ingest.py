@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import psycopg.errors
 from sqlalchemy import Connection, Engine
 
 from collector.normalize import (
@@ -253,7 +254,11 @@ def _insert_punches(
             dirty.add((emp, row[LOCAL_DATE]))
     targets = subscribers(conn, PUNCH_EVENTS)
     new_ids: PunchIds
-    if postgres:
+    if postgres and not targets and _copy_direct(conn, fresh):
+        # Nobody held these keys when we looked, nor did a racing writer take one since.
+        new_ids = []
+        result.inserted += len(fresh)
+    elif postgres:
         ids = _copy_insert(conn, fresh)
         new_ids = list(ids.values())
         result.inserted += len(ids)
@@ -339,6 +344,32 @@ def _last_ids(conn: Connection, count: int) -> PunchIds:
     finally:
         cursor.close()
     return range(top - count + 1, top + 1)
+
+
+def _copy_direct(conn: Connection, values: list[Row]) -> bool:
+    """PostgreSQL: COPY straight into punches; False (and nothing written) if a key is held.
+
+    The rows' keys were free when probed, so this is the common case, and it spares the
+    temp table's write and the INSERT … SELECT. A writer that stored one of the keys since
+    makes the COPY fail on the unique key: undone to the savepoint, the caller takes the
+    COPY + INSERT … ON CONFLICT path, which tells whose punch holds it. No ids come back:
+    for event subscribers the caller takes that path too.
+    """
+    cols = ", ".join(PUNCH_COLUMNS)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SAVEPOINT ingest_copy")
+        try:
+            with cursor.copy(f"COPY punches ({cols}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT ingest_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT ingest_copy")
+        return True
+    finally:
+        cursor.close()
 
 
 def _copy_insert(conn: Connection, values: list[Row]) -> dict[int, int]:

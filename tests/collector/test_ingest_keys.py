@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+import pytest
+from sqlalchemy import func, insert, select, text
 
 from collector.normalize import NormalizePolicy, RawPunch, normalize, rekey, wall_key
-from collector.store.ingest import Outcome, ingest_batch
+from collector.store.ingest import Outcome, ingest, ingest_batch
 from collector.store.models import DirtyDay, Punch
 from rules.vocabulary import SourceKind
 from tests.factories import add_employee, raw_punch
@@ -117,3 +120,32 @@ def test_batches_above_and_below_the_newest_stored_key_keep_exactly_once(engine,
         )
         assert s.scalar(select(func.count()).select_from(Punch)) == 5
     assert keys == {rekey(wall_key(B, NINE + timedelta(hours=1)), (B,)): B}
+
+
+def test_a_writer_racing_on_the_same_keys_finds_duplicates_and_collisions(engine, store, now):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: nothing can race the insert")
+    first_batch = [raw_punch(A, NINE), raw_punch("1001", NINE)]
+    second_batch = [raw_punch("1001", NINE), raw_punch(B, NINE), raw_punch("1002", NINE)]
+    with engine.connect() as first, engine.connect() as observer, ThreadPoolExecutor(1) as pool:
+        tx = first.begin()
+        assert ingest(first, first_batch, now=now, policy=POLICY).inserted == 2
+        # The second writer cannot see our keys yet: it writes, and waits on our unique keys.
+        later = pool.submit(ingest_batch, engine, second_batch, now=now, policy=POLICY)
+        deadline = time.monotonic() + 30
+        while not later.done() and time.monotonic() < deadline:
+            waiting = observer.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            ).scalar()
+            observer.rollback()
+            if waiting:
+                break
+            time.sleep(0.01)
+        tx.commit()
+        result = later.result(timeout=60)
+    assert result.outcomes == [Outcome.DUPLICATE, Outcome.INSERTED, Outcome.INSERTED]
+    assert (result.inserted, result.duplicates) == (2, 1)
+    with store.sessions() as s:
+        rows = dict(s.execute(select(Punch.employee_code, Punch.dedupe_key)).all())
+    assert len(rows) == 4
+    assert rows[B] == rekey(wall_key(B, NINE), (B,))
