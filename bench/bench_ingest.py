@@ -203,6 +203,13 @@ def import_memory(rows: int) -> dict[str, Any]:
         (WORK / f"import.sqlite3{suffix}").unlink(missing_ok=True)
     env = {"PUNCHGATE_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
     res: dict[str, Any] = {"rows": rows}
+    # The import refuses a database that does not exist yet: create it first (not timed).
+    subprocess.run(
+        [sys.executable, "-m", "api.main", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
     with timed(res, "import_s"):
         out = subprocess.run(
             [
