@@ -271,30 +271,41 @@ def to_utc(timestamp: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
     """Convert a naive local time in `tz` (or an aware time) to UTC, with DST flags."""
     if timestamp.tzinfo is not None:
         return timestamp.astimezone(UTC), 0
-    hour = timestamp.replace(minute=0, second=0, microsecond=0)
-    offset = _CLEAN_HOURS.get((tz, hour))
+    naive, flags = naive_utc(timestamp, tz)
+    return naive.replace(tzinfo=UTC), flags
+
+
+def naive_utc(timestamp: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
+    """`to_utc` of a naive local time, as naive UTC (what the store holds), with DST flags."""
+    # Keyed on the day's ordinal and the hour: datetime.replace costs ten times as much.
+    offset = _CLEAN_HOURS.get((tz, timestamp.toordinal(), timestamp.hour))
     if offset is None:
-        offset = _clean_hour_offset(hour, tz)
+        offset = _clean_hour_offset(timestamp, tz)
     if offset is not None:
-        return (timestamp - offset).replace(tzinfo=UTC), 0
+        return timestamp - offset, 0
     first = timestamp.replace(tzinfo=tz, fold=0)
     second = timestamp.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
-        return first.astimezone(UTC), 0
+        return first.astimezone(UTC).replace(tzinfo=None), 0
     utc = first.astimezone(UTC)
     # A fold survives the round trip back to local time; a gap time does not exist.
     if utc.astimezone(tz).replace(tzinfo=None) == timestamp:
-        return utc, PunchFlag.DST_AMBIGUOUS
-    return utc, PunchFlag.DST_GAP
+        return utc.replace(tzinfo=None), _AMBIGUOUS
+    return utc.replace(tzinfo=None), _GAP
 
 
-# Local hours with one unambiguous offset throughout, by zone: most punches need no
-# zone arithmetic beyond one subtraction. Bounded so a long import cannot grow it forever.
-_CLEAN_HOURS: dict[tuple[ZoneInfo, datetime], timedelta] = {}
+_AMBIGUOUS = int(PunchFlag.DST_AMBIGUOUS)
+_GAP = int(PunchFlag.DST_GAP)
+
+# Local hours with one unambiguous offset throughout, by zone, day ordinal and hour: most
+# punches need no zone arithmetic beyond one subtraction. Bounded so a long import cannot
+# grow it forever.
+_CLEAN_HOURS: dict[tuple[ZoneInfo, int, int], timedelta] = {}
 _CLEAN_HOURS_MAX = 200_000
 
 
-def _clean_hour_offset(hour: datetime, tz: ZoneInfo) -> timedelta | None:
+def _clean_hour_offset(timestamp: datetime, tz: ZoneInfo) -> timedelta | None:
+    hour = timestamp.replace(minute=0, second=0, microsecond=0, fold=0)
     end = hour + timedelta(minutes=59, seconds=59)
     offsets = {
         hour.replace(tzinfo=tz, fold=0).utcoffset(),
@@ -309,7 +320,7 @@ def _clean_hour_offset(hour: datetime, tz: ZoneInfo) -> timedelta | None:
         return None
     if len(_CLEAN_HOURS) >= _CLEAN_HOURS_MAX:
         _CLEAN_HOURS.clear()
-    _CLEAN_HOURS[(tz, hour)] = offset
+    _CLEAN_HOURS[(tz, timestamp.toordinal(), timestamp.hour)] = offset
     return offset
 
 
@@ -346,9 +357,25 @@ def wall_key(code: str, wall: datetime) -> int:
     """The key of a punch identified by its employee code and wall-clock second."""
     seconds = (wall - _KEY_EPOCH) // _SECOND
     if 0 <= seconds < _KEY_SECONDS:
-        digest = hashlib.blake2b(code.encode(), digest_size=4).digest()
-        return (seconds << 31) | (wall.fold << _CODE_BITS) | (int.from_bytes(digest) & _CODE_MASK)
+        low = _CODE_HASHES.get(code)
+        if low is None:
+            low = _code_hash(code)
+        return (seconds << 31) | (wall.fold << _CODE_BITS) | low
     return hashed_key(wall_basis(code, wall))
+
+
+# The code's 30 hash bits, by code: a site has a few thousand codes behind many punches.
+# Bounded like _CLEAN_HOURS.
+_CODE_HASHES: dict[str, int] = {}
+_CODE_HASHES_MAX = 100_000
+
+
+def _code_hash(code: str) -> int:
+    low = int.from_bytes(hashlib.blake2b(code.encode(), digest_size=4).digest()) & _CODE_MASK
+    if len(_CODE_HASHES) >= _CODE_HASHES_MAX:
+        _CODE_HASHES.clear()
+    _CODE_HASHES[code] = low
+    return low
 
 
 def ref_key(source_kind: str, code: str, source_ref: str) -> int:
@@ -390,7 +417,6 @@ def wall_basis(code: str, wall: datetime) -> str:
 _WALL_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - a wall-clock origin, in no zone
 
 
-_GAP = int(PunchFlag.DST_GAP)
 _GAP_SEARCH_HOURS = 26  # longer than any zone's jump (Samoa skipped a whole day in 2011)
 
 
@@ -436,6 +462,17 @@ def normalize(raw: RawPunch, *, now: datetime, policy: NormalizePolicy) -> Punch
 
 _FUTURE = int(PunchFlag.FUTURE_TIMESTAMP)  # plain ints: IntFlag arithmetic is slow per row
 _RESET = int(PunchFlag.CLOCK_RESET)
+_AUTO = DirectionMode.AUTO
+_MANUAL = SourceKind.MANUAL
+# Device codes straight to the stored words: an enum's .value is a Python-level property.
+_ZK_STATE_TEXT: dict[int, str] = {k: v.value for k, v in ZK_STATES.items()}
+_ZK_VERIFY_TEXT: dict[int, str] = {k: v.value for k, v in ZK_VERIFY.items()}
+_UNKNOWN_STATE = PunchState.UNKNOWN.value
+_OTHER_VERIFY = VerifyMethod.OTHER.value
+
+PUNCH_ROW_COLUMNS: tuple[str, ...] = tuple(PunchRow.__annotations__)
+# Positions in `Normalizer.values` (PunchRow's order).
+OCCURRED_AT = PUNCH_ROW_COLUMNS.index("occurred_at")
 
 
 class Normalizer:
@@ -445,58 +482,92 @@ class Normalizer:
 
     def __init__(self, *, now: datetime, policy: NormalizePolicy) -> None:
         self.default_tz = policy.default_timezone
-        self.future_limit = now + policy.future_tolerance
+        # Compared with naive UTC times (`values`).
+        self.future_limit = (now + policy.future_tolerance).astimezone(UTC).replace(tzinfo=None)
         self.year_min = policy.plausible_year_min
         self.year_max = now.year + policy.plausible_years_ahead
 
     def __call__(self, raw: RawPunch) -> PunchRow:
         """Normalise one raw punch (see `normalize`)."""
+        values = self.values(raw)
+        values[OCCURRED_AT] = values[OCCURRED_AT].replace(tzinfo=UTC)
+        return dict(zip(PUNCH_ROW_COLUMNS, values, strict=True))  # type: ignore[return-value]
+
+    def values(self, raw: RawPunch) -> list[Any]:
+        """One raw punch as PunchRow's values in its column order, `occurred_at` naive UTC.
+
+        The ingest's hot path: a list it completes in place, no dict per row.
+        """
         code = clean_code(raw.employee_code)
         stamp = raw.timestamp
         if not isinstance(stamp, datetime):
             raise NormalizeError(f"timestamp is not a date and time: {stamp!r}")
-        if raw.source_kind is SourceKind.MANUAL and not raw.source_ref:
+        kind = raw.source_kind
+        if kind is _MANUAL and not raw.source_ref:
             raise NormalizeError("a manual punch needs a source reference")
         tz_name = raw.tz or self.default_tz
         tz = zone(tz_name)
-        occurred_at, flags = to_utc(stamp, tz)
-        flags = int(flags) | raw.flags
         if stamp.tzinfo is None:
+            occurred_at, flags = naive_utc(stamp, tz)
             # A naive time in a fold is read as its first occurrence, whatever its fold says.
             local = stamp.replace(fold=0) if stamp.fold else stamp
         else:
-            local = occurred_at.astimezone(tz).replace(tzinfo=None)
+            aware = stamp.astimezone(UTC)
+            occurred_at, flags = aware.replace(tzinfo=None), 0
+            local = aware.astimezone(tz).replace(tzinfo=None)
+        if raw.flags:
+            flags = int(flags | raw.flags)  # a plain int: the drivers take it as it is
         if occurred_at > self.future_limit:
             flags |= _FUTURE
         if not self.year_min <= local.year <= self.year_max:
             flags |= _RESET
-        if raw.lat is not None or raw.lon is not None:
-            _check_coordinates(raw.lat, raw.lon, raw.accuracy_m)
+        lat = raw.lat
+        lon = raw.lon
+        if lat is not None or lon is not None:
+            _check_coordinates(lat, lon, raw.accuracy_m)
         device = raw.device_code
         if device is not None and (len(device) > MAX_CODE_LEN or not device.isprintable()):
             raise NormalizeError("device code too long or containing control characters")
-        return {
-            "dedupe_key": dedupe_key(raw, code, local),
-            "employee_code": code,
-            "occurred_at": occurred_at,
-            "tz": tz_name,
-            "local_date": local.date(),
-            "source_kind": raw.source_kind.value,
-            "device_code": device,
-            "verify": map_verify(raw.verify).value,
-            "state": map_state(raw.state, raw.direction_mode).value,
-            "lat": raw.lat,
-            "lon": raw.lon,
-            "accuracy_m": raw.accuracy_m,
-            "site_code": raw.site_code,
-            "distance_m": raw.distance_m,
-            "geo_decision": raw.geo_decision,
-            "flags": flags,
-            "source_ref": text_safe(raw.source_ref),
-            "voids_punch_id": raw.voids_punch_id,
-            "note": text_safe(raw.note),
-            "raw": text_safe(raw.raw),
-        }
+        kind_text: str = kind._value_
+        ref = raw.source_ref
+        if keyed_on_ref(kind_text, ref):
+            key = ref_key(kind_text, code, ref or "")
+        else:
+            key = wall_key(code, local)
+        verify = raw.verify
+        if type(verify) is int:
+            verify_text = _ZK_VERIFY_TEXT.get(verify, _OTHER_VERIFY)
+        else:
+            verify_text = map_verify(verify).value
+        state = raw.state
+        if type(state) is int and raw.direction_mode is _AUTO:
+            # Firmware uses codes beyond 0–5; the punch is still real, its direction unknown.
+            state_text = _ZK_STATE_TEXT.get(state, _UNKNOWN_STATE)
+        else:
+            state_text = map_state(state, raw.direction_mode).value
+        note = raw.note
+        return [
+            key,
+            code,
+            occurred_at,
+            tz_name,
+            local.date(),
+            kind_text,
+            device,
+            verify_text,
+            state_text,
+            lat,
+            lon,
+            raw.accuracy_m,
+            raw.site_code,
+            raw.distance_m,
+            raw.geo_decision,
+            flags,
+            ref if ref is None or "\x00" not in ref else text_safe(ref),
+            raw.voids_punch_id,
+            note if note is None or "\x00" not in note else text_safe(note),
+            text_safe(raw.raw),
+        ]
 
 
 def _check_coordinates(lat: Any, lon: Any, acc: Any) -> None:

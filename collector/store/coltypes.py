@@ -42,9 +42,14 @@ def db_time(value: datetime, dialect: str) -> Any:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
     naive = (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
-    if dialect == "sqlite":  # the same text SQLAlchemy's SQLite DateTime writes
-        return naive.isoformat(sep=" ", timespec="microseconds")
+    if dialect == "sqlite":
+        return sqlite_time(naive)
     return naive
+
+
+def sqlite_time(naive_utc: datetime) -> str:
+    """A naive UTC datetime as the same text SQLAlchemy's SQLite DateTime writes."""
+    return naive_utc.isoformat(sep=" ", timespec="microseconds")
 
 
 def db_date(value: date, dialect: str) -> Any:

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import psycopg.errors
 from sqlalchemy import Connection, Engine
 
 from collector.normalize import (
+    PUNCH_ROW_COLUMNS,
     NormalizeError,
     NormalizePolicy,
     Normalizer,
-    PunchRow,
     QuarantineLimits,
     RawPunch,
     key_identity,
@@ -35,10 +36,23 @@ from collector.store import flood
 # Re-exported: the days, policies and benches take them from here.
 from collector.store.coltypes import db_date as db_date
 from collector.store.coltypes import db_time as db_time
+from collector.store.coltypes import sqlite_time
 from collector.store.flood import MAX_RAW_CHARS
 from rules.vocabulary import PunchFlag, SourceKind
 
-PUNCH_COLUMNS = (*PunchRow.__annotations__, "employee_id", "received_at")
+PUNCH_COLUMNS = (*PUNCH_ROW_COLUMNS, "employee_id", "received_at")
+# A punch on its way to the store: its values in PUNCH_COLUMNS order, times and dates as
+# the backend's driver takes them; completed in place (employee, flags) before the insert.
+Row = list[Any]
+KEY = PUNCH_COLUMNS.index("dedupe_key")
+CODE = PUNCH_COLUMNS.index("employee_code")
+OCCURRED_AT = PUNCH_COLUMNS.index("occurred_at")
+LOCAL_DATE = PUNCH_COLUMNS.index("local_date")
+KIND = PUNCH_COLUMNS.index("source_kind")
+FLAGS = PUNCH_COLUMNS.index("flags")
+REF = PUNCH_COLUMNS.index("source_ref")
+DEVICE = PUNCH_COLUMNS.index("device_code")
+EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
 QUARANTINE_COLUMNS = (
     "dedupe_key",
     "received_at",
@@ -101,20 +115,31 @@ def ingest(
 ) -> IngestResult:
     """Store a batch inside the caller's transaction; safe to repeat with the same input."""
     result = IngestResult()
-    normalizer = Normalizer(now=now, policy=policy)
-    rows: list[PunchRow] = []
+    values = Normalizer(now=now, policy=policy).values
+    dialect = conn.dialect.name
+    sqlite = dialect == "sqlite"
+    tail = (None, db_time(now, dialect))  # employee_id (found later), received_at
+    rows: list[Row] = []
     row_index: list[int] = []
     bad: list[tuple[int, QuarantineItem]] = []
+    count = 0
     for i, item in enumerate(batch):
-        result.outcomes.append(Outcome.INSERTED)
+        count = i + 1
         if isinstance(item, QuarantineItem):
             bad.append((i, item))
             continue
         try:
-            rows.append(normalizer(item))
-            row_index.append(i)
+            row = values(item)
         except NormalizeError as exc:
             bad.append((i, _quarantine_item(item, str(exc))))
+            continue
+        if sqlite:  # the text SQLAlchemy's SQLite DateTime and Date write (coltypes)
+            row[OCCURRED_AT] = sqlite_time(row[OCCURRED_AT])
+            row[LOCAL_DATE] = row[LOCAL_DATE].isoformat()
+        row.extend(tail)
+        rows.append(row)
+        row_index.append(i)
+    result.outcomes = [Outcome.INSERTED] * count
     for i, q in bad:
         result.outcomes[i] = Outcome.QUARANTINED
         result.reasons[i] = q.reason
@@ -140,7 +165,7 @@ def ingest_batch(
 
 def _store_punches(
     conn: Connection,
-    rows: list[PunchRow],
+    rows: list[Row],
     row_index: list[int],
     result: IngestResult,
     now: datetime,
@@ -149,30 +174,36 @@ def _store_punches(
     # Within-batch repeats are duplicates before the database is asked. A different punch
     # with a key already in this batch waits for the next round, which asks who holds it;
     # one whose key a different stored punch holds (a collision) goes round re-keyed.
-    seen: dict[int, PunchRow] = {}
-    fresh: list[PunchRow] = []
-    fresh_index: list[int] = []
-    waiting: list[tuple[PunchRow, int]] = []
-    collided: list[tuple[PunchRow, int]] = []
-    for row, i in zip(rows, row_index, strict=True):
-        key = row["dedupe_key"]
-        first = seen.get(key)
-        if first is None:
-            seen[key] = row
-            fresh.append(row)
-            fresh_index.append(i)
-        elif _identity(first) == _identity(row):
-            result.outcomes[i] = Outcome.DUPLICATE
-            result.duplicates += 1
-        else:
-            waiting.append((row, i))
+    keys = [row[KEY] for row in rows]
+    waiting: list[tuple[Row, int]] = []
+    collided: list[tuple[Row, int]] = []
+    if len(set(keys)) == len(keys):  # the common case: no repeats, nothing to sort out
+        fresh, fresh_index = rows, row_index
+    else:
+        seen: dict[int, Row] = {}
+        fresh, fresh_index = [], []
+        for row, i in zip(rows, row_index, strict=True):
+            first = seen.get(row[KEY])
+            if first is None:
+                seen[row[KEY]] = row
+                fresh.append(row)
+                fresh_index.append(i)
+            elif _identity(first) == _identity(row):
+                result.outcomes[i] = Outcome.DUPLICATE
+                result.duplicates += 1
+            else:
+                waiting.append((row, i))
+        keys = list(seen)
     # Skip keys already stored, so a re-ingest writes nothing at all: one probe of the key
     # index, near its end (keys follow the wall clock), and who holds each key, for collisions.
-    existing = stored_identities(conn, list(seen))
+    # Keys all above the largest stored (live punches, in time order) cannot be held: one
+    # read of the index's last entry instead. A writer racing us is met after the insert.
+    top = _max_key(conn)
+    existing = stored_identities(conn, keys) if top is not None and min(keys) <= top else {}
     if existing:
         keep: list[int] = []
         for k, (row, i) in enumerate(zip(fresh, fresh_index, strict=True)):
-            held = existing.get(row["dedupe_key"])
+            held = existing.get(row[KEY])
             if held is None:
                 keep.append(k)
             elif held == _identity(row):
@@ -190,55 +221,70 @@ def _store_punches(
         _store_collided(conn, collided, result, now, round_)
 
 
+def _max_key(conn: Connection) -> int | None:
+    """The largest stored dedupe key (the unique index's last entry), None when none is."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SELECT max(dedupe_key) FROM punches")
+        top = cursor.fetchone()[0]
+    finally:
+        cursor.close()
+    return None if top is None else int(top)
+
+
 def _insert_punches(
     conn: Connection,
-    fresh: list[PunchRow],
+    fresh: list[Row],
     fresh_index: list[int],
     result: IngestResult,
     now: datetime,
-    collided: list[tuple[PunchRow, int]],
+    collided: list[tuple[Row, int]],
 ) -> None:
     postgres = conn.dialect.name == "postgresql"
-    employees = employee_ids(conn, {r["employee_code"] for r in fresh})
-    received = db_time(now, conn.dialect.name)
-    values = [
-        _punch_values(row, employees.get(row["employee_code"]), received, conn.dialect.name)
-        for row in fresh
-    ]
+    employees = employee_ids(conn, {row[CODE] for row in fresh})
+    # Rows completed in place: a row sent round again (re-keyed) gets the same values.
+    dirty: set[tuple[int, Any]] = set()
+    find = employees.get
+    for row in fresh:
+        emp = find(row[CODE])
+        if emp is None:
+            row[FLAGS] |= UNKNOWN_EMPLOYEE
+        else:
+            row[EMPLOYEE_ID] = emp
+            dirty.add((emp, row[LOCAL_DATE]))
     targets = subscribers(conn, PUNCH_EVENTS)
-    stored: set[int] | None
     new_ids: PunchIds
-    held: dict[int, tuple[str | None, ...]] = {}
-    if postgres:
-        ids = _copy_insert(conn, values)
-        stored = set(ids)
+    if postgres and not targets and _copy_direct(conn, fresh):
+        # Nobody held these keys when we looked, nor did a racing writer take one since.
+        new_ids = []
+        result.inserted += len(fresh)
+    elif postgres:
+        ids = _copy_insert(conn, fresh)
         new_ids = list(ids.values())
-        if len(stored) < len(fresh):  # another writer stored some since we looked: whose are they
-            missing = [r["dedupe_key"] for r in fresh if r["dedupe_key"] not in stored]
+        result.inserted += len(ids)
+        if len(ids) < len(fresh):  # another writer stored some since we looked: whose are they
+            missing = [row[KEY] for row in fresh if row[KEY] not in ids]
             held = stored_identities(conn, missing)
+            dirty = set()
+            for row, i in zip(fresh, fresh_index, strict=True):
+                if row[KEY] in ids:
+                    if row[EMPLOYEE_ID] is not None:
+                        dirty.add((row[EMPLOYEE_ID], row[LOCAL_DATE]))
+                    continue
+                found = held.get(row[KEY])
+                if found is not None and found != _identity(row):
+                    collided.append((row, i))
+                    continue
+                result.outcomes[i] = Outcome.DUPLICATE
+                result.duplicates += 1
     else:
-        count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", values)
+        count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", fresh)
         new_ids = _last_ids(conn, count) if targets else []
-        # Another writer may have stored a key since we looked (counted, not told apart).
-        stored = {r["dedupe_key"] for r in fresh} if count == len(fresh) else None
+        # Another writer may have stored a key since we looked (counted, not told apart;
+        # their days are marked as if ours: a recompute too many is harmless).
         result.duplicates += len(fresh) - count
         result.inserted += count
-    dirty: set[tuple[int, date]] = set()
-    for row, i, vals in zip(fresh, fresh_index, values, strict=True):
-        if stored is not None and row["dedupe_key"] not in stored:
-            found = held.get(row["dedupe_key"])
-            if found is not None and found != _identity(row):
-                collided.append((row, i))
-                continue
-            result.outcomes[i] = Outcome.DUPLICATE
-            if postgres:
-                result.duplicates += 1
-            continue
-        if vals[EMPLOYEE_ID] is not None:
-            dirty.add((vals[EMPLOYEE_ID], row["local_date"]))
-    if postgres:
-        result.inserted += len(new_ids)
-    mark_dirty(conn, dirty)
+    _mark_stored_days(conn, dirty)
     if targets and new_ids:
         emit_punches(conn, targets, new_ids, now=now)
 
@@ -248,7 +294,7 @@ MAX_REKEYS = 3  # each round is a fresh 63-bit hash: a fourth collision is never
 
 def _store_collided(
     conn: Connection,
-    collided: list[tuple[PunchRow, int]],
+    collided: list[tuple[Row, int]],
     result: IngestResult,
     now: datetime,
     round_: int,
@@ -261,24 +307,28 @@ def _store_collided(
             result.outcomes[i] = Outcome.QUARANTINED
             result.reasons[i] = reason
             result.quarantined += 1
-            text = json.dumps({k: v for k, v in row.items()}, default=str)
+            text = json.dumps(dict(zip(PUNCH_ROW_COLUMNS, row, strict=False)), default=str)
             items.append(
                 QuarantineItem(
-                    SourceKind(row["source_kind"]),
+                    SourceKind(row[KIND]),
                     reason=reason,
                     raw=text,
-                    device_code=row["device_code"],
-                    reference=row["source_ref"],
+                    device_code=row[DEVICE],
+                    reference=row[REF],
                 )
             )
         _store_quarantine(conn, items, now, QuarantineLimits())
         return
-    rows = [{**row, "dedupe_key": rekey(row["dedupe_key"], _identity(row))} for row, _ in collided]
-    _store_punches(conn, rows, [i for _, i in collided], result, now, round_ + 1)  # type: ignore[arg-type]
+    rows = []
+    for row, _ in collided:
+        again = row.copy()
+        again[KEY] = rekey(row[KEY], _identity(row))
+        rows.append(again)
+    _store_punches(conn, rows, [i for _, i in collided], result, now, round_ + 1)
 
 
-def _identity(row: PunchRow) -> tuple[str | None, ...]:
-    return key_identity(row["employee_code"], row["source_kind"], row["source_ref"])
+def _identity(row: Row) -> tuple[str | None, ...]:
+    return key_identity(row[CODE], row[KIND], row[REF])
 
 
 def _last_ids(conn: Connection, count: int) -> PunchIds:
@@ -296,38 +346,33 @@ def _last_ids(conn: Connection, count: int) -> PunchIds:
     return range(top - count + 1, top + 1)
 
 
-EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
+def _copy_direct(conn: Connection, values: list[Row]) -> bool:
+    """PostgreSQL: COPY straight into punches; False (and nothing written) if a key is held.
+
+    The rows' keys were free when probed, so this is the common case, and it spares the
+    temp table's write and the INSERT … SELECT. A writer that stored one of the keys since
+    makes the COPY fail on the unique key: undone to the savepoint, the caller takes the
+    COPY + INSERT … ON CONFLICT path, which tells whose punch holds it. No ids come back:
+    for event subscribers the caller takes that path too.
+    """
+    cols = ", ".join(PUNCH_COLUMNS)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SAVEPOINT ingest_copy")
+        try:
+            with cursor.copy(f"COPY punches ({cols}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT ingest_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT ingest_copy")
+        return True
+    finally:
+        cursor.close()
 
 
-def _punch_values(row: PunchRow, emp: int | None, received: Any, dialect: str) -> tuple[Any, ...]:
-    flags = row["flags"] if emp is not None else row["flags"] | UNKNOWN_EMPLOYEE
-    return (
-        row["dedupe_key"],
-        row["employee_code"],
-        db_time(row["occurred_at"], dialect),
-        row["tz"],
-        db_date(row["local_date"], dialect),
-        row["source_kind"],
-        row["device_code"],
-        row["verify"],
-        row["state"],
-        row["lat"],
-        row["lon"],
-        row["accuracy_m"],
-        row["site_code"],
-        row["distance_m"],
-        row["geo_decision"],
-        int(flags),
-        row["source_ref"],
-        row["voids_punch_id"],
-        row["note"],
-        row["raw"],
-        emp,
-        received,
-    )
-
-
-def _copy_insert(conn: Connection, values: list[tuple[Any, ...]]) -> dict[int, int]:
+def _copy_insert(conn: Connection, values: list[Row]) -> dict[int, int]:
     """PostgreSQL: COPY into a session temp table, then one INSERT … ON CONFLICT DO NOTHING.
 
     COPY is several times faster than executemany, and RETURNING tells exactly which
@@ -436,7 +481,7 @@ def _insert_ignore(
     table: str,
     columns: Sequence[str],
     conflict: str,
-    values: list[tuple[Any, ...]],
+    values: Sequence[Sequence[Any]],
 ) -> int:
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     sql = (
@@ -463,7 +508,21 @@ def stored_identities(conn: Connection, keys: list[int]) -> dict[int, tuple[str 
 
 def employee_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
     """Map employee codes to ids for the codes that name an employee."""
-    rows = _lookup(conn, "SELECT code, id FROM employees", "code", list(codes))
+    wanted = list(codes)
+    if wanted and conn.dialect.name == "postgresql":
+        # A join, not = ANY(array): against the varchar column ANY tests each row against
+        # the whole array (a batch's 5,000 codes × every employee); the join hashes them.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                "SELECT e.code, e.id FROM employees e"
+                " JOIN unnest(%s::text[]) AS k (code) ON e.code = k.code",
+                (wanted,),
+            )
+            return {code: emp for code, emp in cursor.fetchall()}
+        finally:
+            cursor.close()
+    rows = _lookup(conn, "SELECT code, id FROM employees", "code", wanted)
     return {code: emp for code, emp in rows}
 
 
@@ -492,7 +551,24 @@ def _lookup(
 
 def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
     """Mark employee-days for recomputation: a new mark, or a new version of the one there."""
+    dialect = conn.dialect.name
+    if dialect != "sqlite":
+        _mark_stored_days(conn, days)
+        return
+    stored: dict[date, str] = {}  # a few distinct dates behind many marks
+    marks = set()
+    for emp, day in days:
+        text = stored.get(day)
+        if text is None:
+            text = stored[day] = db_date(day, dialect)
+        marks.add((emp, text))
+    _mark_stored_days(conn, marks)
+
+
+def _mark_stored_days(conn: Connection, days: Iterable[tuple[int, Any]]) -> None:
+    """`mark_dirty` of days given as the driver stores them (ISO text on SQLite)."""
     # Sorted: markers lock in one order, so two ingests cannot deadlock on each other's marks.
+    # (ISO text sorts as the dates it names.)
     keys = sorted(set(days))
     if not keys:
         return
@@ -509,13 +585,8 @@ def mark_dirty(conn: Connection, days: Iterable[tuple[int, date]]) -> None:
                 ([emp for emp, _ in keys], [day for _, day in keys]),
             )
         else:
-            stored: dict[date, str] = {}  # a few distinct dates behind many marks
-            for _, day in keys:
-                if day not in stored:
-                    stored[day] = db_date(day, "sqlite")
             cursor.executemany(
-                "INSERT INTO dirty_days (employee_id, local_date) VALUES (?, ?)" + upsert,
-                [(emp, stored[day]) for emp, day in keys],
+                "INSERT INTO dirty_days (employee_id, local_date) VALUES (?, ?)" + upsert, keys
             )
     finally:
         cursor.close()

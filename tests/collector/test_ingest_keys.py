@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+import pytest
+from sqlalchemy import func, insert, select, text
 
 from collector.normalize import NormalizePolicy, RawPunch, normalize, rekey, wall_key
-from collector.store.ingest import Outcome, ingest_batch
+from collector.store.ingest import Outcome, ingest, ingest_batch
 from collector.store.models import DirtyDay, Punch
 from rules.vocabulary import SourceKind
 from tests.factories import add_employee, raw_punch
@@ -91,3 +94,58 @@ def test_a_phone_punch_is_not_taken_for_a_terminal_punch_with_its_key(engine, st
     assert (result.inserted, again.duplicates) == (1, 1)
     with store.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Punch)) == 2
+
+
+def test_batches_above_and_below_the_newest_stored_key_keep_exactly_once(engine, store, now):
+    # A batch whose keys are all above the newest stored one is written without a probe;
+    # one that reaches back below it must still find its duplicates and its collisions.
+    later = [raw_punch(A, NINE + timedelta(hours=1)), raw_punch("1001", NINE + timedelta(hours=1))]
+    assert ingest_batch(engine, later, now=now, policy=POLICY).inserted == 2
+    newer = [raw_punch(A, NINE + timedelta(hours=2))]
+    assert ingest_batch(engine, newer, now=now, policy=POLICY).inserted == 1
+    mixed = [raw_punch(A, NINE), *later, raw_punch(B, NINE + timedelta(hours=1)), *newer]
+    result = ingest_batch(engine, mixed, now=now, policy=POLICY)
+    assert result.outcomes == [
+        Outcome.INSERTED,
+        Outcome.DUPLICATE,
+        Outcome.DUPLICATE,
+        Outcome.INSERTED,  # B shares A's key at that second: stored re-keyed
+        Outcome.DUPLICATE,
+    ]
+    with store.sessions() as s:
+        keys = dict(
+            s.execute(
+                select(Punch.dedupe_key, Punch.employee_code).where(Punch.employee_code == B)
+            ).all()
+        )
+        assert s.scalar(select(func.count()).select_from(Punch)) == 5
+    assert keys == {rekey(wall_key(B, NINE + timedelta(hours=1)), (B,)): B}
+
+
+def test_a_writer_racing_on_the_same_keys_finds_duplicates_and_collisions(engine, store, now):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: nothing can race the insert")
+    first_batch = [raw_punch(A, NINE), raw_punch("1001", NINE)]
+    second_batch = [raw_punch("1001", NINE), raw_punch(B, NINE), raw_punch("1002", NINE)]
+    with engine.connect() as first, engine.connect() as observer, ThreadPoolExecutor(1) as pool:
+        tx = first.begin()
+        assert ingest(first, first_batch, now=now, policy=POLICY).inserted == 2
+        # The second writer cannot see our keys yet: it writes, and waits on our unique keys.
+        later = pool.submit(ingest_batch, engine, second_batch, now=now, policy=POLICY)
+        deadline = time.monotonic() + 30
+        while not later.done() and time.monotonic() < deadline:
+            waiting = observer.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            ).scalar()
+            observer.rollback()
+            if waiting:
+                break
+            time.sleep(0.01)
+        tx.commit()
+        result = later.result(timeout=60)
+    assert result.outcomes == [Outcome.DUPLICATE, Outcome.INSERTED, Outcome.INSERTED]
+    assert (result.inserted, result.duplicates) == (2, 1)
+    with store.sessions() as s:
+        rows = dict(s.execute(select(Punch.employee_code, Punch.dedupe_key)).all())
+    assert len(rows) == 4
+    assert rows[B] == rekey(wall_key(B, NINE), (B,))
