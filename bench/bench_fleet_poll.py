@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
-from common import PG_URL, emit, fresh_pg_database, target
+from common import PG_URL, emit, fresh_pg_database, load_average, target
 
 from collector.config import apply_config, parse_config
 from collector.runtime import utcnow
@@ -93,11 +93,6 @@ def configure(url: str, ports: list[int], interval: float) -> None:
     engine.dispose()
 
 
-def load() -> str:
-    """The 1/5/15-minute load average (other helpers share this machine)."""
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def main() -> None:
     """Run the benchmark and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -136,10 +131,10 @@ def main() -> None:
                 raise RuntimeError(f"poller did not reach every terminal: {folder / 'serve.log'}")
             time.sleep(0.5)
         time.sleep(args.interval / 2)
-        load_at = load()
         cpu0, wall0, t0 = cpu_s(proc.pid), time.perf_counter(), time.time()
         time.sleep(args.rounds * args.interval)
         cpu, wall, t1 = cpu_s(proc.pid) - cpu0, time.perf_counter() - wall0, time.time()
+        load_at = load_average()  # its 1-minute figure covers the window's end
         polls = sessions_between(terminals, t0, t1)
         rss_kb = int(
             next(

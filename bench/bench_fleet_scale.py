@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
-from bench_mqtt import PEOPLE, client, cpu_s, publish_backlog, start_mosquitto
-from common import PG_URL, emit, fresh_pg_database, target
+from bench_mqtt import client, cpu_s, payload, start_mosquitto
+from common import PG_URL, emit, fresh_pg_database, load_average, target
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import create_engine, text
 
@@ -80,12 +81,22 @@ print(json.dumps({"online": online[0], "times": times, "cpu_s": cpu}))
 """
 
 
-def load() -> str:
-    """The 1/5/15-minute load average (other helpers share this machine)."""
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+def publish_backlog(port: int, topics: Topics, count: int, tag: str, people: int) -> None:
+    """`count` QoS 1 punches, phone after phone (each of `people` in turn), all confirmed."""
+    pub = client(f"pub-{uuid.uuid4().hex[:8]}", port)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    infos = [
+        pub.publish(topics.punch(str(1001 + n % people)), payload(n, tag), qos=1)
+        for n in range(count)
+    ]
+    for info in infos:
+        info.wait_for_publish(60)
+    pub.disconnect()
+    pub.loop_stop()
 
 
-def bare_group(port: int, k: int, topics: Topics, count: int) -> dict[str, float]:
+def bare_group(port: int, k: int, topics: Topics, count: int, people: int) -> dict[str, float]:
     """k bare paho members of a fresh group drain `count` punches; their rate and CPU."""
     group = f"bare{uuid.uuid4().hex[:6]}"
     wanted = f"$share/{group}/{topics.subscriptions()[0]}"
@@ -103,7 +114,7 @@ def bare_group(port: int, k: int, topics: Topics, count: int) -> dict[str, float
         return [json.loads(p.communicate(timeout=600)[0]) for p in procs]
 
     run("subscribe")
-    publish_backlog(port, topics, count, group)
+    publish_backlog(port, topics, count, group, people)
     out = run("drain")
     times = sorted(t for o in out for t in o["times"])
     if len(times) != count:
@@ -178,7 +189,7 @@ class Fleet:
         self.watcher.loop_stop()
 
 
-def ours(port: int, k: int, url: str, count: int, log: Path) -> dict[str, float]:
+def ours(port: int, k: int, url: str, count: int, people: int, log: Path) -> dict[str, float]:
     """k members drain `count` punches into PostgreSQL; stored/s and CPU per punch."""
     topics = Topics(root=f"s{uuid.uuid4().hex[:6]}/punchgate/v1", owntracks_root="bench-ot")
     fleet = Fleet(k, port, url, topics, log)
@@ -188,7 +199,7 @@ def ours(port: int, k: int, url: str, count: int, log: Path) -> dict[str, float]
         fleet.stop()
         with engine.connect() as conn:
             before = int(conn.execute(text("SELECT count(*) FROM punches")).scalar_one())
-        publish_backlog(port, topics, count, topics.root.split("/")[0])
+        publish_backlog(port, topics, count, topics.root.split("/")[0], people)
         t0 = fleet.start()
         cpu0 = sum(cpu_s(p.pid) for p in fleet.procs)
         with engine.connect() as conn:
@@ -217,6 +228,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--count", type=int, default=12_000, help="backlog per fleet size")
     ap.add_argument("--max-processes", type=int, default=3)
+    ap.add_argument("--people", type=int, default=20_000, help="phones (employees) punching")
+    ap.add_argument("--rounds", type=int, default=1, help="bare/ours pairs per size (median)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-scale-"))
     url = fresh_pg_database(PG_URL.rsplit("/", 1)[0] + "/punchgate_bench_fleet_scale")
@@ -232,7 +245,7 @@ def main() -> None:
                        radius_m=150, fence={"max_accuracy_m": 150})
         ],
         employees=[e.model_copy(update={"site": "hq", "department": None, "policy": None})
-                   for e in demo_employees(PEOPLE)],
+                   for e in demo_employees(args.people)],
     )  # fmt: skip
     with make_sessionmaker(engine).begin() as s:
         apply_config(s, cfg, now=datetime.now(UTC))
@@ -241,19 +254,24 @@ def main() -> None:
     curve: list[dict[str, Any]] = []
     try:
         for k in range(1, args.max_processes + 1):
-            at_load = load()
-            bare = bare_group(
-                port, k, Topics(root=f"b{uuid.uuid4().hex[:6]}/punchgate/v1"), args.count
-            )
-            mine = ours(port, k, url, args.count, tmp / f"fleet-{k}.log")
+            pairs = []
+            for _ in range(args.rounds):
+                bare_topics = Topics(root=f"b{uuid.uuid4().hex[:6]}/punchgate/v1")
+                bare = bare_group(port, k, bare_topics, args.count, args.people)
+                mine = ours(port, k, url, args.count, args.people, tmp / f"fleet-{k}.log")
+                pairs.append((mine, bare))
+            mine = {m: statistics.median(p[0][m] for p in pairs) for m in pairs[0][0]}
+            bare = {m: statistics.median(p[1][m] for p in pairs) for m in pairs[0][1]}
+            ratio = statistics.median(a["per_s"] / b["per_s"] for a, b in pairs)
             curve.append({
                 "processes": k,
                 "stored_per_s": round(mine["per_s"]),
                 "bare_paho_per_s": round(bare["per_s"]),
-                "ratio_vs_bare": round(mine["per_s"] / bare["per_s"], 3),
+                "ratio_vs_bare": round(ratio, 3),
+                "rounds_stored_per_s": [round(a["per_s"]) for a, _ in pairs],
                 "cpu_us_per_punch": round(mine["cpu_us_per_punch"], 1),
                 "bare_cpu_us_per_punch": round(bare["cpu_us_per_punch"], 1),
-                "load_average": at_load,
+                "load_average": load_average(),
             })  # fmt: skip
     finally:
         broker.terminate()
@@ -266,6 +284,7 @@ def main() -> None:
             "benchmark": "fleet_scale",
             "backend": "postgresql",
             "backlog": args.count,
+            "people": args.people,
             "curve": curve,
             "speedup_vs_one": [round(c["stored_per_s"] / one, 2) for c in curve],
             "targets": [

@@ -29,10 +29,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
 from bench_ingest import NOW, POLICY, batches
-from common import PG_URL, emit, fresh_pg_database, target
+from common import PG_URL, emit, fresh_pg_database, load_average, target
 from sqlalchemy import Engine, text
 
 from collector.masterdata.scope import Scope
+from collector.mqtt.directory import Directory
 from collector.reports.lateness import lateness
 from collector.store.db import make_engine, upgrade
 from collector.store.ingest import ingest_batch
@@ -104,11 +105,6 @@ def log(msg: str) -> None:
     print(f"{datetime.now(UTC):%H:%M:%S} {msg}", file=sys.stderr, flush=True)
 
 
-def load() -> str:
-    """The 1/5/15-minute load average (other helpers share this machine)."""
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 def workdays(count: int) -> list[date]:
     """The last `count` Mondays-to-Fridays up to LAST_DAY, oldest first."""
     out: list[date] = []
@@ -173,6 +169,19 @@ def report_runs(engine: Engine, start: date, end: date, runs: int) -> tuple[list
     return times, rows
 
 
+def first_fix_lookup(engine: Engine, runs: int) -> list[float]:
+    """Seconds of the phone path's previous-fix query (collector.mqtt.directory) for a
+    phone with no earlier fix: what each process pays once per phone it has not seen."""
+    directory = Directory(engine, identity_key="owntracks", default_tz="Europe/Berlin")
+    times = []
+    for n in range(runs):
+        with engine.connect() as conn:
+            t = time.perf_counter()
+            directory.previous_fix(conn, str(10000 + n), datetime(2026, 1, 1, tzinfo=UTC))
+            times.append(time.perf_counter() - t)
+    return times
+
+
 def ingest_pair(big: Engine, empty: Engine, total: int, size: int) -> dict[str, float]:
     """bench_ingest's batches into both tables, alternating which goes first."""
     spent = {"big": 0.0, "empty": 0.0}
@@ -209,13 +218,19 @@ def main() -> None:
         result["workdays"] = len(days)
         result["history"] = f"{days[0]} … {days[-1]}"
         month_start = days[-1].replace(day=1)
-        result["load_average_report"] = load()
+        result["load_average_report"] = load_average()
         times, rows = report_runs(big, month_start, days[-1], args.runs)
         result["lateness_month"] = f"{month_start} … {days[-1]}"
         result["lateness_rows"] = rows
         result["lateness_s"] = [round(t, 3) for t in times]
         p50 = statistics.median(times)
-        result["load_average_ingest"] = load()
+        fix_big = first_fix_lookup(big, args.runs)
+        fix_empty = first_fix_lookup(empty, args.runs)
+        result["phone_first_fix_lookup_s"] = {
+            "history": round(statistics.median(fix_big), 4),
+            "empty": round(statistics.median(fix_empty), 4),
+        }
+        result["load_average_ingest"] = load_average()
         rates = ingest_pair(big, empty, args.ingest, args.batch)
     finally:
         big.dispose()
