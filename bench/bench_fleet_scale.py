@@ -15,6 +15,7 @@ machine has 2 cores shared with Mosquitto, PostgreSQL and the benchmark.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain scrip
 from bench_mqtt import client, cpu_s, payload, start_mosquitto
 from common import PG_URL, emit, fresh_pg_database, load_average, target
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from collector.config import PunchgateConfig, SiteConfig, apply_config
 from collector.demo.seed import demo_employees
@@ -189,7 +190,24 @@ class Fleet:
         self.watcher.loop_stop()
 
 
-def ours(port: int, k: int, url: str, count: int, people: int, log: Path) -> dict[str, float]:
+def backends(conn: Connection) -> dict[int, float]:
+    """CPU seconds so far of the database's other server processes (the members')."""
+    pids = conn.execute(
+        text(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    ).scalars()
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            out[int(pid)] = cpu_s(int(pid))
+    return out
+
+
+def ours(
+    port: int, k: int, url: str, count: int, people: int, log: Path, broker: int
+) -> dict[str, float]:
     """k members drain `count` punches into PostgreSQL; stored/s and CPU per punch."""
     topics = Topics(root=f"s{uuid.uuid4().hex[:6]}/punchgate/v1", owntracks_root="bench-ot")
     fleet = Fleet(k, port, url, topics, log)
@@ -205,7 +223,9 @@ def ours(port: int, k: int, url: str, count: int, people: int, log: Path) -> dic
         publish_backlog(port, topics, count, topics.root.split("/")[0], people)
         t0 = fleet.start()
         cpu0 = sum(cpu_s(p.pid) for p in fleet.procs)
+        broker0 = cpu_s(broker)
         with engine.connect() as conn:
+            pg0 = backends(conn)
             n0 = int(conn.execute(text("SELECT count(*) FROM punches")).scalar_one())
             deadline = time.monotonic() + 600
             n = n0
@@ -215,14 +235,19 @@ def ours(port: int, k: int, url: str, count: int, people: int, log: Path) -> dic
                 time.sleep(0.1)
                 n = int(conn.execute(text("SELECT count(*) FROM punches")).scalar_one())
                 conn.commit()
-        t1 = time.time()
-        cpu = sum(cpu_s(p.pid) for p in fleet.procs) - cpu0
+            t1 = time.time()
+            cpu = sum(cpu_s(p.pid) for p in fleet.procs) - cpu0
+            broker_cpu = cpu_s(broker) - broker0
+            # Backends opened during the drain count from zero (their whole life is in it).
+            pg = sum(v - pg0.get(pid, 0.0) for pid, v in backends(conn).items())
     finally:
         fleet.close()
         engine.dispose()
     return {
         "per_s": (before + count - n0) / (t1 - t0),
         "cpu_us_per_punch": 1e6 * cpu / (before + count - n0),
+        "postgres_cpu_us_per_punch": 1e6 * pg / (before + count - n0),
+        "broker_cpu_us_per_punch": 1e6 * broker_cpu / (before + count - n0),
     }
 
 
@@ -261,11 +286,15 @@ def main() -> None:
             for _ in range(args.rounds):
                 bare_topics = Topics(root=f"b{uuid.uuid4().hex[:6]}/punchgate/v1")
                 bare = bare_group(port, k, bare_topics, args.count, args.people)
-                mine = ours(port, k, url, args.count, args.people, tmp / f"fleet-{k}.log")
+                mine = ours(
+                    port, k, url, args.count, args.people, tmp / f"fleet-{k}.log", broker.pid
+                )
                 pairs.append((mine, bare))
             mine = {m: statistics.median(p[0][m] for p in pairs) for m in pairs[0][0]}
             bare = {m: statistics.median(p[1][m] for p in pairs) for m in pairs[0][1]}
             ratio = statistics.median(a["per_s"] / b["per_s"] for a, b in pairs)
+            # What 2 whole cores would carry at this CPU per punch (member, PostgreSQL, broker).
+            per_punch = sum(mine[m] for m in mine if m.endswith("cpu_us_per_punch"))
             curve.append({
                 "processes": k,
                 "stored_per_s": round(mine["per_s"]),
@@ -273,7 +302,10 @@ def main() -> None:
                 "ratio_vs_bare": round(ratio, 3),
                 "rounds_stored_per_s": [round(a["per_s"]) for a, _ in pairs],
                 "cpu_us_per_punch": round(mine["cpu_us_per_punch"], 1),
+                "postgres_cpu_us_per_punch": round(mine["postgres_cpu_us_per_punch"], 1),
+                "broker_cpu_us_per_punch": round(mine["broker_cpu_us_per_punch"], 1),
                 "bare_cpu_us_per_punch": round(bare["cpu_us_per_punch"], 1),
+                "ceiling_on_2_cores_per_s": round(2e6 / per_punch),
                 "load_average": load_average(),
             })  # fmt: skip
     finally:
