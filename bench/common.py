@@ -65,3 +65,8 @@ def fresh_pg_database(url: str) -> str | None:
     finally:
         admin.dispose()
     return parsed.render_as_string(hide_password=False)
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average, reported beside figures taken on a shared machine."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
