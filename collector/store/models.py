@@ -215,6 +215,14 @@ class Punch(Base):
             sqlite_where=text("employee_id IS NULL"),
             postgresql_where=text("employee_id IS NULL"),
         ),
+        # Phone punches only: a phone's previous fix (spoofing checks), looked up by code.
+        Index(
+            "ix_punches_mobile_code_time",
+            "employee_code",
+            "occurred_at",
+            sqlite_where=text("source_kind = 'mobile'"),
+            postgresql_where=text("source_kind = 'mobile'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # 64 bits in wall-clock order (collector.normalize.wall_key): appended, like the table.
