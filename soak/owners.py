@@ -19,6 +19,10 @@ class Session(Protocol):
     def opened(self) -> float: ...
     @property
     def closed(self) -> float | None: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def last(self) -> float | None: ...
 
 
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
@@ -50,7 +54,8 @@ def diag_request(port: int, protocol: int) -> bytes:
 
 def parse_diag(data: bytes) -> tuple[list[int], bool]:
     """Inodes in one netlink answer, and whether the dump is done."""
-    inodes, off = [], 0
+    inodes: list[int] = []
+    off = 0
     while off + 16 <= len(data):
         length, kind = struct.unpack_from("=IH", data, off)
         if kind == NLMSG_DONE:
@@ -136,14 +141,17 @@ def overlaps(
     """Pairs of sessions of different processes open at the same time on one terminal.
 
     A session ends when the terminal saw it end, or when its process died (`deaths`, pid to
-    time): a UDP session has no connection for the kernel to close, so a killed client's
-    last one is never closed in the terminal's log although nobody speaks in it any more.
+    time). A UDP session has no connection for the kernel to close: one its client left
+    without CMD_EXIT (killed, timed out) ends at the client's last datagram.
     """
     deaths = deaths or {}
     end_of_time = time.time() if now is None else now
 
     def end(c: Session) -> float:
-        closed = c.closed if c.closed is not None else end_of_time
+        closed = c.closed
+        if closed is None:
+            # A UDP session nobody closed lasted until its client's last datagram.
+            closed = c.last if c.transport == "udp" and c.last is not None else end_of_time
         died = deaths.get(c.who)
         return min(closed, died) if died is not None else closed
 
