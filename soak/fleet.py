@@ -55,10 +55,10 @@ from devices.mobile.topics import Topics
 from devices.zk.emulator import EmulatorHost, Terminal, TerminalSpec
 from devices.zk.emulator.traffic import make_users
 from soak.fleet_checks import Window, percentiles, poll_gaps, reader_summary, takeovers
+from soak.fleet_phones import PhoneProcess
 from soak.fleet_traffic import (
     Gaps,
     HrReaders,
-    PhonePeak,
     PushTerminals,
     TerminalPunches,
     paced,
@@ -149,6 +149,7 @@ class FleetSoak:
         self.owners = SocketOwners()
         self.host = EmulatorHost(on_connect=self.owners)
         self.terminals: dict[str, Terminal] = {}
+        self.devices: dict[str, str] = {}  # code → how it is reached (for reports)
         self.topics = Topics(root=f"fleet{uuid.uuid4().hex[:6]}/punchgate/v1")
         self.phone_codes = [str(200_000 + i) for i in range(args.phones)]
         self.gaps = Gaps()
@@ -160,6 +161,7 @@ class FleetSoak:
         self.windows: list[Window] = []  # when a node (or every node) could not answer
         self.kills: list[dict[str, Any]] = []
         self.report: dict[str, Any] = {"problems": []}
+        self.phones: PhoneProcess | None = None
 
     # -- setup --------------------------------------------------------------------------
 
@@ -182,6 +184,7 @@ class FleetSoak:
             transport = "udp" if i >= a.terminals - n_udp else "tcp"
             devices.append({"code": code, "kind": "zk", "host": "127.0.0.1", "port": port,
                             "transport": transport, "options": options})  # fmt: skip
+            self.devices[code] = f"{transport}{' live' if i < a.live else ''} port {port}"
         for i in range(a.push):
             devices.append({"code": push_code(i), "kind": "push", "serial": push_serial(i)})
         people = [{"code": c, "name": f"Phone {c}"} for c in self.phone_codes]
@@ -229,6 +232,8 @@ class FleetSoak:
         finally:
             self.stop_traffic.set()
             self.stop_all.set()
+            if self.phones is not None:
+                self.phones.kill()
             for node in self.nodes.values():
                 node.stop()
             self.host.stop()
@@ -263,7 +268,9 @@ class FleetSoak:
         zk = TerminalPunches(self.terminals, self.gaps)
         ports = [n.port for n in self.nodes.values()]
         push = PushTerminals(a.push, ports, self.gaps, self.stop_all)
-        phones = PhonePeak(self.broker.port, self.topics, self.phone_codes)
+        self.phones = phones = PhoneProcess(
+            self.broker.port, self.topics.root, self.phone_codes, self.tmp / "phones.json"
+        )
         paths = reader_paths(datetime.now(UTC).date(), self.phone_codes, len(self.phone_codes))
         readers = HrReaders(self._up_nodes, paths, token)
         push.start()
@@ -272,7 +279,6 @@ class FleetSoak:
         d = a.duration
         threads = [
             threading.Thread(target=paced, args=(self.stop_traffic, a.zk_rate, zk.step)),
-            threading.Thread(target=phones.run, args=(self.stop_traffic, 0.9 * d)),
             threading.Thread(target=readers.run, args=(self.stop_all, a.reader_pause)),
         ]
         if a.push:
@@ -282,11 +288,11 @@ class FleetSoak:
         for t in threads:
             t.daemon = True
             t.start()
+        phones.start(0.9 * d, a.garbage, 0.15 * d)
 
         faults: list[dict[str, Any]] = []
         self._sleep_until(t0 + 0.12 * d)
         faults.append(self._kill("node-b", engine))
-        self.malformed += phones.garbage(a.garbage)
         self._sleep_until(t0 + 0.27 * d)
         faults.append(self._restart("node-b"))
         self._sleep_until(t0 + 0.37 * d)
@@ -304,13 +310,15 @@ class FleetSoak:
         faults.append(self._restart("node-a"))
         self._sleep_until(t0 + d)
         self.stop_traffic.set()
-        for t in threads[:2] + threads[3:]:
+        for t in threads[:1] + threads[2:]:
             t.join(120)
+        phones.wait(300)
+        self.malformed += phones.malformed
         traffic_end = time.time()
         self._drain(engine, zk, push, phones)
         self.stop_all.set()
         push.close()
-        threads[2].join(60)
+        threads[1].join(60)
         self._check(engine, zk, push, phones, readers, faults, paused, (wall0, traffic_end))
         engine.dispose()
         ok = not self.report["problems"]
@@ -412,25 +420,22 @@ class FleetSoak:
 
     # -- the end ------------------------------------------------------------------------
 
+    @staticmethod
     def _generated(
-        self, zk: TerminalPunches, push: PushTerminals, phones: PhonePeak, stored_ids: set[Any]
+        zk: TerminalPunches, push: PushTerminals, phones: PhoneProcess
     ) -> list[Generated]:
-        # A phone message the broker never confirmed may or may not have arrived: expected
-        # (once) only if stored.
-        maybe = [g for g in phones.uncertain.values() if g.id in stored_ids]
-        return zk.generated() + push.generated() + list(phones.confirmed.values()) + maybe
+        # Every phone punch: a phone keeps it until a receipt comes back, re-sending it.
+        return zk.generated() + push.generated() + list(phones.generated.values())
 
     def _drain(
-        self, engine: Any, zk: TerminalPunches, push: PushTerminals, phones: PhonePeak
+        self, engine: Any, zk: TerminalPunches, push: PushTerminals, phones: PhoneProcess
     ) -> None:
         start = time.monotonic()
         while time.monotonic() - start < self.args.drain_timeout:
             with engine.connect() as conn:
                 stored = stored_punches(conn)
             ids = {s.describe() for s in stored}
-            if push.pending() == 0 and all(
-                g.id in ids for g in self._generated(zk, push, phones, ids)
-            ):
+            if push.pending() == 0 and all(g.id in ids for g in self._generated(zk, push, phones)):
                 time.sleep(3)  # a late duplicate would land now
                 break
             time.sleep(2)
@@ -441,7 +446,7 @@ class FleetSoak:
         engine: Any,
         zk: TerminalPunches,
         push: PushTerminals,
-        phones: PhonePeak,
+        phones: PhoneProcess,
         readers: HrReaders,
         faults: list[dict[str, Any]],
         paused: dict[str, Any],
@@ -453,8 +458,7 @@ class FleetSoak:
             columns = (Quarantine.source_kind, Quarantine.device_code, Quarantine.reference)
             rows = conn.execute(select(*columns, Quarantine.reason, Quarantine.raw))
             quarantine = [QuarantineRow(*r) for r in rows]
-        ids = {s.describe() for s in stored}
-        cmp = compare(self._generated(zk, push, phones, ids), stored, self.malformed, quarantine)
+        cmp = compare(self._generated(zk, push, phones), stored, self.malformed, quarantine)
         # Sessions overlapping another process's, leaving out the paused process's frozen span.
         frozen_pid, lo, hi = paused["pid"], paused["from"], paused["to"]
         sessions = {code: list(t.connections) for code, t in self.terminals.items()}
@@ -469,12 +473,20 @@ class FleetSoak:
             if found:
                 bad[code] = found
         unresolved = sum(1 for conns in sessions.values() for c in conns if c.who is None)
+        with engine.connect() as conn:
+            rows = conn.execute(select(Lease.key, Lease.owner, Lease.expires_at))
+            leases = {k.split(":", 1)[1]: f"{o} until {e}" for k, o, e in rows}
         for kill in self.kills:
             times = takeovers(sessions, kill["held"], kill["at"], kill["pid"])
             late = [c for c, s in times.items() if s is None]
             taken = [s for s in times.values() if s is not None]
             kill.update(terminals=len(times), never_taken_over=len(late),
                         takeover_s=percentiles(taken))  # fmt: skip
+            if late:  # which, how they are reached, and who holds them now
+                kill["never_taken_over_examples"] = [
+                    {"code": c, "device": self.devices[c], "lease": leases.get(c)}
+                    for c in late[:10]
+                ]
             kill.pop("held")
             if late:
                 problems.append(f"{kill['fault']}: {len(late)} terminals never taken over")
@@ -487,13 +499,7 @@ class FleetSoak:
                 "lease_s": self.args.lease,
                 "poll_interval_s": self.args.poll_interval,
                 "ledger": summary,
-                "phones": {
-                    "planned": len(self.phone_codes),
-                    "confirmed": len(phones.confirmed),
-                    "published_while_broker_away": phones.refused,
-                    "unconfirmed": len(phones.uncertain),
-                    "unconfirmed_stored": sum(1 for g in phones.uncertain.values() if g.id in ids),
-                },
+                "phones": {"planned": len(self.phone_codes), **phones.figures},
                 "push_failovers": push.failovers(),
                 "sessions": sum(len(c) for c in sessions.values()),
                 "sessions_unattributed": unresolved,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from soak.owners import Session
 
@@ -84,7 +85,7 @@ def excused(read: Read, windows: Iterable[Window]) -> str | None:
     return None
 
 
-def reader_summary(reads: Sequence[Read], windows: Sequence[Window]) -> dict[str, object]:
+def reader_summary(reads: Sequence[Read], windows: Sequence[Window]) -> dict[str, Any]:
     """Counts, latency of the answered reads, and failures split into excused and problems."""
     failed = [r for r in reads if not r.ok]
     excuses: dict[str, int] = {}

@@ -102,61 +102,95 @@ def peak_schedule(count: int, seconds: float, seed: int = 7) -> list[float]:
 
 
 class PhonePeak:
-    """Each phone punches once (QoS 1) on the peak schedule; broker-confirmed ids are kept."""
+    """Each phone punches once (QoS 1) on the peak schedule and, as the phone contract says
+    (docs/mobile.md), keeps the punch until it hears a receipt, re-sending it otherwise."""
 
-    def __init__(self, port: int, topics: Topics, codes: list[str]) -> None:
-        self.port, self.topics, self.codes = port, topics, codes
-        self.confirmed: dict[str, Generated] = {}  # PUBACKed by the broker
-        self.uncertain: dict[str, Generated] = {}  # sent, never PUBACKed (broker restarting)
-        self.refused = 0  # published while the broker was away (paho sends them later)
+    def __init__(self, port: int, topics: Topics, codes: list[str], resend_s: float = 20.0) -> None:
+        self.port, self.topics, self.codes, self.resend_s = port, topics, codes, resend_s
+        self.generated: dict[str, Generated] = {}
+        self.bodies: dict[str, str] = {}
+        self.sent_at: dict[str, float] = {}
+        self.receipts: dict[str, str] = {}  # message id → status of its first receipt
+        self.resends = 0
+        self.no_subscribers = 0  # PUBACKs saying no subscriber matched (the broker dropped it)
+        self.lock = threading.Lock()
         self.tag = uuid.uuid4().hex[:6]
 
-    def run(self, stop: threading.Event, seconds: float) -> None:
-        """Publish on the schedule until done or `stop`; then wait for the PUBACKs."""
+    def _client(self) -> mqtt.Client:
         pub = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"phones-{self.tag}",
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         pub.max_inflight_messages_set(1000)
-        pub.max_queued_messages_set(0)
         pub.reconnect_delay_set(1, 2)
+        ack = f"{self.topics.root}/ack/+"
+        # A clean session each time: subscribe on every (re)connection.
+        pub.on_connect = lambda c, _u, _f, _rc, _p: c.subscribe(ack, qos=1)
+        pub.on_message = self._on_receipt
+        pub.on_publish = self._on_puback
+        return pub
+
+    def _on_receipt(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            doc = json.loads(msg.payload)
+        except ValueError:
+            return
+        mid = doc.get("id") if isinstance(doc, dict) else None
+        if isinstance(mid, str):
+            with self.lock:
+                self.receipts.setdefault(mid, str(doc.get("status")))
+
+    def _on_puback(self, _c: mqtt.Client, _u: object, _mid: int, rc: Any, _p: object) -> None:
+        if getattr(rc, "value", 0) == 16:  # MQTT 5 "No matching subscribers"
+            with self.lock:
+                self.no_subscribers += 1
+
+    def run(self, stop: threading.Event, seconds: float, settle_s: float = 150.0) -> None:
+        """Publish on the schedule; then re-send what has no receipt, up to `settle_s`."""
+        pub = self._client()
         pub.connect("127.0.0.1", self.port)
         pub.loop_start()
-        self.waiting: dict[str, tuple[mqtt.MQTTMessageInfo, Generated]] = {}
         t0 = time.monotonic()
         for n, offset in enumerate(peak_schedule(len(self.codes), seconds)):
-            if stop.wait(max(0.0, t0 + offset - time.monotonic())):
+            while not stop.wait(min(1.0, max(0.0, t0 + offset - time.monotonic()))):
+                if time.monotonic() >= t0 + offset:
+                    break
+                self._resend(pub)
+            if stop.is_set():
                 break
             code, mid = self.codes[n], f"fp-{self.tag}-{n}"
             now = datetime.now(UTC)
             body = {"schema_version": 1, "id": mid, "lat": 52.52, "lon": 13.405, "acc": 10,
                     "ts": now.isoformat(), "kind": "auto"}  # fmt: skip
-            self._publish(pub, Generated("phones", message_id(mid), code, int(now.timestamp())),
-                          json.dumps(body))  # fmt: skip
-            self._settle()
-        deadline = time.monotonic() + 90
-        while self.waiting and time.monotonic() < deadline:
-            self._settle()
-            time.sleep(0.2)
-        self.uncertain = {mid: g for mid, (_, g) in self.waiting.items()}
+            self.generated[mid] = Generated("phones", message_id(mid), code, int(now.timestamp()))
+            self.bodies[mid] = json.dumps(body)
+            self._publish(pub, mid)
+        deadline = time.monotonic() + settle_s
+        while self.unanswered() and time.monotonic() < deadline:
+            self._resend(pub)
+            time.sleep(1)
         pub.disconnect()
         pub.loop_stop()
 
-    def _publish(self, pub: mqtt.Client, g: Generated, body: str) -> None:
-        info = pub.publish(self.topics.punch(g.employee_code), body, qos=1)
-        if info.rc == mqtt.MQTT_ERR_NO_CONN:
-            self.refused += 1  # kept by paho and sent once it has reconnected
-        self.waiting[g.id[1]] = (info, g)
+    def _publish(self, pub: mqtt.Client, mid: str) -> None:
+        code = self.generated[mid].employee_code
+        pub.publish(self.topics.punch(code), self.bodies[mid], qos=1)
+        self.sent_at[mid] = time.monotonic()
 
-    def _settle(self) -> None:
-        """Move PUBACKed messages to `confirmed`."""
-        for mid, (info, g) in list(self.waiting.items()):
-            # is_published() raises for a message published while disconnected even after
-            # paho sent it on reconnecting and had its PUBACK: read the flag itself.
-            if info._published:
-                self.confirmed[mid] = g
-                del self.waiting[mid]
+    def _resend(self, pub: mqtt.Client) -> None:
+        if not pub.is_connected():
+            return
+        old = time.monotonic() - self.resend_s
+        for mid in self.unanswered():
+            if self.sent_at[mid] < old:
+                self.resends += 1
+                self._publish(pub, mid)
+
+    def unanswered(self) -> list[str]:
+        """Punches published that no receipt has answered yet."""
+        with self.lock:
+            return [m for m in self.generated if m not in self.receipts]
 
     def garbage(self, count: int) -> list[Malformed]:
         """Publish malformed phone messages (QoS 1, confirmed); each must be quarantined."""
