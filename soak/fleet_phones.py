@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     time.sleep(a.garbage_at)
     bad = peak.garbage(a.garbage) if a.garbage else []
     runner.join()
-    receipts = Counter(peak.receipts.values())
+    receipts = Counter(v for m, v in peak.receipts.items() if m in peak.generated)
     doc = {
         "generated": _entries(peak.generated),
         "garbage": [m.raw for m in bad],

@@ -103,3 +103,40 @@ def test_socket_owners_find_this_process_for_its_tcp_and_udp_sockets():
         assert owners(udp.getsockname()) == os.getpid()
         owners.pids = {os.getpid() + 10_000_000}  # no such process holds it
         assert owners(udp.getsockname()) is None
+
+
+class FakeClient:
+    """Records publishes; connected or not."""
+
+    def __init__(self, connected: bool = True) -> None:
+        self.connected = connected
+        self.sent: list[tuple[str, str, int]] = []
+
+    def is_connected(self) -> bool:
+        return self.connected
+
+    def publish(self, topic: str, body: str, qos: int) -> None:
+        self.sent.append((topic, body, qos))
+
+
+def test_phones_resend_only_old_punches_without_a_receipt():
+    import time
+
+    from devices.mobile.topics import Topics
+    from soak.fleet_traffic import PhonePeak
+    from soak.ledger import Generated, message_id
+
+    peak = PhonePeak(1, Topics(root="r/punchgate/v1"), ["7", "8", "9"], resend_s=10)
+    now = time.monotonic()
+    for mid, code, age in [("a", "7", 30), ("b", "8", 30), ("c", "9", 1)]:
+        peak.generated[mid] = Generated("phones", message_id(mid), code, 0)
+        peak.bodies[mid] = f"body {mid}"
+        peak.sent_at[mid] = now - age
+    peak.receipts["b"] = "accepted"  # answered: never re-sent
+    away = FakeClient(connected=False)
+    peak._resend(away)  # type: ignore[arg-type]
+    assert away.sent == []
+    client = FakeClient()
+    peak._resend(client)  # type: ignore[arg-type]
+    assert client.sent == [("r/punchgate/v1/punch/7", "body a", 1)]
+    assert peak.resends == 1 and peak.unanswered() == ["a", "c"]
