@@ -508,7 +508,14 @@ class FleetSoak:
                 ),
                 "overlapping_sessions": {k: v[:3] for k, v in list(bad.items())[:20]},
                 "overlapping_terminals": len(bad),
-                "poll_gap_s": percentiles(poll_gaps(sessions, span[0] + 30, span[1])),
+                # Polled terminals only: a live terminal holds one long session.
+                "poll_gap_s": percentiles(
+                    poll_gaps(
+                        {c: v for c, v in sessions.items() if "live" not in self.devices[c]},
+                        span[0] + 30,
+                        span[1],
+                    )
+                ),
                 "readers": reads,
                 "faults": faults,
             }
