@@ -4,15 +4,16 @@ The fleet soak of docs/fleet.md. Three `punchgate serve --roles
 api,push,poller,mqtt,days,retention` processes, each with its HTTP server on a port of its
 own, on a private PostgreSQL and Mosquitto. Traffic: emulated ZK terminals (TCP and UDP,
 some with live sessions) punching, push terminals posting /iclock to one node each and
-failing over to the next when it does not answer (a load balancer's job), phones publishing
-a morning peak (each phone about once) to the shared subscription, HR readers GETting punch
+failing over to the next when it does not answer (a load balancer's job), phones (in a
+process of their own, soak/fleet_phones.py) each punching once in a morning peak to the
+shared subscription and re-sending a punch until its receipt comes, HR readers GETting punch
 lists and reports from the nodes that are up, and a few malformed phone messages and push
 lines that must be quarantined. Faults: SIGKILL of one process (restarted later under its
 node id), SIGSTOP of another past its lease, a Mosquitto restart, a PostgreSQL restart,
 SIGKILL of a second process (restarted too).
 
-Checks: every terminal, push and broker-confirmed phone punch stored exactly once (per
-ledger id, soak.ledger), every quarantined item one that was sent malformed on purpose;
+Checks: every terminal, push and phone punch stored exactly once (per ledger id,
+soak.ledger), every quarantined item one that was sent malformed on purpose;
 no two processes in session with one terminal at once (the emulators' connection logs,
 each session traced to its process), the paused process excepted while it was frozen (it
 keeps a connection it opened before the pause; docs/fleet.md); HR reads failing only
