@@ -138,6 +138,14 @@ class Postgres:
         """Fast shutdown: sessions are terminated, as when the database server goes away."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
 
+    def restart(self, down_s: float = 3.0) -> float:
+        """Fast stop, `down_s` without a server, start again; returns the seconds it was down."""
+        t0 = time.monotonic()
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+        return time.monotonic() - t0
+
     def kill(self) -> None:
         """Stop at once, ignoring errors (cleanup)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)

@@ -160,12 +160,15 @@ def balance(
         release(conn, owner, extra)
         mine -= set(extra)
     elif len(mine) < share:
-        free = [k for k in wanted if k not in taken_keys(conn, TERMINAL, now=now)]
-        for key in order(free):
-            if len(mine) >= share:
-                break
-            if take(conn, key, owner, now=now, until=until):
-                mine.add(key)
+        taken = taken_keys(conn, TERMINAL, now=now)
+        free = order([k for k in wanted if k not in taken])
+        while free and len(mine) < share:
+            # `order` picks which to take; they are taken in key order, so two nodes taking
+            # at once lock rows in one order and wait for each other instead of deadlocking.
+            picked, free = free[: share - len(mine)], free[share - len(mine) :]
+            for key in sorted(picked):
+                if take(conn, key, owner, now=now, until=until):
+                    mine.add(key)
     return {wanted[k] for k in mine}
 
 

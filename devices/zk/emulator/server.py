@@ -217,6 +217,9 @@ class _UdpTerminal(asyncio.DatagramProtocol):
             self.records[addr] = self.log_connection(self.terminal, addr, "udp")
             self.sent[addr] = 0
             self.muted.discard(addr)
+        record = self.records.get(addr)
+        if record is not None:
+            record.last = time.time()
         if addr in self.muted:
             return  # a "dropped" UDP client hears nothing more until it reconnects
         latency = self.terminal.faults.latency_s
@@ -354,6 +357,7 @@ class EmulatorHost:
                 if record is None:
                     peer = writer.get_extra_info("peername")
                     record = self._log_connection(terminal, peer, "tcp")
+                record.last = time.time()
                 if terminal.faults.latency_s:
                     await asyncio.sleep(terminal.faults.latency_s)
                 session.handle(packet)

@@ -26,6 +26,9 @@ class ClientConnection:
     opened: float  # time.time()
     closed: float | None = None
     who: object = None  # what the host's on_connect hook said of the peer (tests: a pid)
+    # The last packet from the client: a UDP client that stops without CMD_EXIT (killed,
+    # timed out) leaves its session open for ever, but was in session only until then.
+    last: float | None = None
 
 
 @dataclass(frozen=True)

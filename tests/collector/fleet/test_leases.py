@@ -147,3 +147,55 @@ def test_devices_report_names_the_poller(engine: Engine) -> None:
     assert rows["t1"]["polled_by"] == "host-a:12"
     assert rows["t1"]["lease_expires_at"] == T0 + LEASE
     assert rows["t2"]["polled_by"] is None
+
+
+def test_balance_takes_its_pick_in_key_order(engine: Engine, monkeypatch) -> None:
+    """Nodes pick terminals in their own (shuffled) order but lock them in key order: two
+    nodes taking at once on PostgreSQL then wait for each other instead of deadlocking."""
+    import collector.fleet.leases as leases
+
+    calls: list[str] = []
+    real = leases.take
+
+    def recording(conn, key, owner, **kw):
+        calls.append(key)
+        return real(conn, key, owner, **kw)
+
+    monkeypatch.setattr(leases, "take", recording)
+    codes = [f"t{i:02d}" for i in range(12)]
+    with engine.begin() as conn:
+        held = balance(conn, "n1", codes, now=T0, until=T0 + LEASE, nodes=3,
+                       order=lambda keys: list(reversed(keys)))  # fmt: skip
+    assert held == {f"t{i:02d}" for i in range(8, 12)}  # the order's pick: the last four
+    assert calls == sorted(calls) and len(calls) == 4
+
+
+def test_concurrent_balances_in_opposite_orders_do_not_deadlock(engine: Engine) -> None:
+    """Two nodes taking 300 free terminals at once, one picking them forwards, the other
+    backwards; every lease ends with one owner and neither transaction fails."""
+    codes = [f"t{i:03d}" for i in range(300)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+    got: dict[str, set[str]] = {}
+
+    def node(name: str, backwards: bool) -> None:
+        try:
+            with engine.begin() as conn:
+                barrier.wait()
+                got[name] = balance(
+                    conn, name, codes, now=T0, until=T0 + LEASE, nodes=1,
+                    order=(lambda k: list(reversed(k))) if backwards else sorted,
+                )  # fmt: skip
+        except BaseException as exc:  # a deadlock aborts one of them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=node, args=(n, b)) for n, b in [("n1", False), ("n2", True)]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with engine.connect() as conn:
+        final = owners(conn, TERMINAL, now=T0)
+    assert len(final) == 300
+    assert {c for c, o in final.items() if o == "n1"} <= got["n1"]

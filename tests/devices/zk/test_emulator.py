@@ -230,3 +230,17 @@ def test_live_events_reach_pyzk_and_our_driver(make_terminal, size, transport):
         ("1012", 2, 15),
     ]
     assert abs(got[0].timestamp - terminal.now()) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_connection_log_keeps_the_last_packet_of_a_session(make_terminal, transport):
+    terminal, port = make_terminal(records=5)
+    conn = pyzk(port, udp=transport == "udp").connect()
+    session = terminal.connections[-1]
+    first = session.last
+    time.sleep(0.05)
+    conn.get_attendance()
+    later = session.last
+    conn.disconnect()
+    assert first is not None and later is not None and later > first
+    assert session.closed is not None and session.closed >= later
