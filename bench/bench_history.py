@@ -2,9 +2,10 @@
 
 A fresh, migrated database is filled on the server (INSERT … SELECT over generate_series,
 one statement per month) with `--rows` punches for 10,000 employees: four a workday
-(in, out, in, out) over as many workdays as that takes (20,000,000 rows: 500 workdays,
-about two years, ending 2025-12-31), with dedupe keys in collector.normalize.wall_key's
-layout (wall-clock second << 31, the low bits the employee); and one attendance day per
+(in, out, in, out; the lunch pair from phones, with a position) over as many workdays as
+that takes (20,000,000 rows: 500 workdays, about two years, ending 2025-12-31), with dedupe
+keys in collector.normalize.wall_key's layout (wall-clock second << 31, the low bits the
+employee); and one attendance day per
 employee and workday, consistent with those punches (late after 09:00, early before
 17:00), as the days worker would have left them. Then ANALYZE.
 
@@ -60,11 +61,12 @@ def leave(e: str, d: str) -> str:
 
 PUNCHES = f"""
 INSERT INTO punches (dedupe_key, employee_code, employee_id, occurred_at, tz, local_date,
-                     source_kind, device_code, verify, state, flags, received_at)
+                     source_kind, device_code, verify, state, flags, received_at, lat, lon)
 SELECT ((extract(epoch FROM p.wall - timestamp '2000-01-01'))::bigint << 31) | x.e,
        x.code, x.id, p.wall - interval '1 hour', 'Europe/Berlin', x.day,
-       'terminal', 'door-' || (x.e % 40), 'fingerprint',
-       CASE WHEN k % 2 = 0 THEN 'in' ELSE 'out' END, 0, p.wall
+       CASE WHEN k IN (1, 2) THEN 'mobile' ELSE 'terminal' END, 'door-' || (x.e % 40),
+       'fingerprint', CASE WHEN k % 2 = 0 THEN 'in' ELSE 'out' END, 0, p.wall,
+       CASE WHEN k IN (1, 2) THEN 52.52 END, CASE WHEN k IN (1, 2) THEN 13.405 END
 FROM (
     SELECT em.e, em.code, em.id, d.day, d.n AS d
     FROM unnest(CAST(:days AS date[]), CAST(:nums AS int[])) AS d(day, n)
@@ -171,7 +173,7 @@ def report_runs(engine: Engine, start: date, end: date, runs: int) -> tuple[list
 
 def first_fix_lookup(engine: Engine, runs: int) -> list[float]:
     """Seconds of the phone path's previous-fix query (collector.mqtt.directory) for a
-    phone with no earlier fix: what each process pays once per phone it has not seen."""
+    phone a process meets first: what each process pays once per phone it has not seen."""
     directory = Directory(engine, identity_key="owntracks", default_tz="Europe/Berlin")
     times = []
     for n in range(runs):
