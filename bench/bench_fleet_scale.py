@@ -28,20 +28,16 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a plain script by `make bench`
 
 from bench_mqtt import client, cpu_s, payload, start_mosquitto
-from common import PG_URL, emit, fresh_pg_database, load_average, target
+from common import PG_URL, emit, fresh_pg_database, load_average, seed_phone_company, target
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Connection, create_engine, text
 
-from collector.config import PunchgateConfig, SiteConfig, apply_config
-from collector.demo.seed import demo_employees
-from collector.store.db import make_engine, make_sessionmaker, upgrade
 from devices.mobile.topics import Topics
 
 PUNCHGATE = str(Path(sys.executable).parent / "punchgate")
@@ -268,19 +264,7 @@ def main() -> None:
         emit({"benchmark": "fleet_scale", "skipped": "PostgreSQL unreachable", "targets": []})
         return
     url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    engine = make_engine(url)
-    upgrade(engine)
-    cfg = PunchgateConfig(
-        sites=[
-            SiteConfig(code="hq", name="HQ", timezone="Europe/Berlin", lat=52.52, lon=13.405,
-                       radius_m=150, fence={"max_accuracy_m": 150})
-        ],
-        employees=[e.model_copy(update={"site": "hq", "department": None, "policy": None})
-                   for e in demo_employees(args.people)],
-    )  # fmt: skip
-    with make_sessionmaker(engine).begin() as s:
-        apply_config(s, cfg, now=datetime.now(UTC))
-    engine.dispose()
+    seed_phone_company(url, args.people)
     broker, port = start_mosquitto(tmp)
     curve: list[dict[str, Any]] = []
     try:

@@ -34,15 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from common import emit, target
+from common import emit, seed_phone_company, target
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from collector.config import PunchgateConfig, SiteConfig, apply_config
-from collector.demo.seed import demo_employees
-from collector.store.db import make_engine, make_sessionmaker, upgrade
 from devices.mobile.topics import Topics
 
 PUNCHGATE = str(Path(sys.executable).parent / "punchgate")
@@ -245,19 +242,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     broker, port = start_mosquitto(tmp)
     db = tmp / "bench.sqlite3"
-    engine = make_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    cfg = PunchgateConfig(
-        sites=[
-            SiteConfig(code="hq", name="HQ", timezone="Europe/Berlin", lat=52.52, lon=13.405,
-                       radius_m=150, fence={"max_accuracy_m": 150})
-        ],
-        employees=[e.model_copy(update={"site": "hq", "department": None, "policy": None})
-                   for e in demo_employees(PEOPLE)],
-    )  # fmt: skip
-    with make_sessionmaker(engine).begin() as s:
-        apply_config(s, cfg, now=datetime.now(UTC))
-    engine.dispose()
+    seed_phone_company(f"sqlite:///{db}", PEOPLE)
     topics = Topics(root=f"b{uuid.uuid4().hex[:6]}/punchgate/v1", owntracks_root="bench-ot")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")},

@@ -70,3 +70,27 @@ def fresh_pg_database(url: str) -> str | None:
 def load_average() -> str:
     """The 1/5/15-minute load average, reported beside figures taken on a shared machine."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def seed_phone_company(url: str, people: int) -> None:
+    """Migrate the store at `url` and give it one fenced site (HQ, Berlin) with `people`
+    demo employees on it: what the phone benchmarks punch into."""
+    from datetime import UTC, datetime
+
+    from collector.config import PunchgateConfig, SiteConfig, apply_config
+    from collector.demo.seed import demo_employees
+    from collector.store.db import make_engine, make_sessionmaker, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    cfg = PunchgateConfig(
+        sites=[
+            SiteConfig(code="hq", name="HQ", timezone="Europe/Berlin", lat=52.52, lon=13.405,
+                       radius_m=150, fence={"max_accuracy_m": 150})
+        ],
+        employees=[e.model_copy(update={"site": "hq", "department": None, "policy": None})
+                   for e in demo_employees(people)],
+    )  # fmt: skip
+    with make_sessionmaker(engine).begin() as session:
+        apply_config(session, cfg, now=datetime.now(UTC))
+    engine.dispose()
