@@ -13,6 +13,7 @@ from zk.exception import ZKErrorResponse
 from devices.types import BadRecord, DevicePunch
 from devices.zk.driver import ZKSession, ZKTarget
 from devices.zk.errors import DeviceAuthError, DeviceError, DeviceUnreachable
+from tests.helpers import wait_for
 
 LAYOUTS = [8, 16, 40]
 TRANSPORTS = ["tcp", "udp"]
@@ -243,4 +244,6 @@ def test_connection_log_keeps_the_last_packet_of_a_session(make_terminal, transp
     later = session.last
     conn.disconnect()
     assert first is not None and later is not None and later > first
+    # The emulator's loop marks the session closed just after it answers the exit.
+    assert wait_for(lambda: session.closed is not None, timeout=5)
     assert session.closed is not None and session.closed >= later
