@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from collector.agent.enrolment import create_agent
 from collector.runtime import open_store, utcnow
 from collector.settings import Settings
 from devices.zk.emulator.terminal import Terminal
-from soak.procs import Children
+from soak.procs import ChildProcess, Children
 
 AGENT_CODE = "soak-site"
 # Pushed to the agent by the centre: fast contact and forwarding, small batches, so that a
@@ -76,21 +75,20 @@ def backlog(terminal: Terminal, count: int) -> int:
     return count
 
 
-class AgentProcess:
+class AgentProcess(ChildProcess):
     """`punchgate-agent run` on a buffer file in the soak's temp dir, as systemd would run it."""
+
+    stop_timeout = 20.0
+    tail_lines = 30
 
     def __init__(self, root: Path, children: Children) -> None:
         self.root = root / "agent"
         self.root.mkdir(parents=True, exist_ok=True)
         self.buffer = self.root / "buffer.sqlite3"
-        self.log_path = self.root / "agent.log"
-        self.children = children
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
         self.exe = str(Path(sys.executable).parent / "punchgate-agent")
         # Nothing of the service's PUNCHGATE_* settings: the agent takes its own from the centre.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHGATE_")}
-        self.env = env | AGENT_ENV
+        super().__init__(self.root / "agent.log", env | AGENT_ENV, children)
 
     def enrol(self, url: str, token: str) -> None:
         """Exchange the one-time token for the agent's credential."""
@@ -106,42 +104,7 @@ class AgentProcess:
 
     def start(self) -> None:
         """Start `run` in the background."""
-        with self.log_path.open("ab") as log:
-            log.write(f"\n===== start {self.starts + 1} =====\n".encode())
-            self.proc = subprocess.Popen(
-                [self.exe, "run", "--buffer", str(self.buffer)],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        self.children.track(self.proc)
-        self.starts += 1
-
-    def alive(self) -> bool:
-        """The process is running."""
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: the buffer is left as a power cut would leave it."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.children.forget(self.proc)
-
-    def stop(self) -> None:
-        """SIGTERM and wait (end of the soak)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.children.forget(self.proc)
+        self.launch([self.exe, "run", "--buffer", str(self.buffer)])
 
     def depth(self) -> int | None:
         """Punches in the buffer not yet acknowledged by the centre (None: unreadable now)."""
@@ -150,13 +113,6 @@ class AgentProcess:
                 return int(c.execute("SELECT count(*) FROM punches").fetchone()[0])
         except sqlite3.Error:
             return None
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of the agent's log (for failure reports)."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
     def figures(self) -> dict[str, Any]:
         """For the report."""

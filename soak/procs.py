@@ -227,47 +227,29 @@ class Mosquitto:
         self.proc = None
 
 
-class ServiceProcess:
-    """`punchgate serve` as a child process with the soak's environment."""
+class ChildProcess:
+    """A child in a process group of its own, logging to a file: start, kill, stop."""
 
-    def __init__(self, root: Path, env: dict[str, str], children: Children) -> None:
-        self.port = free_port()
-        self.env = {**os.environ, **env, "PUNCHGATE_API_PORT": str(self.port)}
-        self.log_path = root / "service.log"
+    stop_timeout = 30.0  # seconds a SIGTERM gets before the SIGKILL
+    tail_lines = 40
+
+    def __init__(self, log_path: Path, env: dict[str, str], children: Children) -> None:
+        self.log_path = log_path
+        self.env = env
         self.children = children
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        exe = Path(sys.executable).parent / "punchgate"
-        self.argv = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
 
-    def start(self, timeout: float = 120) -> float:
-        """Start and wait until /health answers 200; returns seconds taken."""
-        t0 = time.monotonic()
+    def launch(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """Start `argv` with a banner in the log; the process is tracked for the final kill."""
         with self.log_path.open("ab") as log:
             log.write(f"\n===== start {self.starts + 1} =====\n".encode())
             self.proc = subprocess.Popen(
-                self.argv, env=self.env, stdout=log, stderr=log, start_new_session=True
+                argv, env=self.env, stdout=log, stderr=log, start_new_session=True
             )
         self.children.track(self.proc)
         self.starts += 1
-        deadline = t0 + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"punchgate serve exited with {self.proc.returncode}")
-            if self.health() == 200:
-                return time.monotonic() - t0
-            time.sleep(0.2)
-        raise RuntimeError("punchgate serve did not become healthy")
-
-    def health(self) -> int | None:
-        """The /health status code, or None when nothing answers."""
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as r:
-                return int(r.status)
-        except urllib.error.HTTPError as exc:
-            return int(exc.code)
-        except OSError:
-            return None
+        return self.proc
 
     def alive(self) -> bool:
         """The process is running."""
@@ -289,19 +271,54 @@ class ServiceProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(30)
+            self.proc.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
             self.kill()
         self.children.forget(self.proc)
+
+    def log_tail(self, lines: int | None = None) -> str:
+        """The end of the log (for failure reports)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-(lines or self.tail_lines) :])
+
+
+class ServiceProcess(ChildProcess):
+    """`punchgate serve` as a child process with the soak's environment."""
+
+    def __init__(self, root: Path, env: dict[str, str], children: Children) -> None:
+        self.port = free_port()
+        full = {**os.environ, **env, "PUNCHGATE_API_PORT": str(self.port)}
+        super().__init__(root / "service.log", full, children)
+        exe = Path(sys.executable).parent / "punchgate"
+        self.argv = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def start(self, timeout: float = 120) -> float:
+        """Start and wait until /health answers 200; returns seconds taken."""
+        t0 = time.monotonic()
+        proc = self.launch(self.argv)
+        deadline = t0 + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"punchgate serve exited with {proc.returncode}")
+            if self.health() == 200:
+                return time.monotonic() - t0
+            time.sleep(0.2)
+        raise RuntimeError("punchgate serve did not become healthy")
+
+    def health(self) -> int | None:
+        """The /health status code, or None when nothing answers."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except OSError:
+            return None
 
     @property
     def base_url(self) -> str:
         """Where the API answers."""
         return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of the service's log (for failure reports)."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
