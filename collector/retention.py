@@ -17,7 +17,6 @@ since HR still has to act on them (replay makes them pending again).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
 
 from collector.store.models import OutboxAttempt, OutboxMessage, Punch, Quarantine
+from collector.threadworker import ThreadWorker
 from rules.vocabulary import SourceKind
 
 log = logging.getLogger(__name__)
@@ -155,10 +155,11 @@ def purge_outbox(engine: Engine, *, now: datetime, days: int) -> int:
     return purged
 
 
-class RetentionWorker:
+class RetentionWorker(ThreadWorker):
     """Runs the location, dismissed-quarantine and outbox retention once a day in the service."""
 
     name = "retention"
+    join_timeout_s = 10.0
 
     def __init__(
         self,
@@ -171,24 +172,12 @@ class RetentionWorker:
         interval_s: float = 86400,
         may_run: Callable[[], bool] | None = None,
     ) -> None:
+        super().__init__()
         self.engine, self.days, self.clock, self.interval_s = engine, days, clock, interval_s
         self.dismissed_days, self.outbox_days = dismissed_days, outbox_days
         # Several collectors: only the holder of the retention lease runs it.
         self.may_run = may_run or (lambda: True)
         self.runs = 0  # completed runs, for tests
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Run now and then every interval, in a daemon thread."""
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and wait."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

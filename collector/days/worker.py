@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -12,11 +11,12 @@ from sqlalchemy import Engine
 
 from collector.days.context import Context
 from collector.days.dirty import close_days, process_dirty
+from collector.threadworker import ThreadWorker
 
 log = logging.getLogger(__name__)
 
 
-class DaysWorker:
+class DaysWorker(ThreadWorker):
     """Consumes dirty days in batches and runs the "close the day" pass periodically."""
 
     name = "attendance-days"
@@ -33,6 +33,7 @@ class DaysWorker:
         batch: int = 2000,
         max_batches: int = 25,
     ) -> None:
+        super().__init__()
         self.engine = engine
         self.clock = clock
         # Several collectors: only the holder of the days-close lease runs the close pass
@@ -44,24 +45,9 @@ class DaysWorker:
         self.batch = batch
         self.max_batches = max_batches
         self.ctx = Context()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_close = float("-inf")
         self.cycles = 0  # completed cycles, for tests and health
         self.failing = False
-
-    def start(self) -> None:
-        """Start the loop in a daemon thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the loop to stop and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
 
     def run_once(self) -> int:
         """One cycle: the close pass when due, then every dirty day; returns days written."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from collector.agent.site.runner import Agent, agent_version
 from collector.agent.wire import EnrolRequest
 from collector.errors import NotFound
 from collector.settings import Settings
+from collector.threadworker import ThreadWorker
 
 log = logging.getLogger(__name__)
 AGENT_CODE = "branch"
@@ -49,26 +49,15 @@ def demo_agent_token(session: Session, now: datetime) -> str:
     return new_token(session, code=AGENT_CODE, now=now, ttl=TOKEN_TTL, actor="demo").token
 
 
-class DemoAgent:
+class DemoAgent(ThreadWorker):
     """Enrols the branch agent against the demo's API once it answers, then runs it."""
 
     name = "demo-agent"
+    join_timeout_s = 15.0
 
     def __init__(self, settings: Settings, url: str, token: str, buffer_path: Path) -> None:
+        super().__init__()
         self.settings, self.url, self.token, self.path = settings, url, token, buffer_path
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Run in the background (the API starts serving after the workers start)."""
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop reading and forwarding."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
 
     def _run(self) -> None:
         s = self.settings
