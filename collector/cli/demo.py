@@ -7,6 +7,7 @@ import shutil
 import socket
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -105,9 +106,12 @@ def _port_taken(port: int) -> str | None:
     return None
 
 
-def _seed(store: Store) -> tuple[int, str, SeededHistory, tuple[str, str], int | None]:
+def _seed(
+    store: Store,
+) -> tuple[int, str, SeededHistory, tuple[str, str], tuple[int, date] | None]:
     """Employees, an admin key, a punch-app enrolment and history: how many employees, the
-    key's token, the history, (employee code, enrolment link path), last month's period id."""
+    key's token, the history, (employee code, enrolment link path), the closed month's
+    (period id, first day)."""
     now = utcnow()
     with store.sessions.begin() as session:
         employees = add_employees(session, load_config(DEMO_CONFIG), now, policy_start(now))
@@ -131,7 +135,7 @@ def banner(
     employees: int,
     seeded: SeededHistory,
     app: tuple[str, str],
-    closed: int | None = None,
+    closed: tuple[int, date] | None = None,
 ) -> list[str]:
     """What a second terminal needs to use the running demo, as lines to print."""
     api = f"http://127.0.0.1:{port}"
@@ -149,7 +153,7 @@ def banner(
         f"  admin key  {token}",
         f"  payroll    {api}/ui/periods   "
         + (
-            f"(last month closed; its payroll export: {api}/periods/{closed}/payroll)"
+            f"({closed[1]:%B %Y} closed; its payroll export: {api}/periods/{closed[0]}/payroll)"
             if closed is not None
             else "(last month could not be closed yet: its checklist says why)"
         ),

@@ -8,13 +8,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 
 from collector.days import DaysWorker, process_dirty
+from collector.demo.periods import closable_months
 from collector.demo.roster import roster_history, seed_roster
 from collector.demo.seed import history, working_day
 from collector.runtime import Store, utcnow
 from collector.store.ingest import ingest_batch
 from collector.store.models import Device
 
-HISTORY_DAYS = 14  # at least this much history, and always all of last month
+HISTORY_DAYS = 14  # at least this much history, and always all of the month the demo closes
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,8 @@ class SeededHistory:
 
 def policy_start(now: datetime) -> date:
     """The day the demo's policy assignments start: the first day of seeded history, the
-    first of last month (so the demo can close last month's pay period) or earlier."""
-    last_month = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    return min(last_month, now.date() - timedelta(days=HISTORY_DAYS))
+    first of the oldest month the demo may close (so it can close its pay period) or earlier."""
+    return min(closable_months(now)[-1], now.date() - timedelta(days=HISTORY_DAYS))
 
 
 def seed_attendance(store: Store, now: datetime) -> SeededHistory:
