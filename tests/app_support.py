@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 
 from collector.days import assign_policy, process_dirty
@@ -17,6 +19,15 @@ from tests.rules.helpers import FLEX_DOC
 
 HQ = (52.52, 13.405)  # site hq: 150 m circle, outside flagged, accuracy up to 100 m
 DEPOT = (52.40, 13.20)  # site depot: 200 m circle, outside rejected
+
+
+def skip_if_berlin_day_younger_than(minutes: int) -> None:
+    """Skip a test whose punches of the last `minutes` must all fall on today in Berlin."""
+    local = utcnow().astimezone(ZoneInfo("Europe/Berlin"))
+    if local - local.replace(hour=0, minute=0, second=0, microsecond=0) < timedelta(
+        minutes=minutes
+    ):
+        pytest.skip(f"Berlin's day is not {minutes} minutes old: the punches would span two days")
 
 
 @dataclass

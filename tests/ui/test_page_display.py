@@ -157,7 +157,10 @@ def test_a_week_in_progress_is_not_a_zero_and_colours_hold(client, keys, office,
     # One punch today: the day is open, so nobody has worked a full day this week yet.
     berlin_now = datetime.now(ZoneInfo(BERLIN))
     today = berlin_now.date()
-    early = raw_punch("1003", (berlin_now - timedelta(minutes=5)).replace(tzinfo=None))
+    # Five minutes ago, but never yesterday (just after midnight: at midnight).
+    midnight = berlin_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    taken = max(berlin_now - timedelta(minutes=5), midnight)
+    early = raw_punch("1003", taken.replace(tzinfo=None))
     assert ingest_batch(store.engine, [early], now=berlin_now, policy=store.policy).inserted == 1
     process_dirty(store.engine, now=berlin_now)
     period = f"from={MON}&to={today}"
