@@ -3,11 +3,14 @@
 Ours: RawPunch batches of 10,000 → normalize → ingest (dedupe lookups, insert ignore,
 employee links, dirty marks), committed per batch. Physical limit: the DB-API
 `executemany` of the very same rows into a table of the same shape (same indexes and
-unique key), committed per batch, in the same run. Also: re-ingest of everything
-(must insert 0 and be no slower) and the peak memory of importing a CSV of as many rows.
+unique key), and of their keys alone into a table with only the dedupe key (the floor of any
+design), committed per batch, in the same run. Also: re-ingest of everything (must insert 0
+and be no slower) and the peak memory of importing a CSV of as many rows.
 
-Targets, at 1,000,000 rows: 100,000 punches/s on SQLite and 50,000/s on PostgreSQL, each
-at least half the raw driver's rate; the import under 300 MB.
+Targets (issue 19), at 1,000,000 rows: 60,000 punches/s on SQLite and 40,000/s on
+PostgreSQL, at least half the driver's rate into the key-only table; the import under
+300 MB. `--sqlite-page-sizes 4096,32768` runs SQLite once per page size (the store's is
+32 KiB since issue 19; 4 KiB is SQLite's default and older stores').
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -36,8 +40,8 @@ POLICY = NormalizePolicy()
 START = datetime(2026, 1, 5, 7, 0)
 EMPLOYEES = 5000
 TARGET_ROWS = 1_000_000
-TARGET_PER_S = {"sqlite": 100_000, "postgresql": 50_000}
-TARGET_RATIO = 0.5  # of the raw driver's executemany
+TARGET_PER_S = {"sqlite": 60_000, "postgresql": 40_000}
+TARGET_RATIO = 0.5  # of the driver's executemany into a key-only table
 TARGET_IMPORT_MB = 300
 
 
@@ -126,13 +130,44 @@ def make_raw_table(engine: Engine) -> None:
     table.create(engine)
 
 
-def run_backend(url: str, total: int, size: int) -> dict[str, Any]:
+def make_key_only_table(engine: Engine) -> None:
+    """A table with an id and the unique dedupe key only: the floor of any punch table."""
+    ident = "INTEGER PRIMARY KEY" if engine.dialect.name == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"CREATE TABLE punches_keyonly (id {ident}, dedupe_key BIGINT NOT NULL UNIQUE)")
+        )
+
+
+def driver_insert(engine: Engine, sql: str, rows: list[Any]) -> tuple[float, float]:
+    """One committed `executemany` on a raw connection: (wall, CPU) seconds."""
+    conn = engine.raw_connection()
+    try:
+        t, c = time.perf_counter(), time.process_time()
+        cur = conn.cursor()
+        cur.executemany(sql, rows)
+        conn.commit()
+        return time.perf_counter() - t, time.process_time() - c
+    finally:
+        conn.close()
+
+
+def run_backend(url: str, total: int, size: int, page_size: int | None = None) -> dict[str, Any]:
+    if page_size is not None:  # SQLite fixes the page size when the file is created
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as made:
+            made.execute(f"PRAGMA page_size={page_size}")
+            made.execute("PRAGMA journal_mode=WAL")
     engine = make_engine(url)
     upgrade(engine)
     seed_employees(engine)
     make_raw_table(engine)
+    make_key_only_table(engine)
     dialect = engine.dialect.name
     res: dict[str, Any] = {"backend": dialect, "rows": total, "batch": size}
+    if dialect == "sqlite":
+        with engine.connect() as conn:
+            res["page_size"] = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
 
     # CPU time of this process beside each wall time: other work on the machine inflates
     # the wall times, much less the CPU (PostgreSQL's own CPU is not in it).
@@ -157,19 +192,13 @@ def run_backend(url: str, total: int, size: int) -> dict[str, Any]:
         f"INSERT INTO punches_raw ({', '.join(PUNCH_COLUMNS)}) VALUES "
         f"({', '.join([mark] * len(PUNCH_COLUMNS))})"
     )
-    raw = raw_cpu = 0.0
+    key_sql = f"INSERT INTO punches_keyonly (dedupe_key) VALUES ({mark})"
+    raw = raw_cpu = key_only = 0.0
     for chunk in batches(total, size):
         rows = raw_rows(chunk, dialect)
-        conn = engine.raw_connection()
-        try:
-            t, c = time.perf_counter(), time.process_time()
-            cur = conn.cursor()
-            cur.executemany(sql, rows)
-            conn.commit()
-            raw += time.perf_counter() - t
-            raw_cpu += time.process_time() - c
-        finally:
-            conn.close()
+        wall, cpu = driver_insert(engine, sql, rows)
+        raw, raw_cpu = raw + wall, raw_cpu + cpu
+        key_only += driver_insert(engine, key_sql, [(r[0],) for r in rows])[0]
     engine.dispose()
     res.update(
         inserted=inserted,
@@ -182,7 +211,9 @@ def run_backend(url: str, total: int, size: int) -> dict[str, Any]:
         ours_per_s=round(total / ours),
         reingest_per_s=round(total / again),
         raw_driver_per_s=round(total / raw),
+        key_only_driver_per_s=round(total / key_only),
         ratio_ours_to_raw=round(raw / ours, 3),
+        ratio_ours_to_key_only=round(key_only / ours, 3),
         reingest_to_ingest_time=round(again / ours, 3),
     )
     return res
@@ -241,14 +272,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument(
+        "--sqlite-page-sizes",
+        default="",
+        help="comma-separated page sizes to run SQLite at besides the store's own",
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    db = WORK / "ingest.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        (WORK / f"ingest.sqlite3{suffix}").unlink(missing_ok=True)
     result: dict[str, Any] = {"bench": "ingest"}
-    result["import"] = import_memory(args.rows)
-    result["sqlite"] = run_backend(f"sqlite:///{db}", args.rows, args.batch)
+    if not args.skip_import:
+        result["import"] = import_memory(args.rows)
+    result["sqlite"] = run_backend(sqlite_file("ingest"), args.rows, args.batch)
+    for page in [int(p) for p in args.sqlite_page_sizes.split(",") if p]:
+        found = run_backend(sqlite_file(f"ingest-{page}"), args.rows, args.batch, page)
+        result[f"sqlite_page_{page}"] = found
     if not args.skip_postgres:
         url = fresh_pg_database(PG_URL)
         result["postgresql"] = run_backend(url, args.rows, args.batch) if url else "unreachable"
@@ -257,17 +295,25 @@ def main() -> None:
     emit(result)
 
 
+def sqlite_file(name: str) -> str:
+    """The URL of a new, empty SQLite file in the bench's work folder."""
+    for suffix in ("", "-wal", "-shm"):
+        (WORK / f"{name}.sqlite3{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{WORK / f'{name}.sqlite3'}"
+
+
 def targets(result: dict[str, Any], rows: int) -> list[dict[str, Any]]:
     """Each target with this run's figure; a backend not run or unreachable is not judged."""
     at_size = rows >= TARGET_ROWS
-    peak = result["import"]["peak_rss_mb"]
+    imported = result.get("import", {})
+    peak = imported.get("peak_rss_mb")
     out = [
         target(
             f"import {rows:,} CSV rows, peak RSS (MB)",
             f"≤ {TARGET_IMPORT_MB}",
             peak,
-            result["import"]["exit_code"] == 0 and peak <= TARGET_IMPORT_MB,
-            at_size=at_size,
+            peak is not None and imported["exit_code"] == 0 and peak <= TARGET_IMPORT_MB,
+            at_size=at_size and peak is not None,
         )
     ]
     for backend, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
@@ -275,7 +321,7 @@ def targets(result: dict[str, Any], rows: int) -> list[dict[str, Any]]:
         ran = isinstance(found, dict)
         run: dict[str, Any] = found if isinstance(found, dict) else {}
         rate = run.get("ours_per_s")
-        ratio = run.get("ratio_ours_to_raw")
+        ratio = run.get("ratio_ours_to_key_only")
         out += [
             target(
                 f"ingest {rows:,} punches, {name} (punches/s)",
@@ -285,7 +331,7 @@ def targets(result: dict[str, Any], rows: int) -> list[dict[str, Any]]:
                 at_size=at_size and ran,
             ),
             target(
-                f"ingest, {name}, rate vs the raw driver's executemany (×)",
+                f"ingest, {name}, rate vs the driver into a key-only table (×)",
                 f"≥ {TARGET_RATIO}",
                 ratio,
                 ratio is not None and ratio >= TARGET_RATIO,

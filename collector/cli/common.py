@@ -25,6 +25,12 @@ def open_existing_store(settings: Settings, *, apply: bool = True) -> Store:
     on a new empty database (a typo, or the wrong directory) while the user's data is
     elsewhere: say which database was looked at and how to make one instead.
     """
+    require_schema(settings)
+    return open_store(settings, apply=apply)
+
+
+def require_schema(settings: Settings) -> None:
+    """Exit with status 2 and what to do when the configured database has no schema."""
     missing = _missing_schema(settings.database_url)
     if missing is not None:
         console.print(
@@ -34,7 +40,6 @@ def open_existing_store(settings: Settings, *, apply: bool = True) -> Store:
             "or create this one with `punchgate db upgrade`."
         )
         raise typer.Exit(2)
-    return open_store(settings, apply=apply)
 
 
 def _missing_schema(url: str) -> str | None:
@@ -56,4 +61,10 @@ def _missing_schema(url: str) -> str | None:
     return "it has no punchgate tables"
 
 
-__all__ = ["JsonFormatter", "console", "open_existing_store", "setup_logging"]
+__all__ = [
+    "JsonFormatter",
+    "console",
+    "open_existing_store",
+    "require_schema",
+    "setup_logging",
+]

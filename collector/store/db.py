@@ -32,9 +32,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+# Pages of a new SQLite store: its B-trees are a third as deep as at the 4 KiB default, and
+# an ingest of 1,000,000 punches runs about a quarter faster (docs/store.md). SQLite fixes the
+# size when the file is created; `punchgate db compact` rewrites an older store.
+SQLITE_PAGE_SIZE = 32768
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers (the API) run while the collector writes; NORMAL is durable in WAL.
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # no effect once the file has tables
+    # WAL lets readers (the API) run while the collector writes; NORMAL is durable in WAL.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -43,6 +50,30 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # 2 MiB default makes SQLite re-read index pages from the OS for every few rows.
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
+
+
+class StoreInUse(Exception):
+    """The store needs to be alone for this, and another process has it open."""
+
+
+def compact_sqlite(engine: Engine) -> tuple[int, int]:
+    """Rewrite a SQLite store at the page size new stores get: (page size before, after).
+
+    Needs the store to itself (nothing else connected) and free disk for a second copy."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        before = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+        if before != SQLITE_PAGE_SIZE:
+            # A WAL database keeps its page size through VACUUM: leave WAL for the rewrite.
+            mode = conn.exec_driver_sql("PRAGMA journal_mode=DELETE").scalar_one()
+            if str(mode).lower() != "delete":  # SQLite keeps WAL while others are connected
+                raise StoreInUse("another connection has the store open")
+            try:
+                conn.exec_driver_sql(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
+                conn.exec_driver_sql("VACUUM")
+            finally:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        after = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+    return int(before), int(after)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
