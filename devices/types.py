@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (read-only by convention): a parser builds one per log record, and a frozen
+# dataclass's __init__ costs three times as much (object.__setattr__ per field).
+@dataclass(slots=True)
 class DevicePunch:
     """One attendance record as a device reported it, before normalisation.
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +20,8 @@ from collector.runtime import Store, utcnow
 from collector.store.ingest import QuarantineItem, ingest
 from collector.store.models import Device
 from devices.types import BadRecord, DevicePunch
-from devices.zk.driver import LogCursor, Progress, ZKSession
+from devices.zk.driver import LogCursor, LogRead, Progress, ZKSession
+from devices.zk.records import Parsed
 from rules.vocabulary import PunchFlag, SourceKind
 
 
@@ -70,6 +74,64 @@ def to_batch(
     return out
 
 
+class LogReader:
+    """A terminal's new log records read on a thread of their own, a chunk at a time.
+
+    Iterating gives the parsed chunks as they arrive; `done()` the read's cursor and counts
+    (or the reader's error). Leaving the `with` block stops the read and waits for the thread.
+    """
+
+    def __init__(self, session: ZKSession, cursor: LogCursor | None, progress: Progress | None):
+        self.records = 0
+        self._chunks: queue.Queue[list[Parsed] | None] = queue.Queue(maxsize=16)
+        self._stop = threading.Event()
+        self._read: LogRead | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(session, cursor, progress), name="zk-log-reader", daemon=True
+        )
+
+    def __enter__(self) -> LogReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # the reader stops at its next chunk
+        while self._thread.is_alive():  # and may wait for room in the queue meanwhile
+            with contextlib.suppress(queue.Empty):
+                self._chunks.get(timeout=0.05)
+        self._thread.join()
+
+    def __iter__(self) -> Iterator[list[Parsed]]:
+        while (part := self._chunks.get()) is not None:
+            self.records += len(part)
+            yield part
+        if self._error is not None:
+            raise self._error
+
+    def done(self) -> LogRead:
+        """The finished read (after iterating to its end)."""
+        assert self._read is not None, "the log was not read to its end"
+        return self._read
+
+    def _run(self, session: ZKSession, cursor: LogCursor | None, progress: Progress | None) -> None:
+        try:
+            self._read = session.read_log(cursor, progress, sink=self._put)
+        except BaseException as exc:  # handed to the iterating thread, raised there
+            self._error = exc
+        finally:
+            self._chunks.put(None)
+
+    def _put(self, part: list[Parsed]) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+        self._chunks.put(part)
+
+
+class _Stopped(Exception):
+    """The sync stopped reading (its ingest failed)."""
+
+
 def measure_clock(session: ZKSession, terminal: Terminal) -> tuple[datetime, float]:
     """The terminal's clock in UTC and its skew in seconds (positive: terminal is ahead)."""
     before = utcnow()
@@ -99,12 +161,15 @@ def sync_terminal(
         )
         clock_set = True
     cursor = LogCursor.from_dict(read_sync_state(store.engine, terminal.code))
-    read = session.read_log(cursor, progress)
     # Plain int flags: IntFlag arithmetic per punch would cost more than the rest of normalise.
-    batch = to_batch(read.items, terminal, int(PunchFlag.CLOCK_SKEW) if skewed else 0)
+    flags = int(PunchFlag.CLOCK_SKEW) if skewed else 0
     now = utcnow()
-    with store.engine.begin() as conn:
+    with store.engine.begin() as conn, LogReader(session, cursor, progress) as reader:
+        # The ingest normalises each chunk while the terminal sends the next; it writes (and
+        # takes the store's write lock) only once the whole read is in.
+        batch = (p for part in reader for p in to_batch(part, terminal, flags))
         result = ingest(conn, batch, now=now, policy=store.policy)
+        read = reader.done()
         conn.execute(
             update(Device)
             .where(Device.code == terminal.code)
@@ -137,7 +202,7 @@ def sync_terminal(
     return SyncOutcome(
         device=terminal.code,
         transport=session.transport or "",
-        read=len(read.items),
+        read=reader.records,
         inserted=result.inserted,
         duplicates=result.duplicates,
         quarantined=result.quarantined,

@@ -241,12 +241,26 @@ class ZKSession:
         """The terminal's user slots → PINs (8-byte records name users by slot only)."""
         return {u.uid: u.user_id for u in self.users()}
 
-    def read_log(self, cursor: LogCursor | None, progress: Progress | None = None) -> LogRead:
-        """Read the records added since `cursor` (all of them when the log is new to us)."""
-        with map_errors():
-            return self._read_log(cursor, progress)
+    def read_log(
+        self,
+        cursor: LogCursor | None,
+        progress: Progress | None = None,
+        sink: Callable[[list[Parsed]], None] | None = None,
+    ) -> LogRead:
+        """Read the records added since `cursor` (all of them when the log is new to us).
 
-    def _read_log(self, cursor: LogCursor | None, progress: Progress | None) -> LogRead:
+        With a `sink`, the records go to it a chunk at a time as they arrive (the returned
+        `items` is then empty), so a caller can work on them while the rest is read.
+        """
+        with map_errors():
+            return self._read_log(cursor, progress, sink)
+
+    def _read_log(
+        self,
+        cursor: LogCursor | None,
+        progress: Progress | None,
+        sink: Callable[[list[Parsed]], None] | None,
+    ) -> LogRead:
         zk = self.zk
         zk.read_sizes()
         hint = int(zk.records)
@@ -255,6 +269,7 @@ class ZKSession:
             had = bool(cursor and cursor.count)
             return LogRead([], LogCursor(size, 0), 0, had, "log cleared" if had else "log empty")
         total_size, inline = self._prepare(p.CMD_ATTLOG_RRQ)
+        items: list[Parsed] = []
         try:
             body = total_size - 4
             rs = None
@@ -264,7 +279,7 @@ class ZKSession:
             if rs is None:
                 raise DeviceProtocolError(f"attendance buffer of {body} bytes fits no layout")
             count = body // rs
-            start, reason, checking = 0, "first read", False
+            start, reason = 0, "first read"
             if cursor and not cursor.count and cursor.record_size in (0, rs):
                 reason = "incremental"  # the log was empty (or cleared by us) at the last read
             elif cursor and cursor.count:
@@ -272,24 +287,28 @@ class ZKSession:
                     reason = "record layout changed"
                 elif cursor.count > count:
                     reason = "log cleared or rolled over"
+                elif (
+                    self._range(inline, 4 + (cursor.count - 1) * rs, rs, None).hex() == cursor.tail
+                ):
+                    start, reason = cursor.count, "incremental"  # the last record read is in place
                 else:
-                    start, checking = cursor.count - 1, True
-            data = self._range(inline, 4 + start * rs, (count - start) * rs, progress)
-            if checking and cursor and data[:rs].hex() != cursor.tail:
-                reason = "log rolled over" if count >= cursor.count else "log cleared"
-                start = 0
-                data = self._range(inline, 4, count * rs, progress)
-            elif checking:
-                data = data[rs:]
-                start += 1
-                reason = "incremental"
+                    reason = "log rolled over" if count >= cursor.count else "log cleared"
+            chunks = self._chunks(inline, 4 + start * rs, (count - start) * rs, progress)
+            if sink is None or rs == 8:  # 8-byte records name users by slot: parsed once known
+                data = b"".join(chunks)
+            else:
+                data = _stream_records(chunks, rs, start, self.target.encoding, sink)
         finally:
             if inline is None:
                 zk.free_data()
-        users = self.users_by_uid() if rs == 8 else None
-        items = parse_attendance(
-            data, rs, first_position=start, users_by_uid=users, encoding=self.target.encoding
-        )
+        if sink is None or rs == 8:
+            users = self.users_by_uid() if rs == 8 else None
+            items = parse_attendance(
+                data, rs, first_position=start, users_by_uid=users, encoding=self.target.encoding
+            )
+            if sink is not None:
+                sink(items)
+                items = []
         tail_source = data[-rs:] if data else bytes.fromhex(cursor.tail) if cursor else b""
         new_cursor = LogCursor(rs, count, tail_source.hex() if count else "")
         return LogRead(items, new_cursor, count, reason != "incremental", reason)
@@ -312,23 +331,28 @@ class ZKSession:
     def _range(
         self, inline: bytes | None, start: int, length: int, progress: Progress | None
     ) -> bytes:
+        """Bytes [start, start+length) of the prepared buffer."""
+        return b"".join(self._chunks(inline, start, length, progress))
+
+    def _chunks(
+        self, inline: bytes | None, start: int, length: int, progress: Progress | None
+    ) -> Iterator[bytes]:
         """Bytes [start, start+length) of the prepared buffer, in pyzk-sized chunks."""
         if inline is not None:
-            return inline[start : start + length]
+            yield inline[start : start + length]
+            return
         read_chunk = self._private("read_chunk")
         step = TCP_CHUNK if self.zk.tcp else UDP_CHUNK
-        parts: list[bytes] = []
         done = 0
         while done < length:
             size = min(step, length - done)
             chunk = read_chunk(start + done, size)
             if not chunk:
                 raise DeviceProtocolError("empty chunk from the terminal")
-            parts.append(chunk)
             done += len(chunk)
             if progress is not None:
                 progress(done, length)
-        return b"".join(parts)
+            yield chunk
 
     def clear_log(self) -> None:
         """Erase the terminal's attendance log."""
@@ -378,6 +402,28 @@ class ZKSession:
                 verify=int(event.status),
                 uid=int(event.uid) if str(event.uid).isdigit() else None,
             )
+
+
+def _stream_records(
+    chunks: Iterator[bytes],
+    rs: int,
+    position: int,
+    encoding: str,
+    sink: Callable[[list[Parsed]], None],
+) -> bytes:
+    """Parse `rs`-byte records chunk by chunk into `sink`; the last `rs` bytes read."""
+    pending = last = b""
+    for chunk in chunks:
+        data = pending + chunk if pending else chunk
+        whole = len(data) - len(data) % rs
+        if whole:
+            sink(parse_attendance(data[:whole], rs, first_position=position, encoding=encoding))
+            position += whole // rs
+        pending = data[whole:]
+        last = (last + data)[-rs:]
+    if pending:  # a truncated last record: parse_attendance makes it a BadRecord
+        sink(parse_attendance(pending, rs, first_position=position, encoding=encoding))
+    return last
 
 
 def _close_socket(zk: Any) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from collector.metrics import POLL_DURATION, POLL_FAILURES
@@ -13,6 +15,7 @@ from collector.poller.device import TerminalPoller
 from collector.poller.terminals import load_terminals
 from collector.poller.worker import TerminalPollerWorker
 from collector.store.models import Punch
+from devices.zk.driver import ZKSession
 from rules.vocabulary import PunchFlag
 from tests.collector.poller.conftest import (
     device_row,
@@ -57,6 +60,38 @@ def test_connection_dropped_mid_transfer_then_next_poll_completes(zk_store, add_
     assert outcome is not None and outcome.read == 20_000
     assert punch_count(zk_store, "drop") == distinct_punches(terminal)
     assert device_row(zk_store, "drop").status == "online"
+
+
+def test_a_sync_failing_while_it_reads_stops_the_reader_and_stores_nothing(
+    zk_store, add_terminal, monkeypatch
+):
+    import collector.poller.sync as sync
+
+    terminal = add_terminal("halt", records=60_000, record_size=40)
+    poller = poller_for(zk_store, "halt")
+    chunks = []
+
+    def failing(items, *args):  # the ingest's normalising fails on the third chunk
+        chunks.append(len(items))
+        if len(chunks) == 3:
+            raise RuntimeError("normalising failed")
+        return real(items, *args)
+
+    real = sync.to_batch
+    monkeypatch.setattr(sync, "to_batch", failing)
+    (config,) = load_terminals(zk_store.engine, ["halt"], box=zk_store.box)
+    with (
+        pytest.raises(RuntimeError, match="normalising failed"),
+        ZKSession(config.target(zk_store.settings)) as session,
+    ):
+        sync.sync_terminal(zk_store, config, session)
+    assert sum(chunks) < 60_000  # it stopped before the log was read to its end
+    assert not [t for t in threading.enumerate() if t.name == "zk-log-reader"]
+    assert punch_count(zk_store, "halt") == 0 and device_row(zk_store, "halt").sync_state == {}
+    monkeypatch.setattr(sync, "to_batch", real)
+    outcome = poller.poll()
+    assert outcome is not None and outcome.read == 60_000
+    assert punch_count(zk_store, "halt") == distinct_punches(terminal)
 
 
 def test_wrong_comm_key_marks_only_that_terminal(zk_store, add_terminal):
