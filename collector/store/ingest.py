@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +54,26 @@ FLAGS = PUNCH_COLUMNS.index("flags")
 REF = PUNCH_COLUMNS.index("source_ref")
 DEVICE = PUNCH_COLUMNS.index("device_code")
 EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
+# Columns a terminal's punch leaves NULL (a phone's fix and fence, a reference, a correction,
+# a note, a raw record). SQLite inserts such punches 60 % faster through a statement that
+# leaves these out (NULL by default) than binding ten NULLs a row (docs/store.md).
+SPARSE = (
+    "lat",
+    "lon",
+    "accuracy_m",
+    "site_code",
+    "distance_m",
+    "geo_decision",
+    "source_ref",
+    "voids_punch_id",
+    "note",
+    "raw",
+)
+_SPARSE_AT = tuple(PUNCH_COLUMNS.index(c) for c in SPARSE)
+DENSE_COLUMNS = tuple(c for c in PUNCH_COLUMNS if c not in SPARSE)
+_sparse_of = operator.itemgetter(*_SPARSE_AT)
+_dense_of = operator.itemgetter(*(PUNCH_COLUMNS.index(c) for c in DENSE_COLUMNS))
+_ALL_NULL = (None,) * len(SPARSE)
 QUARANTINE_COLUMNS = (
     "dedupe_key",
     "received_at",
@@ -278,7 +299,7 @@ def _insert_punches(
                 result.outcomes[i] = Outcome.DUPLICATE
                 result.duplicates += 1
     else:
-        count = _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", fresh)
+        count = _insert_sqlite(conn, fresh)
         new_ids = _last_ids(conn, count) if targets else []
         # Another writer may have stored a key since we looked (counted, not told apart;
         # their days are marked as if ours: a recompute too many is harmless).
@@ -329,6 +350,24 @@ def _store_collided(
 
 def _identity(row: Row) -> tuple[str | None, ...]:
     return key_identity(row[CODE], row[KIND], row[REF])
+
+
+def _insert_sqlite(conn: Connection, rows: list[Row]) -> int:
+    """SQLite: insert-or-ignore, punches without the sparse columns through a narrower
+    statement; how many were inserted."""
+    dense: list[tuple[Any, ...]] = []
+    full: list[Row] = []
+    for row in rows:
+        if _sparse_of(row) == _ALL_NULL:
+            dense.append(_dense_of(row))
+        else:
+            full.append(row)
+    count = 0
+    if dense:
+        count += _insert_ignore(conn, "punches", DENSE_COLUMNS, "dedupe_key", dense)
+    if full:
+        count += _insert_ignore(conn, "punches", PUNCH_COLUMNS, "dedupe_key", full)
+    return count
 
 
 def _last_ids(conn: Connection, count: int) -> PunchIds:

@@ -67,3 +67,45 @@ def test_bad_items_are_quarantined_once_with_reason(engine, store, now):
     ]
     assert punch.flags & PunchFlag.UNKNOWN_EMPLOYEE
     assert punch.employee_id is None
+
+
+def test_a_batch_of_terminal_and_phone_punches_keeps_every_column(engine, store, now):
+    # Terminal punches go through SQLite's narrower statement, phone punches the full one.
+    with store.sessions.begin() as s:
+        add_employee(s, "1001", now)
+    terminal = [raw_punch("1001", datetime(2026, 3, 2, 8, m)) for m in range(0, 6, 2)]
+    phone = [
+        raw_punch(
+            "1001",
+            datetime(2026, 3, 2, 8, m),
+            source_kind=SourceKind.MOBILE,
+            device_code="phone-1",
+            lat=52.52,
+            lon=13.405,
+            accuracy_m=8.0,
+            site_code="hq",
+            distance_m=12.5,
+            geo_decision="inside",
+            source_ref=f"msg-{m}",
+            raw='{"m": 1}',
+            note="from the app",
+        )
+        for m in range(1, 6, 2)
+    ]
+    mixed = [p for pair in zip(terminal, phone, strict=True) for p in pair]
+    first = ingest_batch(engine, mixed, now=now, policy=POLICY)
+    assert (first.inserted, first.duplicates) == (6, 0)
+    again = ingest_batch(engine, list(reversed(mixed)), now=now, policy=POLICY)
+    assert (again.inserted, again.duplicates) == (0, 6)
+    with store.sessions() as s:
+        rows = {p.occurred_at.minute: p for p in s.scalars(select(Punch))}
+    assert sorted(rows) == [0, 1, 2, 3, 4, 5]
+    for minute, p in rows.items():
+        assert p.employee_id is not None and p.state == "in"
+        if minute % 2:
+            got = (p.lat, p.lon, p.accuracy_m, p.site_code, p.distance_m, p.geo_decision)
+            assert got == (52.52, 13.405, 8.0, "hq", 12.5, "inside")
+            assert (p.source_ref, p.raw, p.note) == (f"msg-{minute}", '{"m": 1}', "from the app")
+        else:
+            assert (p.lat, p.site_code, p.source_ref, p.raw, p.note) == (None,) * 5
+            assert p.device_code == "door-1" and p.source_kind == "terminal"
