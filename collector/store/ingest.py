@@ -55,8 +55,9 @@ REF = PUNCH_COLUMNS.index("source_ref")
 DEVICE = PUNCH_COLUMNS.index("device_code")
 EMPLOYEE_ID = PUNCH_COLUMNS.index("employee_id")
 # Columns a terminal's punch leaves NULL (a phone's fix and fence, a reference, a correction,
-# a note, a raw record). SQLite inserts such punches 60 % faster through a statement that
-# leaves these out (NULL by default) than binding ten NULLs a row (docs/store.md).
+# a note, a raw record). SQLite takes such punches half again as fast through a statement
+# that leaves these out (NULL by default): Python's sqlite3 looks for an adapter for every
+# None it binds (docs/store.md).
 SPARSE = (
     "lat",
     "lon",
