@@ -77,8 +77,9 @@ def to_batch(
 class LogReader:
     """A terminal's new log records read on a thread of their own, a chunk at a time.
 
-    Iterating gives the parsed chunks as they arrive; `done()` the read's cursor and counts
-    (or the reader's error). Leaving the `with` block stops the read and waits for the thread.
+    Iterating gives the parsed chunks as they arrive and ends by raising the reader's error,
+    if it had one; `done()` then gives the finished read (cursor and counts). Leaving the
+    `with` block stops a read still going and waits for the thread.
     """
 
     def __init__(self, session: ZKSession, cursor: LogCursor | None, progress: Progress | None):
