@@ -203,11 +203,12 @@ def run_backend(url: str, total: int, size: int, page_size: int | None = None) -
         f"({', '.join([mark] * len(DENSE_COLUMNS))})"
     )
     dense = [PUNCH_COLUMNS.index(c) for c in DENSE_COLUMNS]
+    sparse = [PUNCH_COLUMNS.index(c) for c in SPARSE]
     key_sql = f"INSERT INTO punches_keyonly (dedupe_key) VALUES ({mark})"
     raw = raw_cpu = key_only = 0.0
     for chunk in batches(total, size):
         rows = raw_rows(chunk, dialect)
-        assert all(row[PUNCH_COLUMNS.index(c)] is None for row in rows for c in SPARSE)
+        assert all(row[i] is None for row in rows for i in sparse)
         rows = [tuple(row[i] for i in dense) for row in rows]
         wall, cpu = driver_insert(engine, sql, rows)
         raw, raw_cpu = raw + wall, raw_cpu + cpu

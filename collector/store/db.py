@@ -33,7 +33,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 # Pages of a new SQLite store: its B-trees are a third as deep as at the 4 KiB default, and
-# an ingest of 1,000,000 punches runs about a quarter faster (docs/store.md). SQLite fixes the
+# an ingest of 1,000,000 punches runs about a third faster (docs/store.md). SQLite fixes the
 # size when the file is created; `punchgate db compact` rewrites an older store.
 SQLITE_PAGE_SIZE = 32768
 

@@ -420,7 +420,7 @@ def _stream_records(
             sink(parse_attendance(data[:whole], rs, first_position=position, encoding=encoding))
             position += whole // rs
         pending = data[whole:]
-        last = (last + data)[-rs:]
+        last = (last + data[-rs:])[-rs:]  # at most two records copied
     if pending:  # a truncated last record: parse_attendance makes it a BadRecord
         sink(parse_attendance(pending, rs, first_position=position, encoding=encoding))
     return last
